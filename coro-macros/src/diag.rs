@@ -1,0 +1,114 @@
+//! Every message a user of `#[coroutine]` can see, and the collector that reports them
+//! all at once at the user's spans (`syn::Error::combine`), as dtolnay's crates do.
+
+use proc_macro2::Span;
+use std::fmt::Display;
+
+/// Errors gathered across phases; each phase keeps going after an error so the user
+/// sees every problem in one build.
+#[derive(Default)]
+pub struct Errors {
+    first: Option<syn::Error>,
+}
+
+impl Errors {
+    pub fn push(&mut self, error: syn::Error) {
+        match &mut self.first {
+            Some(first) => first.combine(error),
+            None => self.first = Some(error),
+        }
+    }
+
+    pub fn at(&mut self, span: Span, message: impl Display) {
+        self.push(syn::Error::new(span, message));
+    }
+
+    pub fn spanned(&mut self, tokens: impl quote::ToTokens, message: impl Display) {
+        self.push(syn::Error::new_spanned(tokens, message));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    pub fn into_result(self) -> syn::Result<()> {
+        self.first.map_or(Ok(()), Err)
+    }
+}
+
+pub const SUPPORTED_KINDS: &str = "`#[coroutine]` supports these return types:\n\
+     - `impl Iterator<Item = Y>` (a generator)\n\
+     - `impl Coroutine<R, Yield = Y, Return = T>` (resume arguments in, yields out)\n\
+     - `async fn` or `impl Future<Output = T>` (a suspend function that awaits)\n\
+     - `impl Stream<Item = Y>` (an async generator)";
+
+pub fn not_a_function(what: &str) -> String {
+    format!("`#[coroutine]` applies to a function, not {what}; annotate a `fn` whose return type says what kind of coroutine it is")
+}
+
+pub fn unsupported_return(found: &str) -> String {
+    format!("unsupported return type for `#[coroutine]`: {found}\n{SUPPORTED_KINDS}")
+}
+
+pub fn yield_in_closure(mac: &str, container: &str) -> String {
+    format!(
+        "`{mac}!` cannot suspend from inside {container}: only the `#[coroutine]` function's own body is turned into a state machine; \
+         move the `{mac}!` out of the {container} (a `for` loop instead of `for_each`, for example)"
+    )
+}
+
+pub fn yield_in_macro(mac: &str, outer: &str) -> String {
+    format!(
+        "`{mac}!` inside the arguments of `{outer}!` is not supported: `#[coroutine]` cannot see into other macros; \
+         bind the value first, e.g. `let value = {mac}!(..);`, then pass `value` to `{outer}!`"
+    )
+}
+
+pub fn await_in_sync_kind(kind: &str) -> String {
+    format!(
+        "`.await` is not allowed in a coroutine returning `{kind}`: it has no waker to suspend on; \
+         return `impl Stream<Item = ..>` for an async generator, or `impl Future<Output = ..>` / `async fn` for a suspend function"
+    )
+}
+
+pub fn yield_in_future(mac: &str) -> String {
+    format!(
+        "`{mac}!` is not allowed in a coroutine that returns a `Future`: a future has no `Yield` type; \
+         return `impl Stream<Item = ..>` to yield values while awaiting"
+    )
+}
+
+pub fn try_in_generator() -> &'static str {
+    "the `?` operator cannot be used in a generator returning `impl Iterator`: it has no return value to carry the error; \
+     return `impl Coroutine<Yield = .., Return = Result<.., E>>`, or handle the error and `return`"
+}
+
+pub fn unsupported(construct: &str, advice: &str) -> String {
+    format!("`#[coroutine]` does not support a suspension point {construct}; {advice}")
+}
+
+pub fn yield_arity(mac: &str) -> String {
+    format!("`{mac}!` takes exactly one expression, e.g. `{mac}!(value)`")
+}
+
+pub fn borrow_across_suspend(binding: &str, local: &str, point: &str) -> String {
+    format!(
+        "`{binding}` borrows the local `{local}` and is still in use across this {point}: \
+         a coroutine keeps its locals in its own state, so a borrow of one would point into memory that moves between resumes; \
+         end the borrow before the {point}, or hold an owned value (clone it, or move `{local}` itself)"
+    )
+}
+
+pub fn for_over_borrow(local: &str, point: &str) -> String {
+    format!(
+        "this `for` loop iterates over a borrow of the local `{local}` and its body suspends at a {point}: \
+         the iterator would borrow a local of the coroutine across a suspension point; \
+         iterate over an owned value instead (`{local}` itself, `{local}.clone()`, or indices `0..{local}.len()`)"
+    )
+}
+
+pub fn shadowed_in_guard(binding: &str) -> String {
+    format!(
+        "the pattern binding `{binding}` in a match arm with a guard hides another `{binding}` that is still needed after a suspension point; rename one of them"
+    )
+}

@@ -1,0 +1,665 @@
+//! Phase 4: tokens. The machine is a local generic enum (one variant per state, each
+//! holding exactly the bindings live there, their types left to inference) and a
+//! resume closure that dispatches on it:
+//!
+//! ```text
+//! enum __CoroState<T0, T1, ..> { Start { params.. }, Resume3 { x: T0, .. }, .., Done, Poisoned }
+//! let mut state = __CoroState::Start { .. };
+//! wrapper(move |arg| 'dispatch: loop {
+//!     match mem::replace(&mut state, Poisoned) { Resume3 { x, .. } => { .. } .. }
+//! })
+//! ```
+//!
+//! A block that is entered from one place only, in the same scope, is written inline
+//! at that place, so an `if` whose branch suspends stays an `if`. The other blocks
+//! (resume points, loop heads, joins) are states; going to one is a transition:
+//! store its bindings and `continue 'dispatch`.
+//!
+//! Inside a state, bindings are restored by name with `let`, one Rust block per scope,
+//! so drop order and shadowing are Rust's own. When a declaration would hide a binding
+//! that is still needed, the hidden one is first moved to an alias; when the inner
+//! block ends, the alias is handed back under its own name.
+
+use std::collections::HashMap;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::visit_mut::VisitMut;
+use syn::{Expr, Ident, Lifetime, Local, Type};
+
+use crate::diag;
+use crate::liveness::{BitSet, Liveness};
+use crate::lower::{BlockId, Cfg, ENTRY, ROOT_SCOPE, ScopeId, Stmt, Terminator};
+use crate::parse::{CoroutineFn, Kind};
+use crate::scan::BindingId;
+
+pub fn emit(func: &CoroutineFn, cfg: &Cfg, live: &Liveness) -> TokenStream {
+    let emitter = Emitter::new(func, cfg, live);
+    emitter.function()
+}
+
+struct Emitter<'a> {
+    func: &'a CoroutineFn,
+    cfg: &'a Cfg,
+    live: &'a Liveness,
+    /// Written inline at its only predecessor instead of being a state.
+    inline: Vec<bool>,
+    /// The variant of each state.
+    variant: Vec<Option<Ident>>,
+    /// The generic parameter of each binding that is ever carried.
+    generic: HashMap<BindingId, Ident>,
+    private: TokenStream,
+    state_ty: Ident,
+    state: Ident,
+    dispatch: Lifetime,
+    resume_slot: Ident,
+    uses_dispatch: std::cell::Cell<bool>,
+    uses_resume_slot: std::cell::Cell<bool>,
+}
+
+/// Where names stand while one state's code is written.
+#[derive(Clone, Default)]
+struct Env {
+    frames: Vec<Frame>,
+    /// The identifier each binding is reachable by right now.
+    names: HashMap<BindingId, Ident>,
+    /// Which binding each user-visible name means right now.
+    visible: HashMap<String, BindingId>,
+}
+
+#[derive(Clone, Default)]
+struct Frame {
+    /// `None` for the inside of an `if`/`match` arm written inline: a boundary the
+    /// inlined code never closes.
+    scope: Option<ScopeId>,
+    tokens: TokenStream,
+    /// `visible` entries this frame overwrote, to put back when it closes.
+    saved: Vec<(String, Option<BindingId>)>,
+    /// Bindings of outer scopes whose current name was declared in this frame.
+    hosted: Vec<BindingId>,
+}
+
+impl Env {
+    fn frame(&mut self) -> &mut Frame {
+        self.frames.last_mut().expect("an open frame")
+    }
+
+    fn push(&mut self, tokens: TokenStream) {
+        self.frame().tokens.extend(tokens);
+    }
+
+    fn open(&mut self, scope: Option<ScopeId>) {
+        self.frames.push(Frame { scope, ..Frame::default() });
+    }
+
+    /// Makes `binding` reachable as `name` from here on.
+    fn declare(&mut self, cfg: &Cfg, binding: BindingId, name: Ident) {
+        let key = name.to_string();
+        let previous = self.visible.insert(key.clone(), binding);
+        let frame = self.frame();
+        frame.saved.push((key, previous));
+        if frame.scope != Some(cfg.bindings[binding].scope) {
+            frame.hosted.push(binding);
+        }
+        self.names.insert(binding, name);
+    }
+
+    /// Before a declaration of `name`: if it would hide a binding that is still
+    /// needed, move that binding to an alias the generated code can still reach.
+    fn alias_hidden(&mut self, cfg: &Cfg, name: &Ident, declaring: &[BindingId], live: &BitSet) {
+        let Some(&old) = self.visible.get(&name.to_string()) else { return };
+        let reachable_by_name = self.names.get(&old).is_some_and(|n| n == name);
+        if declaring.contains(&old) || !live.contains(old) || !reachable_by_name {
+            return;
+        }
+        let alias = format_ident!("__coro_alias{}", old, span = Span::mixed_site());
+        self.push(quote!(let #alias = #name;));
+        self.names.insert(old, alias);
+        let frame = self.frame();
+        if frame.scope != Some(cfg.bindings[old].scope) {
+            frame.hosted.push(old);
+        }
+    }
+
+    /// Ends the innermost scope's Rust block. Bindings of outer scopes that were
+    /// aliased inside it and are still live come back out under their own names.
+    fn close(&mut self, cfg: &Cfg, live: &BitSet) {
+        let frame = self.frames.pop().expect("an open frame");
+        for (key, previous) in frame.saved.into_iter().rev() {
+            match previous {
+                Some(binding) => self.visible.insert(key, binding),
+                None => self.visible.remove(&key),
+            };
+        }
+        let mut hosted = frame.hosted;
+        hosted.dedup();
+        let handed_back: Vec<BindingId> = hosted
+            .into_iter()
+            .filter(|&b| live.contains(b) && Some(cfg.bindings[b].scope) != frame.scope)
+            .filter(|b| self.names.get(b).is_some())
+            .collect();
+        let inner = frame.tokens;
+        if handed_back.is_empty() {
+            self.push(quote!({ #inner }));
+            return;
+        }
+        let values: Vec<&Ident> = handed_back.iter().map(|b| &self.names[b]).collect();
+        let pats: Vec<TokenStream> = handed_back.iter().map(|&b| binding_pat(cfg, b)).collect();
+        let tokens = quote! {
+            #[allow(unused_mut, unused_variables)]
+            let (#(#pats,)*) = { #inner (#(#values,)*) };
+        };
+        self.push(tokens);
+        for binding in handed_back {
+            let name = cfg.bindings[binding].name.clone();
+            self.declare(cfg, binding, name);
+        }
+    }
+
+    /// Closes every frame (the code in them has diverged) and returns the tokens.
+    fn finish(mut self) -> TokenStream {
+        while self.frames.len() > 1 {
+            let inner = self.frames.pop().unwrap().tokens;
+            self.push(quote!({ #inner }));
+        }
+        self.frames.pop().map(|f| f.tokens).unwrap_or_default()
+    }
+
+    /// A fresh environment for code written inside an `if`/`match` arm: it sees the
+    /// same names but writes into its own frame.
+    fn arm(&self) -> Env {
+        Env { frames: vec![Frame::default()], names: self.names.clone(), visible: self.visible.clone() }
+    }
+}
+
+fn binding_pat(cfg: &Cfg, binding: BindingId) -> TokenStream {
+    let data = &cfg.bindings[binding];
+    let name = &data.name;
+    if data.mutable { quote!(mut #name) } else { quote!(#name) }
+}
+
+fn field(binding: BindingId) -> Ident {
+    format_ident!("__coro_b{}", binding, span = Span::mixed_site())
+}
+
+/// A type to name in a turbofish, or `_` where it cannot be named there.
+fn nameable(ty: Option<&Type>) -> TokenStream {
+    match ty {
+        Some(ty) if !ty.to_token_stream().to_string().contains("impl") => quote!(#ty),
+        _ => quote!(_),
+    }
+}
+
+fn is_unit(ty: &Type) -> bool {
+    matches!(ty, Type::Tuple(t) if t.elems.is_empty())
+}
+
+impl<'a> Emitter<'a> {
+    fn new(func: &'a CoroutineFn, cfg: &'a Cfg, live: &'a Liveness) -> Self {
+        let mut inline = vec![false; cfg.blocks.len()];
+        for &block in &live.order {
+            let data = &cfg.blocks[block];
+            let preds = &live.preds[block];
+            inline[block] = block != ENTRY
+                && !data.resumed
+                && preds.len() == 1
+                && exit_scope(cfg, preds[0]) == data.scope
+                && is_balanced(cfg, block);
+        }
+        let mut variant = vec![None; cfg.blocks.len()];
+        let mut generic = HashMap::new();
+        for &block in &live.order {
+            if inline[block] {
+                continue;
+            }
+            variant[block] = Some(match block {
+                ENTRY => format_ident!("Start"),
+                _ if cfg.blocks[block].resumed => format_ident!("Resume{}", block),
+                _ => format_ident!("Block{}", block),
+            });
+            for binding in live.live_in[block].iter() {
+                let next = generic.len();
+                generic.entry(binding).or_insert_with(|| format_ident!("T{}", next));
+            }
+        }
+        let krate = &func.krate;
+        Emitter {
+            func,
+            cfg,
+            live,
+            inline,
+            variant,
+            generic,
+            private: quote!(#krate::__private),
+            state_ty: Ident::new("__CoroState", Span::mixed_site()),
+            state: Ident::new("__coro_state", Span::mixed_site()),
+            dispatch: Lifetime::new("'__coro_dispatch", Span::mixed_site()),
+            resume_slot: Ident::new("__coro_resume", Span::mixed_site()),
+            uses_dispatch: Default::default(),
+            uses_resume_slot: Default::default(),
+        }
+    }
+
+    fn function(&self) -> TokenStream {
+        let CoroutineFn { attrs, vis, sig, params, .. } = self.func;
+        let items = &self.cfg.items;
+        let state_enum = self.state_enum();
+        let (state_ty, state) = (&self.state_ty, &self.state);
+        let start_fields = &self.cfg.params;
+        let passed = params.iter().map(|p| &p.passed);
+        let machine = self.machine();
+        quote! {
+            #(#attrs)*
+            #vis #sig {
+                #(#items)*
+                #state_enum
+                let mut #state = #state_ty::Start { #(#start_fields: #passed),* };
+                #machine
+            }
+        }
+    }
+
+    fn carried(&self, block: BlockId) -> Vec<BindingId> {
+        self.live.live_in[block].iter().collect()
+    }
+
+    fn state_enum(&self) -> TokenStream {
+        let state_ty = &self.state_ty;
+        let param_generics: Vec<Ident> = (0..self.cfg.params.len()).map(|i| format_ident!("P{}", i)).collect();
+        let mut binding_generics: Vec<(&BindingId, &Ident)> = self.generic.iter().collect();
+        binding_generics.sort_by_key(|(_, ident)| ident.to_string()[1..].parse::<usize>().unwrap_or(0));
+        let generics: Vec<&Ident> = param_generics.iter().chain(binding_generics.iter().map(|(_, i)| *i)).collect();
+        let params = &self.cfg.params;
+        let variants = self.live.order.iter().filter(|&&b| b != ENTRY).filter_map(|&block| {
+            let name = self.variant[block].as_ref()?;
+            // Reverse declaration order: dropping a suspended coroutine drops its
+            // bindings as leaving their scopes would.
+            let fields = self.carried(block).into_iter().rev().map(|b| {
+                let (field, ty) = (field(b), &self.generic[&b]);
+                quote!(#field: #ty)
+            });
+            Some(quote!(#name { #(#fields),* }))
+        });
+        quote! {
+            #[allow(dead_code, non_camel_case_types, clippy::large_enum_variant)]
+            enum #state_ty<#(#generics),*> {
+                Start { #(#params: #param_generics),* },
+                #(#variants,)*
+                Done,
+                Poisoned,
+            }
+        }
+    }
+
+    fn machine(&self) -> TokenStream {
+        let p = &self.private;
+        let (state_ty, state, dispatch) = (&self.state_ty, &self.state, &self.dispatch);
+        let arms: Vec<TokenStream> = self
+            .live
+            .order
+            .iter()
+            .filter(|&&b| self.variant[b].is_some())
+            .map(|&block| self.state_arm(block))
+            .collect();
+        let done = match &self.func.kind {
+            Kind::Generator { .. } => quote!({
+                #state = #state_ty::Done;
+                return #p::CoroutineState::Complete(());
+            }),
+            _ => quote!(#p::resumed_after_completion()),
+        };
+        let label = self.uses_dispatch.get().then(|| quote!(#dispatch:));
+        let dispatch_loop = quote! {
+            #label loop {
+                match #p::replace(&mut #state, #state_ty::Poisoned) {
+                    #(#arms)*
+                    #state_ty::Done => #done,
+                    #state_ty::Poisoned => #p::resumed_after_panic(),
+                }
+            }
+        };
+        let slot = &self.resume_slot;
+        match &self.func.kind {
+            Kind::Generator { item } => quote! {
+                #p::generator::<#item, _>(move |_: ()| #dispatch_loop)
+            },
+            Kind::Coroutine { resume, yield_ty, ret } => {
+                let (y, t) = (nameable(yield_ty.as_ref()), nameable(ret.as_ref()));
+                let r = nameable(Some(resume));
+                if is_unit(resume) || !self.uses_resume_slot.get() {
+                    quote!(#p::coroutine::<#r, #y, #t, _>(move |_| #dispatch_loop))
+                } else {
+                    quote! {
+                        #p::coroutine::<#r, #y, #t, _>(move |__coro_arg| {
+                            let mut #slot = #p::Option::Some(__coro_arg);
+                            #dispatch_loop
+                        })
+                    }
+                }
+            }
+            Kind::Future { .. } | Kind::Stream { .. } => {
+                quote!(::core::compile_error!("async coroutines are not supported yet"))
+            }
+        }
+    }
+
+    fn state_arm(&self, block: BlockId) -> TokenStream {
+        let state_ty = &self.state_ty;
+        let name = self.variant[block].as_ref().unwrap();
+        let mut env = Env::default();
+        env.open(Some(ROOT_SCOPE));
+        if block == ENTRY {
+            let params = &self.cfg.params;
+            self.block(&mut env, block);
+            let body = env.finish();
+            return quote!(#state_ty::Start { #(#params),* } => { #body });
+        }
+        let carried = self.carried(block);
+        let fields: Vec<Ident> = carried.iter().map(|&b| field(b)).collect();
+        let live = &self.live.live_in[block];
+        let redeclared: Vec<BindingId> = self.live.redeclare_in[block].iter().collect();
+        for (depth, scope) in self.cfg.scope_chain(self.cfg.blocks[block].scope).into_iter().enumerate() {
+            if depth > 0 {
+                env.open(Some(scope));
+            }
+            for &binding in carried.iter().filter(|&&b| self.cfg.bindings[b].scope == scope) {
+                let data = &self.cfg.bindings[binding];
+                env.alias_hidden(self.cfg, &data.name, &[binding], live);
+                let (pat, from) = (binding_pat(self.cfg, binding), field(binding));
+                env.push(quote!(#[allow(unused_mut, unused_variables)] let #pat = #from;));
+                env.declare(self.cfg, binding, data.name.clone());
+            }
+            for &binding in redeclared.iter().filter(|&&b| self.cfg.bindings[b].scope == scope) {
+                let data = &self.cfg.bindings[binding];
+                env.alias_hidden(self.cfg, &data.name, &[binding], live);
+                let pat = binding_pat(self.cfg, binding);
+                env.push(quote!(#[allow(unused_mut, unused_variables)] let #pat;));
+                env.declare(self.cfg, binding, data.name.clone());
+            }
+        }
+        self.block(&mut env, block);
+        let body = env.finish();
+        quote!(#state_ty::#name { #(#fields),* } => { #body })
+    }
+
+    /// Writes the statements and terminator of `block` into `env`.
+    fn block(&self, env: &mut Env, block: BlockId) {
+        let data = &self.cfg.blocks[block];
+        for (index, stmt) in data.stmts.iter().enumerate() {
+            match stmt {
+                Stmt::Enter(scope) => env.open(Some(*scope)),
+                Stmt::Exit(_) => env.close(self.cfg, &self.live.live_after(self.cfg, block, index)),
+                Stmt::Let { local, binds, .. } => {
+                    let live = self.live.live_after(self.cfg, block, index);
+                    self.local(env, local, binds, &live);
+                }
+                Stmt::Code { stmt, .. } => {
+                    let mut stmt = stmt.clone();
+                    self.rewriter().visit_stmt_mut(&mut stmt);
+                    env.push(stmt.into_token_stream());
+                }
+                Stmt::Bind { binding, from } => {
+                    let data = &self.cfg.bindings[*binding];
+                    if let Some(from) = from {
+                        let live = self.live.live_after(self.cfg, block, index);
+                        env.alias_hidden(self.cfg, &data.name, &[*binding], &live);
+                        let pat = binding_pat(self.cfg, *binding);
+                        env.push(quote!(#[allow(unused_mut, unused_variables)] let #pat = #from;));
+                    }
+                    env.declare(self.cfg, *binding, data.name.clone());
+                }
+                Stmt::Resume { into } => {
+                    let resumed = self.resume_value();
+                    match into {
+                        Some(binding) => {
+                            let name = &self.cfg.bindings[*binding].name;
+                            env.push(quote!(let #name = #resumed;));
+                            env.declare(self.cfg, *binding, name.clone());
+                        }
+                        None if self.resume_is_unit() => {}
+                        None => env.push(quote!(let _ = #resumed;)),
+                    }
+                }
+            }
+        }
+        self.terminator(env, block);
+    }
+
+    fn resume_is_unit(&self) -> bool {
+        match &self.func.kind {
+            Kind::Coroutine { resume, .. } => is_unit(resume),
+            _ => true,
+        }
+    }
+
+    fn resume_value(&self) -> TokenStream {
+        if self.resume_is_unit() {
+            return quote!(());
+        }
+        self.uses_resume_slot.set(true);
+        let (p, slot) = (&self.private, &self.resume_slot);
+        quote!(#p::take_resume(&mut #slot))
+    }
+
+    /// A user's `let`. If it hides a binding that is still needed, the initialiser
+    /// runs first (it may read the binding), then the binding moves to its alias.
+    fn local(&self, env: &mut Env, local: &Local, binds: &[BindingId], live: &BitSet) {
+        let mut local = local.clone();
+        self.rewriter().visit_local_mut(&mut local);
+        // A `mut` binding carried to another state may be mutated only there.
+        if binds.iter().any(|b| self.cfg.bindings[*b].mutable && self.generic.contains_key(b)) {
+            local.attrs.push(syn::parse_quote!(#[allow(unused_mut)]));
+        }
+        let hides = binds.iter().any(|&b| {
+            let name = self.cfg.bindings[b].name.to_string();
+            env.visible.get(&name).is_some_and(|old| !binds.contains(old) && live.contains(*old))
+        });
+        if hides {
+            let pat = &local.pat;
+            match local.init.take() {
+                Some(init) => {
+                    let value = Ident::new("__coro_init", Span::mixed_site());
+                    let expr = &init.expr;
+                    env.push(quote!(let #value = #expr;));
+                    for &b in binds {
+                        env.alias_hidden(self.cfg, &self.cfg.bindings[b].name, binds, live);
+                    }
+                    let diverge = init.diverge.map(|(_, block)| quote!(else #block));
+                    env.push(quote!(let #pat = #value #diverge;));
+                }
+                None => {
+                    for &b in binds {
+                        env.alias_hidden(self.cfg, &self.cfg.bindings[b].name, binds, live);
+                    }
+                    env.push(local.into_token_stream());
+                }
+            }
+        } else {
+            env.push(local.into_token_stream());
+        }
+        for &binding in binds {
+            env.declare(self.cfg, binding, self.cfg.bindings[binding].name.clone());
+        }
+    }
+
+    fn terminator(&self, env: &mut Env, block: BlockId) {
+        let p = &self.private;
+        let (state_ty, state) = (&self.state_ty, &self.state);
+        let tokens = match &self.cfg.blocks[block].term {
+            Terminator::Goto(target) if self.inline[*target] => return self.block(env, *target),
+            Terminator::Goto(target) => self.transition(env, *target),
+            Terminator::If { cond, then_to, else_to } => {
+                let cond = self.rewritten(cond);
+                let (then_code, else_code) = (self.successor(env, *then_to), self.successor(env, *else_to));
+                quote!(if #cond { #then_code } else { #else_code })
+            }
+            Terminator::Match { scrutinee, arms } => {
+                let scrutinee = self.rewritten(scrutinee);
+                let arms = arms.iter().map(|arm| {
+                    let pat = &arm.pat;
+                    let guard = arm.guard.as_ref().map(|g| {
+                        let g = self.rewritten(g);
+                        quote!(if #g)
+                    });
+                    let code = self.successor(env, arm.target);
+                    quote!(#pat #guard => { #code })
+                });
+                quote!(match #scrutinee { #(#arms)* })
+            }
+            Terminator::Yield { value, next, span } => {
+                let value = self.rewritten(value);
+                let yielded = Ident::new("__coro_yielded", Span::mixed_site());
+                let store = self.store(env, *next);
+                quote_spanned! {*span=>
+                    let #yielded = #value;
+                    #store
+                    return #p::CoroutineState::Yielded(#yielded);
+                }
+            }
+            Terminator::Return(value) => {
+                let value = self.rewritten(value);
+                let returned = Ident::new("__coro_returned", Span::mixed_site());
+                quote! {
+                    let #returned = #value;
+                    #state = #state_ty::Done;
+                    return #p::CoroutineState::Complete(#returned);
+                }
+            }
+            Terminator::Unreachable => quote!(::core::unreachable!()),
+        };
+        env.push(tokens);
+    }
+
+    /// The code that continues at `target` from inside an `if`/`match` arm.
+    fn successor(&self, env: &Env, target: BlockId) -> TokenStream {
+        if self.inline[target] {
+            let mut arm = env.arm();
+            self.block(&mut arm, target);
+            arm.finish()
+        } else {
+            self.transition(env, target)
+        }
+    }
+
+    fn transition(&self, env: &Env, target: BlockId) -> TokenStream {
+        self.uses_dispatch.set(true);
+        let store = self.store(env, target);
+        let dispatch = &self.dispatch;
+        quote!(#store continue #dispatch;)
+    }
+
+    /// Moves the bindings live at `target` into its variant.
+    fn store(&self, env: &Env, target: BlockId) -> TokenStream {
+        let (state_ty, state) = (&self.state_ty, &self.state);
+        let name = self.variant[target].as_ref().expect("a state");
+        let mut errors = TokenStream::new();
+        let fields = self.carried(target).into_iter().map(|binding| {
+            let field = field(binding);
+            let data = &self.cfg.bindings[binding];
+            let reachable = env.names.get(&binding).filter(|name| {
+                **name != data.name || env.visible.get(&data.name.to_string()) == Some(&binding)
+            });
+            match reachable {
+                Some(name) => quote!(#field: #name),
+                None => {
+                    let message = diag::shadowed_in_guard(&data.name.to_string());
+                    errors.extend(quote_spanned!(data.name.span()=> ::core::compile_error!(#message);));
+                    quote!(#field: ::core::unreachable!())
+                }
+            }
+        });
+        let fields: Vec<TokenStream> = fields.collect();
+        quote!(#errors #state = #state_ty::#name { #(#fields),* };)
+    }
+
+    fn rewriter(&self) -> Rewriter<'_> {
+        Rewriter { emitter: self }
+    }
+
+    fn rewritten(&self, expr: &Expr) -> Expr {
+        let mut expr = expr.clone();
+        self.rewriter().visit_expr_mut(&mut expr);
+        expr
+    }
+}
+
+/// The scope a block ends in.
+fn exit_scope(cfg: &Cfg, block: BlockId) -> ScopeId {
+    let mut scope = cfg.blocks[block].scope;
+    for stmt in &cfg.blocks[block].stmts {
+        match stmt {
+            Stmt::Enter(inner) => scope = *inner,
+            Stmt::Exit(inner) => scope = cfg.scopes[*inner].parent.unwrap_or(ROOT_SCOPE),
+            _ => {}
+        }
+    }
+    scope
+}
+
+/// Does the block only close scopes it opened? Only such a block can be written
+/// inside another construct.
+fn is_balanced(cfg: &Cfg, block: BlockId) -> bool {
+    let mut depth = 0i32;
+    for stmt in &cfg.blocks[block].stmts {
+        match stmt {
+            Stmt::Enter(_) => depth += 1,
+            Stmt::Exit(_) => depth -= 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return false;
+        }
+    }
+    true
+}
+
+/// Rewrites what leaves the body from straight code: `return` and `?` finish the
+/// coroutine instead of returning from the resume closure.
+struct Rewriter<'a> {
+    emitter: &'a Emitter<'a>,
+}
+
+impl Rewriter<'_> {
+    fn complete(&self, value: TokenStream) -> TokenStream {
+        let e = self.emitter;
+        let (p, state_ty, state) = (&e.private, &e.state_ty, &e.state);
+        quote!({
+            #state = #state_ty::Done;
+            return #p::CoroutineState::Complete(#value);
+        })
+    }
+}
+
+impl VisitMut for Rewriter<'_> {
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        match expr {
+            Expr::Closure(_) | Expr::Async(_) | Expr::Const(_) => return,
+            _ => syn::visit_mut::visit_expr_mut(self, expr),
+        }
+        let p = &self.emitter.private;
+        match expr {
+            Expr::Return(ret) => {
+                let value = ret.expr.as_ref().map_or_else(|| quote!(()), |e| e.to_token_stream());
+                let returned = Ident::new("__coro_returned", Span::mixed_site());
+                let complete = self.complete(quote!(#returned));
+                *expr = Expr::Verbatim(quote!({ let #returned = #value; #complete }));
+            }
+            Expr::Try(e) => {
+                let inner = &e.expr;
+                let span = e.question_token.span;
+                let (value, residual) =
+                    (Ident::new("__coro_value", Span::mixed_site()), Ident::new("__coro_residual", Span::mixed_site()));
+                let complete = self.complete(quote_spanned!(span=> #p::FromResidual::from_residual(#residual)));
+                *expr = Expr::Verbatim(quote_spanned! {span=>
+                    match #p::Try::branch(#inner) {
+                        #p::ControlFlow::Continue(#value) => #value,
+                        #p::ControlFlow::Break(#residual) => #complete,
+                    }
+                });
+            }
+            _ => {}
+        }
+    }
+
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}

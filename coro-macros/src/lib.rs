@@ -1,0 +1,46 @@
+//! The `#[coroutine]` transform of [coro](https://docs.rs/coro). Use it through the
+//! `coro` facade, which documents it.
+//!
+//! One file per phase, data flowing one way: [`parse`] reads the signature,
+//! [`lower`] splits the body into blocks at suspension points (with [`scan`] reading
+//! straight code), [`liveness`] finds what crosses each boundary, [`emit`] writes
+//! the state machine, and [`diag`] holds every message a user can see.
+
+mod diag;
+mod emit;
+mod liveness;
+mod lower;
+mod parse;
+mod scan;
+
+#[cfg(test)]
+mod snapshots;
+
+use proc_macro2::TokenStream;
+
+use diag::Errors;
+
+/// Turns a function into a stackless coroutine; see the `coro` crate's documentation.
+#[proc_macro_attribute]
+pub fn coroutine(attr: proc_macro::TokenStream, item: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    expand(attr.into(), item.into()).into()
+}
+
+/// The whole transform, on `proc_macro2` tokens so tests can run it.
+fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let func = match parse::parse(attr, item) {
+        Ok(func) => func,
+        Err(error) => return error.to_compile_error(),
+    };
+    let mut errors = Errors::default();
+    scan::validate(&func.body, &func.kind, &mut errors);
+    if !errors.is_empty() {
+        return errors.into_result().unwrap_err().to_compile_error();
+    }
+    let cfg = lower::lower(&func, &mut errors);
+    let live = liveness::analyze(&cfg, &mut errors);
+    match errors.into_result() {
+        Ok(()) => emit::emit(&func, &cfg, &live),
+        Err(error) => error.to_compile_error(),
+    }
+}

@@ -1,0 +1,255 @@
+//! Phase 3: which bindings cross each block boundary.
+//!
+//! A binding crosses a boundary (is carried in the state) when it is in scope there
+//! and either is read again later or is surely still initialised. The second half is
+//! what keeps an unused guard (`let _guard = lock();`) alive to the end of its scope,
+//! as in plain Rust; a binding that may have been moved and is never read again is
+//! left behind (it cannot be carried: it may be gone).
+//!
+//! Three classic data-flow problems over the block graph, on bit sets of bindings:
+//! maybe-uninitialised (forward), read-later and mentioned-later (backward).
+
+use std::collections::HashSet;
+
+use crate::diag::{self, Errors};
+use crate::lower::{Block, BlockId, Cfg, ENTRY, ScopeId, Stmt, Terminator};
+use crate::scan::{BindingId, Event};
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct BitSet(Vec<u64>);
+
+impl BitSet {
+    pub fn new(len: usize) -> Self {
+        BitSet(vec![0; len.div_ceil(64)])
+    }
+
+    pub fn full(len: usize) -> Self {
+        let mut set = BitSet::new(len);
+        (0..len).for_each(|i| set.insert(i));
+        set
+    }
+
+    pub fn insert(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+
+    pub fn remove(&mut self, i: usize) {
+        self.0[i / 64] &= !(1 << (i % 64));
+    }
+
+    pub fn contains(&self, i: usize) -> bool {
+        self.0[i / 64] & (1 << (i % 64)) != 0
+    }
+
+    /// Adds `other`'s members; says whether anything was added.
+    fn union_with(&mut self, other: &BitSet) -> bool {
+        let mut changed = false;
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            let merged = *a | *b;
+            changed |= merged != *a;
+            *a = merged;
+        }
+        changed
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.0.len() * 64).filter(|&i| self.contains(i))
+    }
+}
+
+pub struct Liveness {
+    /// Carried into each block: in scope and (read later or surely initialised).
+    pub live_in: Vec<BitSet>,
+    /// In scope, not carried, but assigned later: declared again, uninitialised.
+    pub redeclare_in: Vec<BitSet>,
+    pub preds: Vec<Vec<BlockId>>,
+    /// Blocks in reverse post-order from the entry: every block after the blocks
+    /// that lead to it (back edges aside), which is the order type inference needs.
+    pub order: Vec<BlockId>,
+    uninit_in: Vec<BitSet>,
+    reads_out: Vec<BitSet>,
+    in_scope: Vec<BitSet>,
+}
+
+fn block_events(block: &Block) -> impl DoubleEndedIterator<Item = Event> + '_ {
+    block.stmts.iter().flat_map(Stmt::events).chain(block.term_events.iter().copied())
+}
+
+fn forward_uninit(set: &mut BitSet, event: Event) {
+    match event {
+        Event::Declare { binding, init: true } | Event::Assign(binding) => set.remove(binding),
+        Event::Declare { binding, init: false } | Event::Move(binding) => set.insert(binding),
+        Event::Read(_) => {}
+    }
+}
+
+fn backward_reads(set: &mut BitSet, event: Event) {
+    match event {
+        Event::Read(binding) | Event::Move(binding) => set.insert(binding),
+        Event::Assign(binding) | Event::Declare { binding, .. } => set.remove(binding),
+    }
+}
+
+fn backward_mentions(set: &mut BitSet, event: Event) {
+    match event {
+        Event::Read(binding) | Event::Move(binding) | Event::Assign(binding) => set.insert(binding),
+        Event::Declare { binding, .. } => set.remove(binding),
+    }
+}
+
+pub fn analyze(cfg: &Cfg, errors: &mut Errors) -> Liveness {
+    let n_blocks = cfg.blocks.len();
+    let n_bindings = cfg.bindings.len();
+    let succs: Vec<Vec<BlockId>> = cfg.blocks.iter().map(|b| b.term.successors()).collect();
+    let order = reverse_post_order(&succs);
+    let mut preds = vec![Vec::new(); n_blocks];
+    for &block in &order {
+        for &succ in &succs[block] {
+            preds[succ].push(block);
+        }
+    }
+
+    // Forward: may a binding be uninitialised (never set, or moved out)?
+    let mut uninit_in = vec![BitSet::new(n_bindings); n_blocks];
+    let mut uninit_out = vec![BitSet::new(n_bindings); n_blocks];
+    uninit_in[ENTRY] = BitSet::full(n_bindings);
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for &block in &order {
+            for &pred in &preds[block] {
+                let out = uninit_out[pred].clone();
+                uninit_in[block].union_with(&out);
+            }
+            let mut set = uninit_in[block].clone();
+            block_events(&cfg.blocks[block]).for_each(|e| forward_uninit(&mut set, e));
+            changed |= uninit_out[block].union_with(&set);
+        }
+    }
+
+    let backward = |transfer: fn(&mut BitSet, Event)| {
+        let mut ins = vec![BitSet::new(n_bindings); n_blocks];
+        let mut outs = vec![BitSet::new(n_bindings); n_blocks];
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for &block in order.iter().rev() {
+                for &succ in &succs[block] {
+                    let succ_in = ins[succ].clone();
+                    outs[block].union_with(&succ_in);
+                }
+                let mut set = outs[block].clone();
+                block_events(&cfg.blocks[block]).rev().for_each(|e| transfer(&mut set, e));
+                changed |= ins[block].union_with(&set);
+            }
+        }
+        (ins, outs)
+    };
+    let (reads_in, reads_out) = backward(backward_reads);
+    let (mentions_in, _) = backward(backward_mentions);
+
+    let in_scope: Vec<BitSet> = (0..cfg.scopes.len())
+        .map(|scope| {
+            let chain = cfg.scope_chain(scope);
+            let mut set = BitSet::new(n_bindings);
+            for (id, binding) in cfg.bindings.iter().enumerate() {
+                if chain.contains(&binding.scope) {
+                    set.insert(id);
+                }
+            }
+            set
+        })
+        .collect();
+
+    let mut live_in = vec![BitSet::new(n_bindings); n_blocks];
+    let mut redeclare_in = vec![BitSet::new(n_bindings); n_blocks];
+    for &block in &order {
+        let scope = cfg.blocks[block].scope;
+        for binding in in_scope[scope].iter() {
+            if reads_in[block].contains(binding) || !uninit_in[block].contains(binding) {
+                live_in[block].insert(binding);
+            } else if mentions_in[block].contains(binding) {
+                redeclare_in[block].insert(binding);
+            }
+        }
+    }
+
+    let liveness = Liveness { live_in, redeclare_in, preds, order, uninit_in, reads_out, in_scope };
+    report_borrows(cfg, &liveness, errors);
+    liveness
+}
+
+fn reverse_post_order(succs: &[Vec<BlockId>]) -> Vec<BlockId> {
+    let mut seen = vec![false; succs.len()];
+    let mut post = Vec::new();
+    // Iterative DFS: (block, next successor index).
+    let mut stack = vec![(ENTRY, 0)];
+    seen[ENTRY] = true;
+    while let Some((block, next)) = stack.pop() {
+        if let Some(&succ) = succs[block].get(next) {
+            stack.push((block, next + 1));
+            if !seen[succ] {
+                seen[succ] = true;
+                stack.push((succ, 0));
+            }
+        } else {
+            post.push(block);
+        }
+    }
+    post.reverse();
+    post
+}
+
+impl Liveness {
+    /// The bindings live right after statement `index` of `block`.
+    pub fn live_after(&self, cfg: &Cfg, block: BlockId, index: usize) -> BitSet {
+        let data = &cfg.blocks[block];
+        let mut uninit = self.uninit_in[block].clone();
+        let mut scope: ScopeId = data.scope;
+        for stmt in &data.stmts[..=index] {
+            stmt.events().into_iter().for_each(|e| forward_uninit(&mut uninit, e));
+            match stmt {
+                Stmt::Enter(inner) => scope = *inner,
+                Stmt::Exit(inner) => scope = cfg.scopes[*inner].parent.expect("an exited scope has a parent"),
+                _ => {}
+            }
+        }
+        let mut reads = self.reads_out[block].clone();
+        data.term_events.iter().rev().for_each(|&e| backward_reads(&mut reads, e));
+        for stmt in data.stmts[index + 1..].iter().rev() {
+            stmt.events().into_iter().rev().for_each(|e| backward_reads(&mut reads, e));
+        }
+        let mut live = BitSet::new(cfg.bindings.len());
+        for binding in self.in_scope[scope].iter() {
+            if reads.contains(binding) || !uninit.contains(binding) {
+                live.insert(binding);
+            }
+        }
+        live
+    }
+}
+
+/// A binding that borrows a local of the coroutine cannot cross a suspension point:
+/// the state would point into itself. Say so with both names, at the suspension point.
+fn report_borrows(cfg: &Cfg, liveness: &Liveness, errors: &mut Errors) {
+    let mut reported: HashSet<(BindingId, BindingId)> = HashSet::new();
+    for &block in &liveness.order {
+        let Terminator::Yield { next, span, .. } = &cfg.blocks[block].term else { continue };
+        let scope = cfg.blocks[*next].scope;
+        for holder in liveness.live_in[*next].iter() {
+            let binding = &cfg.bindings[holder];
+            for &local in &binding.borrows {
+                if !liveness.in_scope[scope].contains(local) || !reported.insert((holder, local)) {
+                    continue;
+                }
+                let local_name = cfg.bindings[local].name.to_string();
+                let message = if binding.for_iterator {
+                    diag::for_over_borrow(&local_name, "suspension point (`yield_!`)")
+                } else {
+                    diag::borrow_across_suspend(&binding.name.to_string(), &local_name, "suspension point (`yield_!`)")
+                };
+                errors.at(*span, message);
+            }
+        }
+    }
+}

@@ -1,0 +1,1021 @@
+//! Phase 2: the body becomes a graph of blocks split at suspension points.
+//!
+//! Only what must be split is split. A statement with no suspension point (and no
+//! jump out to a split loop) stays one verbatim statement; an expression that suspends
+//! is evaluated operand by operand, spilling the operands before the suspension point
+//! into hidden temporaries in Rust's evaluation order. `for`, `while`, `&&`/`||` and
+//! `yield_from!` are first rewritten into `loop`/`match`/`if` with `yield_!`, so the
+//! graph only has to know a handful of constructs.
+//!
+//! Every binding gets an id; every statement lists what it does to which binding
+//! ([`Event`]), which is all the liveness phase needs.
+
+use proc_macro2::Span;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
+use syn::{Block as SynBlock, Expr, Ident, Item, Local, Pat, Stmt as SynStmt};
+
+use crate::diag::{self, Errors};
+use crate::parse::{CoroutineFn, Kind};
+use crate::scan::{
+    self, BindingId, Event, PatBinding, Scanner, SuspendMacro, block_needs_lowering, needs_lowering, pat_bindings,
+    stmt_needs_lowering,
+};
+
+pub type BlockId = usize;
+pub type ScopeId = usize;
+
+pub struct Binding {
+    pub name: Ident,
+    pub mutable: bool,
+    pub scope: ScopeId,
+    /// Locals this binding was initialised with a borrow of (`&x`, `&mut x`).
+    pub borrows: Vec<BindingId>,
+    /// The hidden iterator of a `for` loop.
+    pub for_iterator: bool,
+}
+
+
+pub struct Scope {
+    pub parent: Option<ScopeId>,
+}
+
+pub enum Stmt {
+    /// A `let`, the user's or a hidden temporary's, with its initialiser lowered.
+    Let { local: Local, binds: Vec<BindingId>, events: Vec<Event> },
+    /// A statement of straight code.
+    Code { stmt: SynStmt, events: Vec<Event> },
+    /// A binding introduced by the pattern of the terminator that led here; `from`
+    /// is the hidden name the pattern bound it to, if it was renamed.
+    Bind { binding: BindingId, from: Option<Ident> },
+    /// The value a `yield_!` evaluates to: the resume argument.
+    Resume { into: Option<BindingId> },
+    Enter(ScopeId),
+    Exit(ScopeId),
+}
+
+impl Stmt {
+    pub fn events(&self) -> Vec<Event> {
+        match self {
+            Stmt::Let { events, .. } | Stmt::Code { events, .. } => events.clone(),
+            Stmt::Bind { binding, .. } => vec![Event::Declare { binding: *binding, init: true }],
+            Stmt::Resume { into: Some(binding) } => vec![Event::Declare { binding: *binding, init: true }],
+            Stmt::Resume { into: None } | Stmt::Enter(_) | Stmt::Exit(_) => Vec::new(),
+        }
+    }
+}
+
+pub struct Arm {
+    pub pat: Pat,
+    pub guard: Option<Expr>,
+    pub target: BlockId,
+}
+
+pub enum Terminator {
+    Goto(BlockId),
+    If { cond: Expr, then_to: BlockId, else_to: BlockId },
+    Match { scrutinee: Expr, arms: Vec<Arm> },
+    /// Suspend with `value`; the next resume continues at `next`.
+    Yield { value: Expr, next: BlockId, span: Span },
+    /// Finish with `value`.
+    Return(Expr),
+    /// No terminator: the block is unreachable (code after a `break`).
+    Unreachable,
+}
+
+impl Terminator {
+    pub fn successors(&self) -> Vec<BlockId> {
+        match self {
+            Terminator::Goto(to) => vec![*to],
+            Terminator::If { then_to, else_to, .. } => vec![*then_to, *else_to],
+            Terminator::Match { arms, .. } => arms.iter().map(|arm| arm.target).collect(),
+            Terminator::Yield { next, .. } => vec![*next],
+            Terminator::Return(_) | Terminator::Unreachable => Vec::new(),
+        }
+    }
+}
+
+pub struct Block {
+    /// The scope at entry.
+    pub scope: ScopeId,
+    pub stmts: Vec<Stmt>,
+    pub term: Terminator,
+    pub term_events: Vec<Event>,
+    /// Entered only by resuming after a suspension.
+    pub resumed: bool,
+}
+
+pub struct Cfg {
+    pub blocks: Vec<Block>,
+    pub bindings: Vec<Binding>,
+    pub scopes: Vec<Scope>,
+    /// Items declared in split blocks, emitted before the state machine so every
+    /// state sees them.
+    pub items: Vec<Item>,
+    /// The hidden names the first state stores the parameters under.
+    pub params: Vec<Ident>,
+}
+
+pub const ENTRY: BlockId = 0;
+pub const ROOT_SCOPE: ScopeId = 0;
+
+impl Cfg {
+    /// The scopes enclosing `scope`, outermost first.
+    pub fn scope_chain(&self, scope: ScopeId) -> Vec<ScopeId> {
+        let mut chain = vec![scope];
+        while let Some(parent) = self.scopes[*chain.last().unwrap()].parent {
+            chain.push(parent);
+        }
+        chain.reverse();
+        chain
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Want {
+    Value,
+    Discard,
+}
+
+struct LoopFrame {
+    label: Option<String>,
+    is_loop: bool,
+    break_to: BlockId,
+    continue_to: BlockId,
+    result: Option<BindingId>,
+}
+
+pub fn lower(func: &CoroutineFn, errors: &mut Errors) -> Cfg {
+    let mut builder = Builder {
+        kind: &func.kind,
+        krate: &func.krate,
+        cfg: Cfg { blocks: Vec::new(), bindings: Vec::new(), scopes: vec![Scope { parent: None }], items: Vec::new(), params: Vec::new() },
+        current: ENTRY,
+        scope_stack: vec![ROOT_SCOPE],
+        names: vec![Vec::new()],
+        loops: Vec::new(),
+        errors,
+        fresh: 0,
+    };
+    builder.new_block(ROOT_SCOPE);
+    for (index, param) in func.params.iter().enumerate() {
+        let field = format_ident!("__coro_start{}", index, span = Span::mixed_site());
+        builder.cfg.params.push(field.clone());
+        let local = make_local(param.bind.clone(), Some(syn::parse_quote!(#field)));
+        builder.push_let(local);
+    }
+    builder.enter_scope();
+    for stmt in body_stmts(&func.body) {
+        builder.lower_stmt(stmt);
+    }
+    let value = match func.body.stmts.last() {
+        Some(SynStmt::Expr(tail, None)) => builder.lower_expr(tail, Want::Value),
+        _ => syn::parse_quote!(()),
+    };
+    let events = builder.scan(&value);
+    builder.terminate(Terminator::Return(value), events);
+    builder.cfg
+}
+
+/// The statements of a block other than its tail expression.
+fn body_stmts(block: &SynBlock) -> &[SynStmt] {
+    match block.stmts.last() {
+        Some(SynStmt::Expr(_, None)) => &block.stmts[..block.stmts.len() - 1],
+        _ => &block.stmts,
+    }
+}
+
+fn make_local(pat: Pat, init: Option<Expr>) -> Local {
+    Local {
+        attrs: Vec::new(),
+        let_token: Default::default(),
+        pat,
+        init: init.map(|expr| syn::LocalInit { eq_token: Default::default(), expr: Box::new(expr), diverge: None }),
+        semi_token: Default::default(),
+    }
+}
+
+fn unit() -> Expr {
+    syn::parse_quote!(())
+}
+
+fn is_unit(expr: &Expr) -> bool {
+    matches!(expr, Expr::Tuple(t) if t.elems.is_empty())
+}
+
+/// Evaluating this again later gives the same value: it need not be spilled.
+fn is_pure(expr: &Expr) -> bool {
+    match expr {
+        Expr::Lit(_) | Expr::Path(_) | Expr::Closure(_) => true,
+        Expr::Paren(e) => is_pure(&e.expr),
+        Expr::Group(e) => is_pure(&e.expr),
+        Expr::Field(e) => is_pure(&e.base),
+        Expr::Reference(e) => is_place(&e.expr),
+        Expr::Unary(e) if matches!(e.op, syn::UnOp::Deref(_)) => is_place(&e.expr),
+        _ => false,
+    }
+}
+
+fn is_place(expr: &Expr) -> bool {
+    match expr {
+        Expr::Path(_) => true,
+        Expr::Paren(e) => is_place(&e.expr),
+        Expr::Field(e) => is_place(&e.base),
+        Expr::Index(e) => is_place(&e.expr) && is_pure(&e.index),
+        Expr::Unary(e) if matches!(e.op, syn::UnOp::Deref(_)) => is_place(&e.expr),
+        _ => false,
+    }
+}
+
+/// The local a place expression starts from (`v` in `&v.items[0]`).
+fn place_root(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Path(p) if p.qself.is_none() => p.path.get_ident().map(|i| i.to_string()),
+        Expr::Paren(e) => place_root(&e.expr),
+        Expr::Field(e) => place_root(&e.base),
+        Expr::Index(e) => place_root(&e.expr),
+        _ => None,
+    }
+}
+
+/// Renames the bindings of a pattern to hidden names, so the surrounding code can
+/// still reach bindings they shadow; returns the pairs (user name, hidden name).
+fn rename_bindings(pat: &Pat, fresh: &mut usize) -> (Pat, Vec<(PatBinding, Ident)>) {
+    struct Renamer<'a> {
+        fresh: &'a mut usize,
+        pairs: Vec<(PatBinding, Ident)>,
+    }
+    impl VisitMut for Renamer<'_> {
+        fn visit_pat_ident_mut(&mut self, pat: &mut syn::PatIdent) {
+            if let Some((_, sub)) = &mut pat.subpat {
+                self.visit_pat_mut(sub);
+            }
+            if !scan::is_binding_ident(pat) {
+                return;
+            }
+            // The alternatives of an or-pattern bind the same names: reuse the renaming.
+            let hidden = match self.pairs.iter().find(|(b, _)| b.ident == pat.ident) {
+                Some((_, hidden)) => hidden.clone(),
+                None => {
+                    *self.fresh += 1;
+                    let hidden = format_ident!("__coro_p{}", *self.fresh, span = Span::mixed_site());
+                    let binding = PatBinding { ident: pat.ident.clone(), mutable: pat.mutability.is_some() };
+                    self.pairs.push((binding, hidden.clone()));
+                    hidden
+                }
+            };
+            pat.ident = hidden;
+            pat.mutability = None;
+        }
+    }
+    let mut pat = pat.clone();
+    let mut renamer = Renamer { fresh, pairs: Vec::new() };
+    renamer.visit_pat_mut(&mut pat);
+    (pat, renamer.pairs)
+}
+
+struct Builder<'a> {
+    kind: &'a Kind,
+    krate: &'a syn::Path,
+    cfg: Cfg,
+    current: BlockId,
+    scope_stack: Vec<ScopeId>,
+    /// The names visible in each scope of `scope_stack`, in declaration order.
+    names: Vec<Vec<(String, BindingId)>>,
+    loops: Vec<LoopFrame>,
+    errors: &'a mut Errors,
+    fresh: usize,
+}
+
+impl Builder<'_> {
+    fn new_block(&mut self, scope: ScopeId) -> BlockId {
+        self.cfg.blocks.push(Block {
+            scope,
+            stmts: Vec::new(),
+            term: Terminator::Unreachable,
+            term_events: Vec::new(),
+            resumed: false,
+        });
+        self.cfg.blocks.len() - 1
+    }
+
+    fn scope(&self) -> ScopeId {
+        *self.scope_stack.last().unwrap()
+    }
+
+    fn push(&mut self, stmt: Stmt) {
+        let current = self.current;
+        self.cfg.blocks[current].stmts.push(stmt);
+    }
+
+    fn terminate(&mut self, term: Terminator, events: Vec<Event>) {
+        let block = &mut self.cfg.blocks[self.current];
+        block.term = term;
+        block.term_events = events;
+    }
+
+    fn goto(&mut self, target: BlockId) {
+        self.terminate(Terminator::Goto(target), Vec::new());
+    }
+
+    /// After a jump, code until the next join point is unreachable.
+    fn start_dead_block(&mut self) {
+        self.current = self.new_block(self.scope());
+    }
+
+    fn enter_scope(&mut self) -> ScopeId {
+        self.cfg.scopes.push(Scope { parent: Some(self.scope()) });
+        let scope = self.cfg.scopes.len() - 1;
+        self.push(Stmt::Enter(scope));
+        self.scope_stack.push(scope);
+        self.names.push(Vec::new());
+        scope
+    }
+
+    fn exit_scope(&mut self) {
+        let scope = self.scope_stack.pop().unwrap();
+        self.names.pop();
+        self.push(Stmt::Exit(scope));
+    }
+
+    fn lookup(&self, name: &str) -> Option<BindingId> {
+        self.names.iter().rev().flat_map(|scope| scope.iter().rev()).find(|(n, _)| n == name).map(|(_, b)| *b)
+    }
+
+    fn declare(&mut self, name: Ident, mutable: bool) -> BindingId {
+        let scope = self.scope();
+        self.cfg.bindings.push(Binding { name: name.clone(), mutable, scope, borrows: Vec::new(), for_iterator: false });
+        let id = self.cfg.bindings.len() - 1;
+        self.names.last_mut().unwrap().push((name.to_string(), id));
+        id
+    }
+
+    fn hidden(&mut self, what: &str) -> Ident {
+        self.fresh += 1;
+        format_ident!("__coro_{}{}", what, self.fresh, span = Span::mixed_site())
+    }
+
+    fn resolver(&self) -> impl Fn(&str) -> Option<BindingId> + '_ {
+        move |name| self.lookup(name)
+    }
+
+    fn scan(&self, expr: &Expr) -> Vec<Event> {
+        let resolve = self.resolver();
+        let mut scanner = Scanner::new(&resolve);
+        scanner.scan_expr(expr);
+        scanner.events
+    }
+
+    /// Pushes a `let` whose initialiser is already lowered, and declares its bindings.
+    fn push_let(&mut self, local: Local) -> Vec<BindingId> {
+        let mut events = {
+            let resolve = self.resolver();
+            let mut scanner = Scanner::new(&resolve);
+            scanner.scan_local(&local);
+            scanner.events
+        };
+        let borrows = self.borrowed_locals(&local);
+        let init = local.init.is_some();
+        let binds: Vec<BindingId> =
+            pat_bindings(&local.pat).into_iter().map(|b| self.declare(b.ident, b.mutable)).collect();
+        for &binding in &binds {
+            events.push(Event::Declare { binding, init });
+            self.cfg.bindings[binding].borrows = borrows.0.clone();
+            self.cfg.bindings[binding].for_iterator = borrows.1;
+        }
+        self.push(Stmt::Let { local, binds: binds.clone(), events });
+        binds
+    }
+
+    /// Which locals the initialiser borrows directly (`&x`, `&mut x.f`,
+    /// `IntoIterator::into_iter(&x)`), and whether it is a `for` loop's iterator.
+    fn borrowed_locals(&self, local: &Local) -> (Vec<BindingId>, bool) {
+        let Some(init) = &local.init else { return (Vec::new(), false) };
+        let (expr, for_iterator) = match &*init.expr {
+            Expr::Call(call) if call.args.len() == 1 && quote!(#call).to_string().contains("IntoIterator") => {
+                (&call.args[0], true)
+            }
+            other => (other, false),
+        };
+        let mut expr = expr;
+        while let Expr::Paren(inner) = expr {
+            expr = &inner.expr;
+        }
+        match expr {
+            Expr::Reference(reference) => {
+                let root = place_root(&reference.expr).and_then(|name| self.lookup(&name));
+                (root.into_iter().collect(), for_iterator)
+            }
+            _ => (Vec::new(), false),
+        }
+    }
+
+    /// Declares a hidden temporary holding `init` (or uninitialised) and returns the
+    /// expression that reads it.
+    fn temp(&mut self, init: Option<Expr>, mutable: bool) -> (BindingId, Expr) {
+        let name = self.hidden("t");
+        let pat: Pat = if mutable { syn::parse_quote!(mut #name) } else { syn::parse_quote!(#name) };
+        let binds = self.push_let(make_local(pat, init));
+        (binds[0], syn::parse_quote!(#name))
+    }
+
+    fn binding_expr(&self, binding: BindingId) -> Expr {
+        let name = &self.cfg.bindings[binding].name;
+        syn::parse_quote!(#name)
+    }
+
+    /// Evaluates `value` now and keeps it for later; a borrow of a temporary keeps the
+    /// temporary and borrows it later, so no borrow is held across the suspension.
+    fn spill(&mut self, value: Expr) -> Expr {
+        if let Expr::Reference(reference) = &value
+            && !is_place(&reference.expr)
+        {
+            let mutable = reference.mutability.is_some();
+            let (_, path) = self.temp(Some((*reference.expr).clone()), mutable);
+            let mutability = reference.mutability;
+            return syn::parse_quote!(&#mutability #path);
+        }
+        self.temp(Some(value), true).1
+    }
+
+    fn push_code(&mut self, stmt: SynStmt) {
+        let events = {
+            let resolve = self.resolver();
+            let mut scanner = Scanner::new(&resolve);
+            scanner.scan_stmt(&stmt);
+            scanner.events
+        };
+        self.push(Stmt::Code { stmt, events });
+    }
+
+    fn push_expr(&mut self, expr: Expr) {
+        if !is_unit(&expr) {
+            self.push_code(SynStmt::Expr(expr, Some(Default::default())));
+        }
+    }
+
+    fn assign(&mut self, binding: BindingId, value: Expr) {
+        let target = self.binding_expr(binding);
+        self.push_code(syn::parse_quote!(#target = #value;));
+    }
+
+    fn lower_stmt(&mut self, stmt: &SynStmt) {
+        match stmt {
+            SynStmt::Item(item) => self.cfg.items.push(item.clone()),
+            _ if !stmt_needs_lowering(stmt) => match stmt {
+                SynStmt::Local(local) => {
+                    self.push_let(local.clone());
+                }
+                other => self.push_code(other.clone()),
+            },
+            SynStmt::Local(local) => self.lower_local(local),
+            SynStmt::Expr(expr, _) => {
+                let value = self.lower_expr(expr, Want::Discard);
+                self.push_expr(value);
+            }
+            SynStmt::Macro(mac) => {
+                let expr = Expr::Macro(syn::ExprMacro { attrs: mac.attrs.clone(), mac: mac.mac.clone() });
+                let value = self.lower_expr(&expr, Want::Discard);
+                self.push_expr(value);
+            }
+        }
+    }
+
+    fn lower_local(&mut self, local: &Local) {
+        let Some(init) = &local.init else {
+            self.push_let(local.clone());
+            return;
+        };
+        let value = self.lower_expr(&init.expr, Want::Value);
+        match &init.diverge {
+            Some((_, diverge)) if needs_lowering(diverge) => {
+                // `let P = v else { .. }` whose `else` jumps out of a split loop:
+                // a match whose second arm is the `else` block.
+                let (pat, pairs) = rename_bindings(&local.pat, &mut self.fresh);
+                let bound = self.new_block(self.scope());
+                let otherwise = self.new_block(self.scope());
+                let events = self.scan(&value);
+                self.terminate(
+                    Terminator::Match {
+                        scrutinee: value,
+                        arms: vec![
+                            Arm { pat, guard: None, target: bound },
+                            Arm { pat: syn::parse_quote!(_), guard: None, target: otherwise },
+                        ],
+                    },
+                    events,
+                );
+                self.current = otherwise;
+                let value = self.lower_expr(diverge, Want::Discard);
+                self.push_expr(value);
+                self.current = bound;
+                for (binding, hidden) in pairs {
+                    let id = self.declare(binding.ident, binding.mutable);
+                    self.push(Stmt::Bind { binding: id, from: Some(hidden) });
+                }
+            }
+            _ => {
+                let mut local = local.clone();
+                local.init.as_mut().unwrap().expr = Box::new(value);
+                self.push_let(local);
+            }
+        }
+    }
+
+    /// Lowers `expr` so that evaluating the returned expression at the end of the
+    /// current block gives its value. Code before a suspension point lands in earlier
+    /// blocks.
+    fn lower_expr(&mut self, expr: &Expr, want: Want) -> Expr {
+        if !needs_lowering(expr) {
+            return expr.clone();
+        }
+        match expr {
+            Expr::Macro(mac) => match SuspendMacro::of(&mac.mac) {
+                Some(SuspendMacro::Yield) => self.lower_yield(&mac.mac, want),
+                Some(SuspendMacro::YieldFrom) => {
+                    let desugared = self.desugar_yield_from(&mac.mac);
+                    self.lower_expr(&desugared, want)
+                }
+                // A suspension inside another macro: reported by validation.
+                None => expr.clone(),
+            },
+            Expr::Block(block) if block.label.is_some() => self.lower_labeled_block(block, want),
+            Expr::Block(block) => self.lower_block(&block.block, want),
+            Expr::If(e) => self.lower_if(e, want),
+            Expr::Match(e) => self.lower_match(e, want),
+            Expr::Loop(e) => self.lower_loop(e.label.as_ref(), &e.body, want),
+            Expr::While(e) => {
+                let desugared = desugar_while(e);
+                self.lower_expr(&desugared, want)
+            }
+            Expr::ForLoop(e) => {
+                let desugared = self.desugar_for(e);
+                self.lower_expr(&desugared, want)
+            }
+            Expr::Break(e) => self.lower_break(e),
+            Expr::Continue(e) => self.lower_continue(e),
+            Expr::Return(e) => {
+                let value = match &e.expr {
+                    Some(value) => self.lower_expr(value, Want::Value),
+                    None => unit(),
+                };
+                let events = self.scan(&value);
+                self.terminate(Terminator::Return(value), events);
+                self.start_dead_block();
+                unit()
+            }
+            Expr::Try(e) => {
+                let inner = self.lower_expr(&e.expr, Want::Value);
+                let mut e = e.clone();
+                e.expr = Box::new(inner);
+                Expr::Try(e)
+            }
+            Expr::Paren(e) => self.lower_expr(&e.expr, want),
+            Expr::Binary(e) if matches!(e.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) => {
+                let (left, right) = (&e.left, &e.right);
+                let desugared: Expr = if matches!(e.op, syn::BinOp::And(_)) {
+                    syn::parse_quote!(if #left { #right } else { false })
+                } else {
+                    syn::parse_quote!(if #left { true } else { #right })
+                };
+                self.lower_expr(&desugared, want)
+            }
+            Expr::Assign(e) => {
+                if needs_lowering(&e.left) {
+                    self.unsupported(&e.left, "on the left of an assignment", "compute the value first, then assign");
+                }
+                let right = self.lower_expr(&e.right, Want::Value);
+                let mut e = e.clone();
+                e.right = Box::new(right);
+                Expr::Assign(e)
+            }
+            Expr::Binary(e) if is_compound_assign(&e.op) => {
+                if needs_lowering(&e.left) {
+                    self.unsupported(&e.left, "on the left of an assignment", "compute the value first, then assign");
+                }
+                let right = self.lower_expr(&e.right, Want::Value);
+                let mut e = e.clone();
+                e.right = Box::new(right);
+                Expr::Binary(e)
+            }
+            Expr::Let(e) => {
+                self.unsupported(e, "in a `let` condition chain", "bind the value with `let` before the `if`");
+                expr.clone()
+            }
+            _ => self.lower_operands(expr),
+        }
+    }
+
+    fn unsupported(&mut self, tokens: impl quote::ToTokens, construct: &str, advice: &str) {
+        self.errors.spanned(tokens, diag::unsupported(construct, advice));
+    }
+
+    /// Calls, method calls, literals, operators: evaluates each operand in order, and
+    /// spills the ones before the last suspension point.
+    fn lower_operands(&mut self, expr: &Expr) -> Expr {
+        let mut expr = expr.clone();
+        let Some(mut operands) = operands_mut(&mut expr) else {
+            self.unsupported(&expr, "in this kind of expression", "bind the suspending part with `let` first");
+            return expr;
+        };
+        let last = operands.iter().rposition(|op| needs_lowering(op));
+        if let Some(last) = last {
+            for (index, operand) in operands.iter_mut().enumerate().take(last + 1) {
+                let mut value = self.lower_expr(operand, Want::Value);
+                if index < last && !is_pure(&value) {
+                    value = self.spill(value);
+                }
+                **operand = value;
+            }
+        }
+        expr
+    }
+
+    fn lower_yield(&mut self, mac: &syn::Macro, want: Want) -> Expr {
+        let value = match scan::macro_args(mac) {
+            Ok(args) if args.len() == 1 => self.lower_expr(&args[0], Want::Value),
+            _ => unit(),
+        };
+        let next = self.new_block(self.scope());
+        self.cfg.blocks[next].resumed = true;
+        let events = self.scan(&value);
+        self.terminate(Terminator::Yield { value, next, span: mac.span() }, events);
+        self.current = next;
+        match want {
+            Want::Value => {
+                let name = self.hidden("resumed");
+                let binding = self.declare(name.clone(), false);
+                self.push(Stmt::Resume { into: Some(binding) });
+                syn::parse_quote!(#name)
+            }
+            Want::Discard => {
+                self.push(Stmt::Resume { into: None });
+                unit()
+            }
+        }
+    }
+
+    fn desugar_yield_from(&mut self, mac: &syn::Macro) -> Expr {
+        let source = match scan::macro_args(mac) {
+            Ok(args) if args.len() == 1 => args.into_iter().next().unwrap(),
+            _ => unit(),
+        };
+        let krate = self.krate;
+        let span = mac.span();
+        let sub = self.hidden("sub");
+        let item = self.hidden("item");
+        let p = quote_spanned!(span=> #krate::__private);
+        match self.kind {
+            Kind::Coroutine { .. } => {
+                let arg = self.hidden("arg");
+                let ret = self.hidden("ret");
+                syn::parse_quote_spanned! {span=> {
+                    let mut #sub = #source;
+                    let mut #arg = #p::Default::default();
+                    loop {
+                        match #p::Coroutine::resume(#p::Pin::new(&mut #sub), #arg) {
+                            #p::CoroutineState::Yielded(#item) => { #arg = yield_!(#item); }
+                            #p::CoroutineState::Complete(#ret) => break #ret,
+                        }
+                    }
+                }}
+            }
+            _ => syn::parse_quote_spanned! {span=> {
+                let mut #sub = #p::IntoIterator::into_iter(#source);
+                loop {
+                    match #p::Iterator::next(&mut #sub) {
+                        #p::Option::Some(#item) => { yield_!(#item); }
+                        #p::Option::None => break,
+                    }
+                }
+            }},
+        }
+    }
+
+    fn desugar_for(&mut self, e: &syn::ExprForLoop) -> Expr {
+        let iter = self.hidden("iter");
+        let p = {
+            let krate = self.krate;
+            quote!(#krate::__private)
+        };
+        let (label, source, pat, body) = (&e.label, &e.expr, &e.pat, &e.body);
+        syn::parse_quote! {{
+            let mut #iter = #p::IntoIterator::into_iter(#source);
+            #label loop {
+                match #p::Iterator::next(&mut #iter) {
+                    #p::Option::Some(#pat) => #body,
+                    #p::Option::None => break,
+                }
+            }
+        }}
+    }
+
+    /// A block whose value is needed after its scope ends goes through a temporary
+    /// declared outside it.
+    fn lower_block(&mut self, block: &SynBlock, want: Want) -> Expr {
+        if !block_needs_lowering(block) {
+            return syn::parse_quote!(#block);
+        }
+        let tail = match block.stmts.last() {
+            Some(SynStmt::Expr(tail, None)) => Some(tail),
+            _ => None,
+        };
+        let result = match (want, tail) {
+            (Want::Value, Some(_)) => Some(self.temp(None, false)),
+            _ => None,
+        };
+        self.enter_scope();
+        for stmt in body_stmts(block) {
+            self.lower_stmt(stmt);
+        }
+        if let Some(tail) = tail {
+            let value = self.lower_expr(tail, want);
+            match &result {
+                Some((binding, _)) => self.assign(*binding, value),
+                None => self.push_expr(value),
+            }
+        }
+        self.exit_scope();
+        result.map_or_else(unit, |(_, path)| path)
+    }
+
+    fn lower_labeled_block(&mut self, block: &syn::ExprBlock, want: Want) -> Expr {
+        let result = (want == Want::Value).then(|| self.temp(None, false));
+        let after = self.new_block(self.scope());
+        self.loops.push(LoopFrame {
+            label: block.label.as_ref().map(|l| l.name.ident.to_string()),
+            is_loop: false,
+            break_to: after,
+            continue_to: after,
+            result: result.as_ref().map(|(b, _)| *b),
+        });
+        let value = self.lower_block(&block.block, want);
+        if let Some((binding, _)) = &result {
+            self.assign(*binding, value);
+        }
+        self.loops.pop();
+        self.goto(after);
+        self.current = after;
+        result.map_or_else(unit, |(_, path)| path)
+    }
+
+    fn lower_if(&mut self, e: &syn::ExprIf, want: Want) -> Expr {
+        let else_expr = e.else_branch.as_ref().map(|(_, expr)| &**expr);
+        let branches_split = block_needs_lowering(&e.then_branch) || else_expr.is_some_and(needs_lowering);
+        let has_chain = !matches!(&*e.cond, Expr::Let(_)) && contains_let(&e.cond);
+        if has_chain && needs_lowering(&e.cond) {
+            self.unsupported(&e.cond, "in a `let` condition chain", "bind the value with `let` before the `if`");
+            return Expr::If(e.clone());
+        }
+        if !branches_split {
+            // Only the condition suspends: lower it and keep the `if` whole.
+            let mut e = e.clone();
+            match &mut *e.cond {
+                Expr::Let(cond) => *cond.expr = self.lower_expr(&cond.expr, Want::Value),
+                cond => *cond = self.lower_expr(cond, Want::Value),
+            }
+            return Expr::If(e);
+        }
+        let result = (want == Want::Value).then(|| self.temp(None, false));
+        let scope = self.scope();
+        let (then_to, else_to, join) = (self.new_block(scope), self.new_block(scope), self.new_block(scope));
+        let then_binds: Vec<(PatBinding, Option<Ident>)> = match &*e.cond {
+            Expr::Let(cond) => {
+                let scrutinee = self.lower_expr(&cond.expr, Want::Value);
+                let (pat, pairs) = rename_bindings(&cond.pat, &mut self.fresh);
+                let events = self.scan(&scrutinee);
+                self.terminate(
+                    Terminator::Match {
+                        scrutinee,
+                        arms: vec![
+                            Arm { pat, guard: None, target: then_to },
+                            Arm { pat: syn::parse_quote!(_), guard: None, target: else_to },
+                        ],
+                    },
+                    events,
+                );
+                pairs.into_iter().map(|(b, hidden)| (b, Some(hidden))).collect()
+            }
+            cond => {
+                let cond = self.lower_expr(cond, Want::Value);
+                let events = self.scan(&cond);
+                let binds = chain_bindings(&cond).into_iter().map(|b| (b, None)).collect();
+                self.terminate(Terminator::If { cond, then_to, else_to }, events);
+                binds
+            }
+        };
+        self.current = then_to;
+        self.enter_scope();
+        for (binding, from) in then_binds {
+            let id = self.declare(binding.ident, binding.mutable);
+            self.push(Stmt::Bind { binding: id, from });
+        }
+        let value = self.lower_block(&e.then_branch, want);
+        self.finish_branch(result.as_ref().map(|(b, _)| *b), value, join, true);
+        self.current = else_to;
+        let value = match else_expr {
+            Some(expr) => self.lower_expr(expr, want),
+            None => unit(),
+        };
+        self.finish_branch(result.as_ref().map(|(b, _)| *b), value, join, false);
+        self.current = join;
+        result.map_or_else(unit, |(_, path)| path)
+    }
+
+    fn finish_branch(&mut self, result: Option<BindingId>, value: Expr, join: BlockId, in_scope: bool) {
+        match result {
+            Some(binding) => self.assign(binding, value),
+            None => self.push_expr(value),
+        }
+        if in_scope {
+            self.exit_scope();
+        }
+        self.goto(join);
+    }
+
+    fn lower_match(&mut self, e: &syn::ExprMatch, want: Want) -> Expr {
+        let arms_split = e.arms.iter().any(|arm| needs_lowering(&arm.body));
+        for arm in &e.arms {
+            if let Some((_, guard)) = &arm.guard
+                && needs_lowering(guard)
+            {
+                self.unsupported(guard, "in a match guard", "suspend before the `match`, or inside the arm's body");
+            }
+        }
+        let scrutinee = self.lower_expr(&e.expr, Want::Value);
+        if !arms_split {
+            let mut e = e.clone();
+            e.expr = Box::new(scrutinee);
+            return Expr::Match(e);
+        }
+        let result = (want == Want::Value).then(|| self.temp(None, false));
+        let scope = self.scope();
+        let join = self.new_block(scope);
+        let mut arms = Vec::new();
+        let mut bodies = Vec::new();
+        let mut events = self.scan(&scrutinee);
+        for arm in &e.arms {
+            let target = self.new_block(scope);
+            let (pat, binds) = if arm.guard.is_some() {
+                let binds: Vec<_> = pat_bindings(&arm.pat).into_iter().map(|b| (b, None)).collect();
+                (arm.pat.clone(), binds)
+            } else {
+                let (pat, pairs) = rename_bindings(&arm.pat, &mut self.fresh);
+                (pat, pairs.into_iter().map(|(b, hidden)| (b, Some(hidden))).collect())
+            };
+            let guard = arm.guard.as_ref().map(|(_, guard)| (**guard).clone());
+            if let Some(guard) = &guard {
+                let names = pat_bindings(&arm.pat).into_iter().map(|b| b.ident.to_string());
+                let resolve = self.resolver();
+                let mut scanner = Scanner::new(&resolve).shadowing(names);
+                scanner.scan_expr(guard);
+                events.extend(scanner.events);
+            }
+            arms.push(Arm { pat, guard, target });
+            bodies.push((target, binds, &arm.body));
+        }
+        self.terminate(Terminator::Match { scrutinee, arms }, events);
+        for (target, binds, body) in bodies {
+            self.current = target;
+            self.enter_scope();
+            for (binding, from) in binds {
+                let id = self.declare(binding.ident, binding.mutable);
+                self.push(Stmt::Bind { binding: id, from });
+            }
+            let value = self.lower_expr(body, want);
+            self.finish_branch(result.as_ref().map(|(b, _)| *b), value, join, true);
+        }
+        self.current = join;
+        result.map_or_else(unit, |(_, path)| path)
+    }
+
+    fn lower_loop(&mut self, label: Option<&syn::Label>, body: &SynBlock, want: Want) -> Expr {
+        // A loop left only by `break;` (or never) has no value to keep.
+        let has_value = want == Want::Value && scan::breaks_with_value(body, label);
+        let result = has_value.then(|| self.temp(None, false));
+        let scope = self.scope();
+        let header = self.new_block(scope);
+        let after = self.new_block(scope);
+        self.goto(header);
+        self.current = header;
+        self.loops.push(LoopFrame {
+            label: label.map(|l| l.name.ident.to_string()),
+            is_loop: true,
+            break_to: after,
+            continue_to: header,
+            result: result.as_ref().map(|(b, _)| *b),
+        });
+        let value = self.lower_block(body, Want::Discard);
+        self.push_expr(value);
+        self.goto(header);
+        self.loops.pop();
+        self.current = after;
+        result.map_or_else(unit, |(_, path)| path)
+    }
+
+    fn find_loop(&mut self, label: Option<&syn::Lifetime>, tokens: &dyn quote::ToTokens) -> Option<usize> {
+        let found = match label {
+            Some(label) => {
+                let name = label.ident.to_string();
+                self.loops.iter().rposition(|frame| frame.label.as_deref() == Some(name.as_str()))
+            }
+            None => self.loops.iter().rposition(|frame| frame.is_loop),
+        };
+        if found.is_none() {
+            self.errors.spanned(tokens, "`break` or `continue` outside of a loop in a `#[coroutine]` body");
+        }
+        found
+    }
+
+    fn lower_break(&mut self, e: &syn::ExprBreak) -> Expr {
+        let value = e.expr.as_ref().map(|value| self.lower_expr(value, Want::Value));
+        let Some(index) = self.find_loop(e.label.as_ref(), e) else { return unit() };
+        let (result, break_to) = (self.loops[index].result, self.loops[index].break_to);
+        match (result, value) {
+            (Some(binding), Some(value)) => self.assign(binding, value),
+            (Some(binding), None) => self.assign(binding, unit()),
+            (None, Some(value)) => self.push_expr(value),
+            (None, None) => {}
+        }
+        self.goto(break_to);
+        self.start_dead_block();
+        unit()
+    }
+
+    fn lower_continue(&mut self, e: &syn::ExprContinue) -> Expr {
+        if let Some(index) = self.find_loop(e.label.as_ref(), e) {
+            let target = self.loops[index].continue_to;
+            self.goto(target);
+            self.start_dead_block();
+        }
+        unit()
+    }
+}
+
+fn is_compound_assign(op: &syn::BinOp) -> bool {
+    use syn::BinOp::*;
+    matches!(
+        op,
+        AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_) | RemAssign(_) | BitXorAssign(_)
+            | BitAndAssign(_) | BitOrAssign(_) | ShlAssign(_) | ShrAssign(_)
+    )
+}
+
+fn contains_let(expr: &Expr) -> bool {
+    match expr {
+        Expr::Let(_) => true,
+        Expr::Binary(e) if matches!(e.op, syn::BinOp::And(_)) => contains_let(&e.left) || contains_let(&e.right),
+        _ => false,
+    }
+}
+
+/// The bindings of the `let`s in a condition chain (`if let A = a && let B = b`).
+fn chain_bindings(expr: &Expr) -> Vec<PatBinding> {
+    match expr {
+        Expr::Let(e) => pat_bindings(&e.pat),
+        Expr::Binary(e) if matches!(e.op, syn::BinOp::And(_)) => {
+            let mut out = chain_bindings(&e.left);
+            out.extend(chain_bindings(&e.right));
+            out
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn desugar_while(e: &syn::ExprWhile) -> Expr {
+    let (label, body) = (&e.label, &e.body);
+    match &*e.cond {
+        Expr::Let(cond) => {
+            let (pat, source) = (&cond.pat, &cond.expr);
+            syn::parse_quote!(#label loop { match #source { #pat => #body, _ => break } })
+        }
+        cond => syn::parse_quote!(#label loop { if #cond #body else { break } }),
+    }
+}
+
+/// The operands of an expression in evaluation order, or `None` if the transform
+/// does not know its evaluation order.
+fn operands_mut(expr: &mut Expr) -> Option<Vec<&mut Expr>> {
+    Some(match expr {
+        Expr::Call(e) => std::iter::once(&mut *e.func).chain(e.args.iter_mut()).collect(),
+        Expr::MethodCall(e) => std::iter::once(&mut *e.receiver).chain(e.args.iter_mut()).collect(),
+        Expr::Tuple(e) => e.elems.iter_mut().collect(),
+        Expr::Array(e) => e.elems.iter_mut().collect(),
+        Expr::Struct(e) => {
+            let rest = e.rest.as_deref_mut();
+            e.fields.iter_mut().map(|f| &mut f.expr).chain(rest).collect()
+        }
+        Expr::Binary(e) => vec![&mut *e.left, &mut *e.right],
+        Expr::Index(e) => vec![&mut *e.expr, &mut *e.index],
+        Expr::Range(e) => e.start.as_deref_mut().into_iter().chain(e.end.as_deref_mut()).collect(),
+        Expr::Field(e) => vec![&mut *e.base],
+        Expr::Unary(e) => vec![&mut *e.expr],
+        Expr::Cast(e) => vec![&mut *e.expr],
+        Expr::Reference(e) => vec![&mut *e.expr],
+        Expr::Repeat(e) => vec![&mut *e.expr],
+        Expr::Group(e) => vec![&mut *e.expr],
+        _ => return None,
+    })
+}
+

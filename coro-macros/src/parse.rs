@@ -1,0 +1,285 @@
+//! Phase 1: read the annotated function. The signature says what the caller gets (the
+//! coroutine's [`Kind`]); the parameters become the first state's fields; `self` is
+//! renamed so the body can keep it in that state like any other parameter.
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{ToTokens, format_ident, quote};
+use syn::visit_mut::VisitMut;
+use syn::{
+    AngleBracketedGenericArguments, Attribute, Block, Expr, FnArg, GenericArgument, Ident, Item,
+    Pat, PatIdent, Path, PathArguments, ReturnType, Signature, Type, TypeImplTrait, TypeParamBound,
+    Visibility,
+};
+
+use crate::diag::{self, Errors};
+
+/// What the caller gets, read from the return type.
+pub enum Kind {
+    /// `impl Iterator<Item = Y>`
+    Generator { item: Type },
+    /// `impl Coroutine<R, Yield = Y, Return = T>`; absent types are inferred (`_`).
+    Coroutine { resume: Type, yield_ty: Option<Type>, ret: Option<Type> },
+    /// `async fn` or `impl Future<Output = T>`
+    Future { output: Option<Type> },
+    /// `impl Stream<Item = Y>`
+    Stream { item: Type },
+}
+
+impl Kind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::Generator { .. } => "impl Iterator",
+            Kind::Coroutine { .. } => "impl Coroutine",
+            Kind::Future { .. } => "impl Future",
+            Kind::Stream { .. } => "impl Stream",
+        }
+    }
+
+    pub fn can_await(&self) -> bool {
+        matches!(self, Kind::Future { .. } | Kind::Stream { .. })
+    }
+
+    pub fn can_yield(&self) -> bool {
+        !matches!(self, Kind::Future { .. })
+    }
+}
+
+/// A parameter: how the signature passes it into the first state, and the pattern
+/// that binds it inside the body.
+pub struct Param {
+    pub passed: TokenStream,
+    pub bind: Pat,
+}
+
+pub struct CoroutineFn {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub sig: Signature,
+    pub kind: Kind,
+    pub params: Vec<Param>,
+    pub body: Block,
+    /// Path of the facade crate, `::coro` unless `#[coroutine(crate = path)]`.
+    pub krate: Path,
+}
+
+/// The name `self` takes inside a coroutine body.
+pub const SELF_NAME: &str = "__coro_self";
+
+pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<CoroutineFn> {
+    let krate = parse_attr(attr)?;
+    let item: Item = syn::parse2(item)?;
+    let func = match item {
+        Item::Fn(func) => func,
+        other => return Err(syn::Error::new_spanned(&other, diag::not_a_function(item_kind(&other)))),
+    };
+    let mut errors = Errors::default();
+    let mut sig = func.sig;
+    let kind = match read_kind(&mut sig) {
+        Ok(kind) => Some(kind),
+        Err(error) => {
+            errors.push(error);
+            None
+        }
+    };
+    let (params, has_self) = read_params(&mut sig);
+    let mut body = *func.block;
+    if has_self {
+        RenameSelf.visit_block_mut(&mut body);
+    }
+    errors.into_result()?;
+    Ok(CoroutineFn {
+        attrs: func.attrs,
+        vis: func.vis,
+        sig,
+        kind: kind.expect("errors were reported"),
+        params,
+        body,
+        krate,
+    })
+}
+
+fn parse_attr(attr: TokenStream) -> syn::Result<Path> {
+    let mut krate: Path = syn::parse_quote!(::coro);
+    if attr.is_empty() {
+        return Ok(krate);
+    }
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("crate") {
+            krate = meta.value()?.parse()?;
+            Ok(())
+        } else {
+            Err(meta.error("unknown `#[coroutine]` option; the only option is `crate = path::to::coro`"))
+        }
+    });
+    syn::parse::Parser::parse2(parser, attr)?;
+    Ok(krate)
+}
+
+fn item_kind(item: &Item) -> &'static str {
+    match item {
+        Item::Struct(_) => "a struct",
+        Item::Enum(_) => "an enum",
+        Item::Impl(_) => "an impl block",
+        Item::Trait(_) => "a trait",
+        Item::Mod(_) => "a module",
+        Item::Const(_) => "a const",
+        Item::Static(_) => "a static",
+        Item::Type(_) => "a type alias",
+        Item::Use(_) => "a use declaration",
+        _ => "this item",
+    }
+}
+
+fn read_kind(sig: &mut Signature) -> syn::Result<Kind> {
+    if let Some(asyncness) = sig.asyncness.take() {
+        let output = match &sig.output {
+            ReturnType::Default => None,
+            ReturnType::Type(_, ty) => Some((**ty).clone()),
+        };
+        let out_ty = output.clone().unwrap_or_else(|| syn::parse_quote!(()));
+        let span = asyncness.span;
+        sig.output = syn::parse_quote_spanned!(span=> -> impl ::core::future::Future<Output = #out_ty>);
+        return Ok(Kind::Future { output: Some(output.unwrap_or_else(|| syn::parse_quote!(()))) });
+    }
+    let ty = match &sig.output {
+        ReturnType::Default => {
+            return Err(syn::Error::new_spanned(
+                &sig.ident,
+                diag::unsupported_return("the function returns nothing"),
+            ));
+        }
+        ReturnType::Type(_, ty) => ty,
+    };
+    let Type::ImplTrait(TypeImplTrait { bounds, .. }) = &**ty else {
+        return Err(syn::Error::new_spanned(ty, diag::unsupported_return("a concrete type; write `impl Trait`")));
+    };
+    for bound in bounds {
+        let TypeParamBound::Trait(bound) = bound else { continue };
+        let Some(last) = bound.path.segments.last() else { continue };
+        let args = match &last.arguments {
+            PathArguments::AngleBracketed(args) => Some(args),
+            _ => None,
+        };
+        let kind = match last.ident.to_string().as_str() {
+            "Iterator" => Kind::Generator { item: required(args, "Item", bound)? },
+            "Stream" => Kind::Stream { item: required(args, "Item", bound)? },
+            "Future" => Kind::Future { output: assoc(args, "Output") },
+            "Coroutine" => Kind::Coroutine {
+                resume: first_type(args).unwrap_or_else(|| syn::parse_quote!(())),
+                yield_ty: assoc(args, "Yield"),
+                ret: assoc(args, "Return"),
+            },
+            _ => continue,
+        };
+        return Ok(kind);
+    }
+    Err(syn::Error::new_spanned(ty, diag::unsupported_return("no supported trait in this `impl` type")))
+}
+
+fn assoc(args: Option<&AngleBracketedGenericArguments>, name: &str) -> Option<Type> {
+    args?.args.iter().find_map(|arg| match arg {
+        GenericArgument::AssocType(assoc) if assoc.ident == name => Some(assoc.ty.clone()),
+        _ => None,
+    })
+}
+
+fn required(
+    args: Option<&AngleBracketedGenericArguments>,
+    name: &str,
+    bound: &syn::TraitBound,
+) -> syn::Result<Type> {
+    assoc(args, name).ok_or_else(|| {
+        syn::Error::new_spanned(bound, format!("name the item type: `{}<{name} = ..>`", bound.path.segments.last().unwrap().ident))
+    })
+}
+
+fn first_type(args: Option<&AngleBracketedGenericArguments>) -> Option<Type> {
+    args?.args.iter().find_map(|arg| match arg {
+        GenericArgument::Type(ty) => Some(ty.clone()),
+        _ => None,
+    })
+}
+
+/// Strips `mut` from the signature (the body rebinds each parameter with its own
+/// mutability) and names pattern parameters so they can be passed into the state.
+fn read_params(sig: &mut Signature) -> (Vec<Param>, bool) {
+    let mut params = Vec::new();
+    let mut has_self = false;
+    for (index, input) in sig.inputs.iter_mut().enumerate() {
+        match input {
+            FnArg::Receiver(receiver) => {
+                has_self = true;
+                let mutability = receiver.mutability.take();
+                let name = Ident::new(SELF_NAME, receiver.self_token.span);
+                params.push(Param {
+                    passed: receiver.self_token.to_token_stream(),
+                    bind: Pat::Ident(PatIdent { attrs: vec![], by_ref: None, mutability, ident: name, subpat: None }),
+                });
+            }
+            FnArg::Typed(typed) => match &mut *typed.pat {
+                Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
+                    let bind = Pat::Ident(pat.clone());
+                    pat.mutability = None;
+                    params.push(Param { passed: pat.ident.to_token_stream(), bind });
+                }
+                pat => {
+                    let name = format_ident!("__coro_param{}", index, span = Span::mixed_site());
+                    let bind = pat.clone();
+                    *pat = Pat::Ident(PatIdent {
+                        attrs: vec![],
+                        by_ref: None,
+                        mutability: None,
+                        ident: name.clone(),
+                        subpat: None,
+                    });
+                    params.push(Param { passed: quote!(#name), bind });
+                }
+            },
+        }
+    }
+    (params, has_self)
+}
+
+/// Renames `self` to [`SELF_NAME`] in the body, outside nested items, so it can be
+/// stored in and restored from the state like any other binding.
+struct RenameSelf;
+
+impl VisitMut for RenameSelf {
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        if let Expr::Path(path) = expr
+            && path.qself.is_none()
+            && path.path.is_ident("self")
+        {
+            let span = path.path.segments[0].ident.span();
+            path.path = Ident::new(SELF_NAME, span).into();
+            return;
+        }
+        syn::visit_mut::visit_expr_mut(self, expr);
+    }
+
+    fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+        mac.tokens = rename_self_tokens(std::mem::take(&mut mac.tokens));
+    }
+
+    fn visit_item_mut(&mut self, _: &mut Item) {}
+}
+
+fn rename_self_tokens(tokens: TokenStream) -> TokenStream {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = Vec::with_capacity(tokens.len());
+    for (i, token) in tokens.iter().enumerate() {
+        let next_is_path = matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':');
+        out.push(match token {
+            TokenTree::Ident(ident) if ident == "self" && !next_is_path => {
+                TokenTree::Ident(Ident::new(SELF_NAME, ident.span()))
+            }
+            TokenTree::Group(group) => {
+                let mut renamed = proc_macro2::Group::new(group.delimiter(), rename_self_tokens(group.stream()));
+                renamed.set_span(group.span());
+                TokenTree::Group(renamed)
+            }
+            other => other.clone(),
+        });
+    }
+    out.into_iter().collect()
+}

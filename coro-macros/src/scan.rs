@@ -1,0 +1,703 @@
+//! Reading user code without changing it: where the suspension points are, which
+//! bindings a piece of straight code mentions and how, and which names a pattern binds.
+//!
+//! The transform has no types, so "how" is read from syntax. A mention is a `Read`
+//! only where Rust never moves (`&x`, `x[i]`, `x == y`, `x.len()`); everything else is
+//! a possible `Move`. Erring towards `Move` is the safe side: a possibly-moved binding
+//! that is never mentioned again is not carried across a suspension point (it is
+//! dropped there instead of at the end of its scope), whereas carrying a binding that
+//! was really moved would not compile.
+
+use proc_macro2::{TokenStream, TokenTree};
+use syn::visit::Visit;
+use syn::{Block, Expr, Local, Macro, Pat, Stmt};
+
+use crate::diag::{self, Errors};
+use crate::parse::Kind;
+
+pub type BindingId = usize;
+
+/// What a piece of code does to a binding, in evaluation order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The binding starts to exist, initialised or not (`let x;`).
+    Declare { binding: BindingId, init: bool },
+    /// Read or borrowed: still initialised afterwards.
+    Read(BindingId),
+    /// Possibly moved out.
+    Move(BindingId),
+    /// Overwritten as a whole (`x = ..`): initialised afterwards.
+    Assign(BindingId),
+}
+
+/// The two macros the transform recognises by name inside a body.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum SuspendMacro {
+    Yield,
+    YieldFrom,
+}
+
+impl SuspendMacro {
+    pub fn of(mac: &Macro) -> Option<Self> {
+        match mac.path.segments.last()?.ident.to_string().as_str() {
+            "yield_" => Some(SuspendMacro::Yield),
+            "yield_from" => Some(SuspendMacro::YieldFrom),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SuspendMacro::Yield => "yield_",
+            SuspendMacro::YieldFrom => "yield_from",
+        }
+    }
+}
+
+/// Does this expression have to be split into blocks: does it suspend, or jump out
+/// of itself to a loop that was split?
+pub fn needs_lowering(expr: &Expr) -> bool {
+    let mut finder = Finder::default();
+    finder.visit_expr(expr);
+    finder.found
+}
+
+pub fn block_needs_lowering(block: &Block) -> bool {
+    let mut finder = Finder::default();
+    finder.visit_block(block);
+    finder.found
+}
+
+pub fn stmt_needs_lowering(stmt: &Stmt) -> bool {
+    let mut finder = Finder::default();
+    finder.visit_stmt(stmt);
+    finder.found
+}
+
+/// Finds suspension points and `break`/`continue`s that leave the searched code.
+/// Closures, async blocks and items are other bodies: their contents do not count.
+#[derive(Default)]
+struct Finder {
+    found: bool,
+    loops: usize,
+    labels: Vec<String>,
+}
+
+impl Finder {
+    fn leaves(&self, label: Option<&syn::Lifetime>) -> bool {
+        match label {
+            Some(label) => !self.labels.iter().any(|l| *l == label.ident.to_string()),
+            None => self.loops == 0,
+        }
+    }
+
+    fn in_loop(&mut self, label: Option<&syn::Label>, visit: impl FnOnce(&mut Self)) {
+        if let Some(label) = label {
+            self.labels.push(label.name.ident.to_string());
+        }
+        self.loops += 1;
+        visit(self);
+        self.loops -= 1;
+        if label.is_some() {
+            self.labels.pop();
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Finder {
+    fn visit_expr(&mut self, expr: &'ast Expr) {
+        if self.found {
+            return;
+        }
+        match expr {
+            Expr::Closure(_) | Expr::Async(_) | Expr::Const(_) => {}
+            Expr::Await(_) => self.found = true,
+            Expr::Loop(e) => self.in_loop(e.label.as_ref(), |f| f.visit_block(&e.body)),
+            Expr::While(e) => {
+                self.visit_expr(&e.cond);
+                self.in_loop(e.label.as_ref(), |f| f.visit_block(&e.body));
+            }
+            Expr::ForLoop(e) => {
+                self.visit_expr(&e.expr);
+                self.in_loop(e.label.as_ref(), |f| f.visit_block(&e.body));
+            }
+            Expr::Block(e) if e.label.is_some() => {
+                let label = e.label.as_ref().unwrap();
+                self.labels.push(label.name.ident.to_string());
+                self.visit_block(&e.block);
+                self.labels.pop();
+            }
+            Expr::Break(e) => {
+                if self.leaves(e.label.as_ref()) {
+                    self.found = true;
+                }
+                if let Some(value) = &e.expr {
+                    self.visit_expr(value);
+                }
+            }
+            Expr::Continue(e) => {
+                if self.leaves(e.label.as_ref()) {
+                    self.found = true;
+                }
+            }
+            _ => syn::visit::visit_expr(self, expr),
+        }
+    }
+
+    fn visit_macro(&mut self, mac: &'ast Macro) {
+        if SuspendMacro::of(mac).is_some() {
+            self.found = true;
+        }
+    }
+
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// Reports suspension points the transform cannot turn into states, with the user's
+/// span: inside closures, async blocks or other macros; `.await` where there is no
+/// waker; `yield_!` where there is no `Yield` type; `?` where there is no return value.
+pub fn validate(body: &Block, kind: &Kind, errors: &mut Errors) {
+    let mut validator = Validator { kind, container: None, errors };
+    validator.visit_block(body);
+}
+
+struct Validator<'a> {
+    kind: &'a Kind,
+    container: Option<&'static str>,
+    errors: &'a mut Errors,
+}
+
+impl Validator<'_> {
+    fn inside(&mut self, container: &'static str, visit: impl FnOnce(&mut Self)) {
+        let outer = self.container.replace(container);
+        visit(self);
+        self.container = outer;
+    }
+}
+
+impl<'ast> Visit<'ast> for Validator<'_> {
+    fn visit_expr(&mut self, expr: &'ast Expr) {
+        match expr {
+            Expr::Closure(e) => self.inside("a closure", |v| v.visit_expr(&e.body)),
+            Expr::Async(e) => self.inside("an async block", |v| v.visit_block(&e.block)),
+            Expr::Const(e) => self.inside("a const block", |v| v.visit_block(&e.block)),
+            Expr::Await(e) => {
+                if self.container.is_none() && !self.kind.can_await() {
+                    self.errors.spanned(&e.await_token, diag::await_in_sync_kind(self.kind.name()));
+                }
+                self.visit_expr(&e.base);
+            }
+            Expr::Try(e) => {
+                if self.container.is_none() && matches!(self.kind, Kind::Generator { .. }) {
+                    self.errors.spanned(&e.question_token, diag::try_in_generator());
+                }
+                self.visit_expr(&e.expr);
+            }
+            Expr::Unsafe(e) if block_needs_lowering(&e.block) => self.errors.spanned(
+                &e.unsafe_token,
+                diag::unsupported(
+                    "inside an `unsafe` block",
+                    "keep the `unsafe` block around the unsafe operation alone and suspend outside it",
+                ),
+            ),
+            _ => syn::visit::visit_expr(self, expr),
+        }
+    }
+
+    fn visit_macro(&mut self, mac: &'ast Macro) {
+        let Some(suspend) = SuspendMacro::of(mac) else {
+            let outer = mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+            if let Some(inner) = suspend_macro_in_tokens(mac.tokens.clone()) {
+                self.errors.spanned(mac, diag::yield_in_macro(inner, &outer));
+            } else if self.kind.can_await() && await_in_tokens(mac.tokens.clone()) {
+                self.errors.spanned(mac, diag::yield_in_macro(".await", &outer).replace("`.await!`", "`.await`"));
+            }
+            return;
+        };
+        let name = suspend.name();
+        if let Some(container) = self.container {
+            self.errors.spanned(mac, diag::yield_in_closure(name, container));
+            return;
+        }
+        if !self.kind.can_yield() {
+            self.errors.spanned(mac, diag::yield_in_future(name));
+            return;
+        }
+        match macro_args(mac) {
+            Ok(args) if args.len() == 1 || (args.is_empty() && suspend == SuspendMacro::Yield) => {
+                for arg in &args {
+                    self.visit_expr(arg);
+                }
+            }
+            Ok(_) => self.errors.spanned(mac, diag::yield_arity(name)),
+            Err(error) => self.errors.push(error),
+        }
+    }
+
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// The comma-separated expressions inside a macro call.
+pub fn macro_args(mac: &Macro) -> syn::Result<Vec<Expr>> {
+    let args = mac.parse_body_with(syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated)?;
+    Ok(args.into_iter().collect())
+}
+
+fn suspend_macro_in_tokens(tokens: TokenStream) -> Option<&'static str> {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    for (i, token) in tokens.iter().enumerate() {
+        match token {
+            TokenTree::Ident(ident) if ident == "yield_" || ident == "yield_from" => {
+                if matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!') {
+                    return Some(if ident == "yield_" { "yield_" } else { "yield_from" });
+                }
+            }
+            TokenTree::Group(group) => {
+                if let Some(found) = suspend_macro_in_tokens(group.stream()) {
+                    return Some(found);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn await_in_tokens(tokens: TokenStream) -> bool {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    tokens.iter().enumerate().any(|(i, token)| match token {
+        TokenTree::Punct(p) if p.as_char() == '.' => {
+            matches!(tokens.get(i + 1), Some(TokenTree::Ident(ident)) if ident == "await")
+        }
+        TokenTree::Group(group) => await_in_tokens(group.stream()),
+        _ => false,
+    })
+}
+
+/// A name a pattern binds.
+#[derive(Clone)]
+pub struct PatBinding {
+    pub ident: syn::Ident,
+    pub mutable: bool,
+}
+
+/// The bindings of a pattern, in order. An identifier that starts with an upper-case
+/// letter is read as a constant or unit variant (`None`, `MAX`), as Rust's naming
+/// conventions have it: without name resolution, that is the only way to tell.
+pub fn pat_bindings(pat: &Pat) -> Vec<PatBinding> {
+    let mut out = Vec::new();
+    collect_bindings(pat, &mut out);
+    out
+}
+
+pub fn is_binding_ident(pat: &syn::PatIdent) -> bool {
+    let starts_upper = pat.ident.to_string().starts_with(|c: char| c.is_uppercase());
+    !starts_upper || pat.by_ref.is_some() || pat.mutability.is_some() || pat.subpat.is_some()
+}
+
+fn collect_bindings(pat: &Pat, out: &mut Vec<PatBinding>) {
+    match pat {
+        Pat::Ident(p) => {
+            if is_binding_ident(p) {
+                out.push(PatBinding { ident: p.ident.clone(), mutable: p.mutability.is_some() });
+            }
+            if let Some((_, sub)) = &p.subpat {
+                collect_bindings(sub, out);
+            }
+        }
+        Pat::Or(p) => {
+            if let Some(first) = p.cases.first() {
+                collect_bindings(first, out);
+            }
+        }
+        Pat::Paren(p) => collect_bindings(&p.pat, out),
+        Pat::Reference(p) => collect_bindings(&p.pat, out),
+        Pat::Slice(p) => p.elems.iter().for_each(|p| collect_bindings(p, out)),
+        Pat::Struct(p) => p.fields.iter().for_each(|f| collect_bindings(&f.pat, out)),
+        Pat::Tuple(p) => p.elems.iter().for_each(|p| collect_bindings(p, out)),
+        Pat::TupleStruct(p) => p.elems.iter().for_each(|p| collect_bindings(p, out)),
+        Pat::Type(p) => collect_bindings(&p.pat, out),
+        _ => {}
+    }
+}
+
+/// Methods that take `&self` or `&mut self` on every std type that has them, so a
+/// receiver of one of these is read, not moved.
+const BY_REF_METHODS: &[&str] = &[
+    "append", "as_bytes", "as_deref", "as_deref_mut", "as_mut", "as_mut_slice", "as_ref",
+    "as_slice", "as_str", "borrow", "borrow_mut", "capacity", "chars", "char_indices", "clear",
+    "clone", "cmp", "contains", "contains_key", "ends_with", "entry", "eq", "extend",
+    "extend_from_slice", "fetch_add", "fetch_sub", "fill", "first", "first_mut", "fmt", "get",
+    "get_mut", "get_or_insert_with", "insert", "is_empty", "is_err", "is_none", "is_ok",
+    "is_some", "iter", "iter_mut", "keys", "last", "last_mut", "len", "load", "lock", "ne",
+    "next", "next_back", "partial_cmp", "peek", "pop", "pop_back", "pop_front", "push",
+    "push_back", "push_front", "push_str", "remove", "reserve", "resize", "retain", "reverse",
+    "send", "recv", "set", "sort", "sort_by", "sort_by_key", "sort_unstable", "split_whitespace",
+    "starts_with", "store", "swap", "to_lowercase", "to_owned", "to_string", "to_uppercase",
+    "to_vec", "trim", "truncate", "values", "values_mut", "windows", "chunks", "drain",
+];
+
+/// Macros whose arguments are taken by reference (the `format_args!` family).
+const FORMAT_MACROS: &[&str] = &[
+    "print", "println", "eprint", "eprintln", "format", "format_args", "panic", "unreachable",
+    "todo", "unimplemented", "write", "writeln", "assert_eq", "assert_ne", "debug_assert_eq",
+    "debug_assert_ne", "trace", "debug", "info", "warn", "error",
+];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ctx {
+    /// Evaluated to a value: a bare binding here may be moved.
+    Value,
+    /// Used as a place (borrowed, indexed, compared): never moved.
+    Place,
+}
+
+/// Lists the [`Event`]s of straight code. `resolve` maps a name to the binding it
+/// means at this point; names bound inside the scanned code shadow it.
+pub struct Scanner<'r> {
+    resolve: &'r dyn Fn(&str) -> Option<BindingId>,
+    shadow: Vec<Vec<String>>,
+    moving: usize,
+    pub events: Vec<Event>,
+}
+
+impl<'r> Scanner<'r> {
+    pub fn new(resolve: &'r dyn Fn(&str) -> Option<BindingId>) -> Self {
+        Scanner { resolve, shadow: vec![Vec::new()], moving: 0, events: Vec::new() }
+    }
+
+    /// Names that are bound by the surrounding construct (a match arm's pattern).
+    pub fn shadowing(mut self, names: impl IntoIterator<Item = String>) -> Self {
+        self.shadow.push(names.into_iter().collect());
+        self
+    }
+
+    pub fn scan_expr(&mut self, expr: &Expr) {
+        self.expr(expr, Ctx::Value);
+    }
+
+    pub fn scan_stmt(&mut self, stmt: &Stmt) {
+        self.stmt(stmt);
+    }
+
+    /// A `let`'s initialiser and `else` block; the caller declares its bindings.
+    pub fn scan_local(&mut self, local: &Local) {
+        if let Some(init) = &local.init {
+            self.expr(&init.expr, Ctx::Value);
+            if let Some((_, diverge)) = &init.diverge {
+                self.expr(diverge, Ctx::Value);
+            }
+        }
+    }
+
+    fn mention(&mut self, name: &str, ctx: Ctx) {
+        if self.shadow.iter().any(|frame| frame.iter().any(|n| n == name)) {
+            return;
+        }
+        if let Some(binding) = (self.resolve)(name) {
+            let event = if ctx == Ctx::Value || self.moving > 0 { Event::Move(binding) } else { Event::Read(binding) };
+            self.events.push(event);
+        }
+    }
+
+    fn bind(&mut self, pat: &Pat) {
+        let names = pat_bindings(pat).into_iter().map(|b| b.ident.to_string());
+        self.shadow.last_mut().expect("a shadow frame").extend(names);
+    }
+
+    fn scoped(&mut self, visit: impl FnOnce(&mut Self)) {
+        self.shadow.push(Vec::new());
+        visit(self);
+        self.shadow.pop();
+    }
+
+    fn block(&mut self, block: &Block) {
+        self.scoped(|s| block.stmts.iter().for_each(|stmt| s.stmt(stmt)));
+    }
+
+    fn stmt(&mut self, stmt: &Stmt) {
+        match stmt {
+            Stmt::Local(local) => {
+                self.scan_local(local);
+                self.bind(&local.pat);
+            }
+            Stmt::Item(_) => {}
+            Stmt::Expr(expr, _) => self.expr(expr, Ctx::Value),
+            Stmt::Macro(mac) => self.mac(&mac.mac),
+        }
+    }
+
+    /// An `if`/`while` condition: `let` patterns bind for the rest of the chain.
+    fn cond(&mut self, cond: &Expr) {
+        match cond {
+            Expr::Let(e) => {
+                self.expr(&e.expr, Ctx::Value);
+                self.bind(&e.pat);
+            }
+            Expr::Binary(e) if matches!(e.op, syn::BinOp::And(_)) => {
+                self.cond(&e.left);
+                self.cond(&e.right);
+            }
+            other => self.expr(other, Ctx::Value),
+        }
+    }
+
+    fn expr(&mut self, expr: &Expr, ctx: Ctx) {
+        use syn::BinOp::*;
+        match expr {
+            Expr::Path(e) if e.qself.is_none() => {
+                if let Some(ident) = e.path.get_ident() {
+                    self.mention(&ident.to_string(), ctx);
+                }
+            }
+            Expr::Paren(e) => self.expr(&e.expr, ctx),
+            Expr::Group(e) => self.expr(&e.expr, ctx),
+            Expr::Reference(e) => self.expr(&e.expr, Ctx::Place),
+            Expr::Field(e) => self.expr(&e.base, ctx),
+            Expr::Index(e) => {
+                self.expr(&e.expr, Ctx::Place);
+                self.expr(&e.index, Ctx::Value);
+            }
+            Expr::Unary(e) if matches!(e.op, syn::UnOp::Deref(_)) => self.expr(&e.expr, Ctx::Place),
+            Expr::MethodCall(e) => {
+                let by_ref = BY_REF_METHODS.contains(&e.method.to_string().as_str());
+                self.expr(&e.receiver, if by_ref { Ctx::Place } else { Ctx::Value });
+                e.args.iter().for_each(|arg| self.expr(arg, Ctx::Value));
+            }
+            Expr::Binary(e) => match e.op {
+                Eq(_) | Ne(_) | Lt(_) | Le(_) | Gt(_) | Ge(_) => {
+                    self.expr(&e.left, Ctx::Place);
+                    self.expr(&e.right, Ctx::Place);
+                }
+                AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_) | RemAssign(_)
+                | BitXorAssign(_) | BitAndAssign(_) | BitOrAssign(_) | ShlAssign(_) | ShrAssign(_) => {
+                    self.expr(&e.right, Ctx::Value);
+                    self.expr(&e.left, Ctx::Place);
+                }
+                _ => {
+                    self.expr(&e.left, Ctx::Value);
+                    self.expr(&e.right, Ctx::Value);
+                }
+            },
+            Expr::Assign(e) => {
+                self.expr(&e.right, Ctx::Value);
+                match &*e.left {
+                    Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => {
+                        let name = p.path.get_ident().unwrap().to_string();
+                        if !self.shadow.iter().any(|f| f.contains(&name))
+                            && let Some(binding) = (self.resolve)(&name)
+                        {
+                            self.events.push(Event::Assign(binding));
+                        }
+                    }
+                    left => self.expr(left, Ctx::Place),
+                }
+            }
+            Expr::Closure(e) => self.scoped(|s| {
+                e.inputs.iter().for_each(|p| s.bind(p));
+                if e.capture.is_some() {
+                    s.moving += 1;
+                }
+                s.expr(&e.body, Ctx::Value);
+                if e.capture.is_some() {
+                    s.moving -= 1;
+                }
+            }),
+            Expr::Async(e) => {
+                if e.capture.is_some() {
+                    self.moving += 1;
+                }
+                self.block(&e.block);
+                if e.capture.is_some() {
+                    self.moving -= 1;
+                }
+            }
+            Expr::Const(_) => {}
+            Expr::Block(e) => self.block(&e.block),
+            Expr::Unsafe(e) => self.block(&e.block),
+            Expr::Loop(e) => self.block(&e.body),
+            Expr::If(e) => {
+                self.scoped(|s| {
+                    s.cond(&e.cond);
+                    s.block(&e.then_branch);
+                });
+                if let Some((_, else_branch)) = &e.else_branch {
+                    self.expr(else_branch, Ctx::Value);
+                }
+            }
+            Expr::While(e) => self.scoped(|s| {
+                s.cond(&e.cond);
+                s.block(&e.body);
+            }),
+            Expr::ForLoop(e) => {
+                self.expr(&e.expr, Ctx::Value);
+                self.scoped(|s| {
+                    s.bind(&e.pat);
+                    s.block(&e.body);
+                });
+            }
+            Expr::Match(e) => {
+                self.expr(&e.expr, Ctx::Value);
+                for arm in &e.arms {
+                    self.scoped(|s| {
+                        s.bind(&arm.pat);
+                        if let Some((_, guard)) = &arm.guard {
+                            s.expr(guard, Ctx::Value);
+                        }
+                        s.expr(&arm.body, Ctx::Value);
+                    });
+                }
+            }
+            Expr::Let(e) => {
+                self.expr(&e.expr, Ctx::Value);
+                self.bind(&e.pat);
+            }
+            Expr::Macro(e) => self.mac(&e.mac),
+            _ => syn::visit::visit_expr(self, expr),
+        }
+    }
+
+    fn mac(&mut self, mac: &Macro) {
+        let name = mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+        let parsed = macro_args(mac);
+        match (name.as_str(), parsed) {
+            (name, Ok(args)) if FORMAT_MACROS.contains(&name) || name == "assert" || name == "debug_assert" => {
+                let by_value_first = name == "assert" || name == "debug_assert";
+                for (i, arg) in args.iter().enumerate() {
+                    match arg {
+                        Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(fmt), .. }) => {
+                            for inline in inline_format_args(&fmt.value()) {
+                                self.mention(&inline, Ctx::Place);
+                            }
+                        }
+                        Expr::Assign(named) => self.expr(&named.right, Ctx::Place),
+                        arg if i == 0 && by_value_first => self.expr(arg, Ctx::Value),
+                        arg => self.expr(arg, Ctx::Place),
+                    }
+                }
+            }
+            ("matches", _) => {
+                let first = mac.parse_body_with(|input: syn::parse::ParseStream| {
+                    let expr: Expr = input.parse()?;
+                    let _: TokenStream = input.parse()?;
+                    Ok(expr)
+                });
+                match first {
+                    Ok(expr) => self.expr(&expr, Ctx::Place),
+                    Err(_) => self.tokens(mac.tokens.clone()),
+                }
+            }
+            (_, Ok(args)) => args.iter().for_each(|arg| self.expr(arg, Ctx::Value)),
+            (_, Err(_)) => self.tokens(mac.tokens.clone()),
+        }
+    }
+
+    /// A macro we cannot parse: every identifier that names a binding may move it.
+    fn tokens(&mut self, tokens: TokenStream) {
+        for token in tokens {
+            match token {
+                TokenTree::Ident(ident) => self.mention(&ident.to_string(), Ctx::Value),
+                TokenTree::Group(group) => self.tokens(group.stream()),
+                _ => {}
+            }
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Scanner<'_> {
+    fn visit_expr(&mut self, expr: &'ast Expr) {
+        self.expr(expr, Ctx::Value);
+    }
+
+    fn visit_block(&mut self, block: &'ast Block) {
+        self.block(block);
+    }
+
+    fn visit_macro(&mut self, mac: &'ast Macro) {
+        self.mac(mac);
+    }
+
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// Names captured inline by a format string: `{x}`, `{x:?}`, `{x:>width$}`.
+fn inline_format_args(fmt: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut chars = fmt.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '{' if matches!(chars.peek(), Some((_, '{'))) => {
+                chars.next();
+            }
+            '{' => {
+                let rest = &fmt[i + 1..];
+                let end = rest.find(['}', ':']).unwrap_or(rest.len());
+                let name = rest[..end].trim();
+                if name.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+                    names.push(name.to_string());
+                }
+                if let Some(spec) = rest[end..].strip_prefix(':') {
+                    let spec_end = spec.find('}').unwrap_or(spec.len());
+                    for part in spec[..spec_end].split('$').take_while(|_| spec[..spec_end].contains('$')) {
+                        let part = part.trim_start_matches(|c: char| !c.is_alphanumeric() && c != '_');
+                        if part.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+                            names.push(part.to_string());
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inline_format_args;
+
+    #[test]
+    fn inline_format_args_are_found() {
+        assert_eq!(inline_format_args("{a} {{b}} {c:?} {0} {d:>w$}"), ["a", "c", "d", "w"]);
+    }
+}
+
+/// Does a `break` with a value leave this loop body for the loop itself?
+pub fn breaks_with_value(body: &Block, label: Option<&syn::Label>) -> bool {
+    struct BreakFinder {
+        label: Option<String>,
+        depth: usize,
+        found: bool,
+    }
+    impl<'ast> Visit<'ast> for BreakFinder {
+        fn visit_expr(&mut self, expr: &'ast Expr) {
+            match expr {
+                Expr::Closure(_) | Expr::Async(_) | Expr::Const(_) => {}
+                Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_) => {
+                    self.depth += 1;
+                    syn::visit::visit_expr(self, expr);
+                    self.depth -= 1;
+                }
+                Expr::Break(e) => {
+                    let ours = match &e.label {
+                        Some(label) => Some(label.ident.to_string()) == self.label,
+                        None => self.depth == 0,
+                    };
+                    self.found |= ours && e.expr.is_some();
+                    syn::visit::visit_expr(self, expr);
+                }
+                _ => syn::visit::visit_expr(self, expr),
+            }
+        }
+        fn visit_macro(&mut self, mac: &'ast Macro) {
+            // `yield_from!` of a coroutine breaks out of its own loop with a value.
+            if SuspendMacro::of(mac) == Some(SuspendMacro::YieldFrom) {
+                return;
+            }
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut finder = BreakFinder { label: label.map(|l| l.name.ident.to_string()), depth: 0, found: false };
+    finder.visit_block(body);
+    finder.found
+}

@@ -1,0 +1,34 @@
+//! Expansion snapshots: every construct the transform supports, pretty-printed, so a
+//! change to the generated code is reviewed, not stumbled upon.
+
+use quote::quote;
+
+fn expand_pretty(item: proc_macro2::TokenStream) -> String {
+    let tokens = crate::expand(proc_macro2::TokenStream::new(), item);
+    match syn::parse2::<syn::File>(tokens.clone()) {
+        Ok(file) => prettyplease::unparse(&file),
+        Err(_) => tokens.to_string(),
+    }
+}
+
+macro_rules! snapshot {
+    ($name:ident, $($item:tt)*) => {
+        #[test]
+        fn $name() {
+            let expanded = expand_pretty(quote!($($item)*));
+            insta::with_settings!({ snapshot_path => "../../tests/snapshots", prepend_module_to_snapshot => false }, {
+                insta::assert_snapshot!(stringify!($name), expanded);
+            });
+        }
+    };
+}
+
+snapshot!(generator_fib,
+    fn fib() -> impl Iterator<Item = u64> {
+        let (mut a, mut b) = (0, 1);
+        loop {
+            yield_!(a);
+            (a, b) = (b, a + b);
+        }
+    }
+);

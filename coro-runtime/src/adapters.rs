@@ -1,0 +1,85 @@
+//! The types a `#[coroutine]` expansion returns.
+//!
+//! The transform turns a body into one `FnMut(R) -> CoroutineState<Y, T>` closure that
+//! owns the state enum. These wrappers give that closure the trait the signature
+//! promised. They are not pinned projections: the closure keeps no awaited future, so
+//! its state may move freely between resumes and every wrapper is `Unpin`.
+
+use core::iter::FusedIterator;
+use core::pin::Pin;
+
+use crate::{Coroutine, CoroutineState};
+
+/// A coroutine made from its resume closure; returned as `impl Coroutine<R, ..>`.
+#[doc(hidden)]
+#[must_use = "coroutines do nothing unless resumed"]
+pub struct CoroutineFn<F> {
+    resume: F,
+}
+
+// The closure's state is moved out and back on each resume, never pinned in place, so
+// pinning the wrapper promises nothing about it.
+impl<F> Unpin for CoroutineFn<F> {}
+
+/// Wraps a resume closure; the type parameters let the expansion name `R`, `Y` and `T`
+/// from the signature so the closure's types are inferred from them.
+#[doc(hidden)]
+#[inline(always)]
+pub fn coroutine<R, Y, T, F>(resume: F) -> CoroutineFn<F>
+where
+    F: FnMut(R) -> CoroutineState<Y, T>,
+{
+    CoroutineFn { resume }
+}
+
+impl<R, Y, T, F> Coroutine<R> for CoroutineFn<F>
+where
+    F: FnMut(R) -> CoroutineState<Y, T>,
+{
+    type Yield = Y;
+    type Return = T;
+
+    #[inline(always)]
+    fn resume(self: Pin<&mut Self>, arg: R) -> CoroutineState<Y, T> {
+        (self.get_mut().resume)(arg)
+    }
+}
+
+/// A generator made from its resume closure; returned as `impl Iterator<Item = Y>`.
+///
+/// The closure answers `Complete(())` again when resumed after its end, so the
+/// iterator is fused without a flag of its own.
+#[doc(hidden)]
+#[must_use = "iterators are lazy and do nothing unless consumed"]
+pub struct GeneratorFn<F> {
+    resume: F,
+}
+
+impl<F> Unpin for GeneratorFn<F> {}
+
+/// Wraps a generator's resume closure, naming its item type `Y`.
+#[doc(hidden)]
+#[inline(always)]
+pub fn generator<Y, F>(resume: F) -> GeneratorFn<F>
+where
+    F: FnMut(()) -> CoroutineState<Y, ()>,
+{
+    GeneratorFn { resume }
+}
+
+impl<Y, F> Iterator for GeneratorFn<F>
+where
+    F: FnMut(()) -> CoroutineState<Y, ()>,
+{
+    type Item = Y;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<Y> {
+        match (self.resume)(()) {
+            CoroutineState::Yielded(item) => Some(item),
+            CoroutineState::Complete(()) => None,
+        }
+    }
+}
+
+impl<Y, F> FusedIterator for GeneratorFn<F> where F: FnMut(()) -> CoroutineState<Y, ()> {}

@@ -1,0 +1,11 @@
+//! Runtime support for [coro](https://docs.rs/coro): the [`Coroutine`] trait and the
+//! adapters that `#[coroutine]` expansions return. Use it through the `coro` facade.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod adapters;
+mod coroutine;
+#[doc(hidden)]
+pub mod private;
+
+pub use coroutine::{Coroutine, CoroutineState};
