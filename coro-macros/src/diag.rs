@@ -112,3 +112,11 @@ pub fn shadowed_in_guard(binding: &str) -> String {
         "the pattern binding `{binding}` in a match arm with a guard hides another `{binding}` that is still needed after a suspension point; rename one of them"
     )
 }
+
+pub fn closure_borrow_across_suspend(binding: &str, local: &str, point: &str) -> String {
+    format!(
+        "the closure `{binding}` borrows the local `{local}` and is still in use across this {point}: \
+         a coroutine keeps its locals in its own state, so a borrow of one would point into memory that moves between resumes; \
+         write `move |..|` so the closure holds its own copy of `{local}`"
+    )
+}

@@ -351,7 +351,7 @@ impl<'a> Emitter<'a> {
         if block == ENTRY {
             let params = &self.cfg.params;
             self.block(&mut env, block);
-            let body = env.finish();
+            let body = prune_unused_declarations(env.finish());
             return quote!(#state_ty::Start { #(#params),* } => { #body });
         }
         let carried = self.carried(block);
@@ -378,7 +378,7 @@ impl<'a> Emitter<'a> {
             }
         }
         self.block(&mut env, block);
-        let body = env.finish();
+        let body = prune_unused_declarations(env.finish());
         quote!(#state_ty::#name { #(#fields),* } => { #body })
     }
 
@@ -662,4 +662,111 @@ impl VisitMut for Rewriter<'_> {
     }
 
     fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}
+
+/// Drops `let x;` declarations that nothing after them in the state's code mentions.
+///
+/// A binding that is declared uninitialised and only assigned in a later state would
+/// otherwise leave a `let x;` whose type nothing in this state determines, which rustc
+/// rejects; the declaration does nothing there, so it goes.
+fn prune_unused_declarations(tokens: TokenStream) -> TokenStream {
+    let mut idents = Vec::new();
+    let mut declarations = Vec::new();
+    collect_declarations(tokens.clone(), &mut idents, &mut declarations);
+    let unused: std::collections::HashSet<usize> = declarations
+        .into_iter()
+        .filter(|(position, name)| !idents[position + 1..].iter().any(|ident| ident == name))
+        .map(|(position, _)| position)
+        .collect();
+    let mut counter = 0;
+    remove_declarations(tokens, &unused, &mut counter)
+}
+
+/// The length of the `[#[attr]] let [mut] name ;` starting at `tokens[i]`, and the
+/// offset of `name` in it.
+fn declaration_at(tokens: &[TokenTree], i: usize) -> Option<(usize, usize)> {
+    let is_ident = |j: usize, text: &str| matches!(tokens.get(j), Some(TokenTree::Ident(id)) if id == text);
+    let mut start = i;
+    if matches!(tokens.get(i), Some(TokenTree::Punct(p)) if p.as_char() == '#')
+        && matches!(tokens.get(i + 1), Some(TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Bracket)
+    {
+        start = i + 2;
+    }
+    if !is_ident(start, "let") {
+        return None;
+    }
+    let name = if is_ident(start + 1, "mut") { start + 2 } else { start + 1 };
+    match (tokens.get(name), tokens.get(name + 1)) {
+        (Some(TokenTree::Ident(_)), Some(TokenTree::Punct(p))) if p.as_char() == ';' => Some((name + 2 - i, name - i)),
+        _ => None,
+    }
+}
+
+use proc_macro2::TokenTree;
+
+fn collect_declarations(tokens: TokenStream, idents: &mut Vec<String>, declarations: &mut Vec<(usize, String)>) {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut i = 0;
+    while i < tokens.len() {
+        if let Some((len, _)) = declaration_at(&tokens, i) {
+            // Count the declaration's identifiers so positions stay aligned.
+            for token in &tokens[i..i + len] {
+                count_idents(token, idents);
+            }
+            let name_position = idents.len() - 1;
+            declarations.push((name_position, idents[name_position].clone()));
+            i += len;
+            continue;
+        }
+        match &tokens[i] {
+            TokenTree::Group(group) => collect_declarations(group.stream(), idents, declarations),
+            TokenTree::Ident(ident) => idents.push(ident.to_string()),
+            _ => {}
+        }
+        i += 1;
+    }
+}
+
+fn count_idents(token: &TokenTree, idents: &mut Vec<String>) {
+    match token {
+        TokenTree::Ident(ident) => idents.push(ident.to_string()),
+        TokenTree::Group(group) => group.stream().into_iter().for_each(|t| count_idents(&t, idents)),
+        _ => {}
+    }
+}
+
+fn remove_declarations(
+    tokens: TokenStream,
+    unused: &std::collections::HashSet<usize>,
+    counter: &mut usize,
+) -> TokenStream {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        if let Some((len, _)) = declaration_at(&tokens, i) {
+            let mut idents = Vec::new();
+            tokens[i..i + len].iter().for_each(|t| count_idents(t, &mut idents));
+            *counter += idents.len();
+            if !unused.contains(&(*counter - 1)) {
+                out.extend(tokens[i..i + len].iter().cloned());
+            }
+            i += len;
+            continue;
+        }
+        match &tokens[i] {
+            TokenTree::Group(group) => {
+                let mut rebuilt = proc_macro2::Group::new(group.delimiter(), remove_declarations(group.stream(), unused, counter));
+                rebuilt.set_span(group.span());
+                out.push(TokenTree::Group(rebuilt));
+            }
+            TokenTree::Ident(ident) => {
+                *counter += 1;
+                out.push(TokenTree::Ident(ident.clone()));
+            }
+            other => out.push(other.clone()),
+        }
+        i += 1;
+    }
+    out.into_iter().collect()
 }

@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 
 use crate::diag::{self, Errors};
-use crate::lower::{Block, BlockId, Cfg, ENTRY, ScopeId, Stmt, Terminator};
+use crate::lower::{Block, BlockId, BorrowKind, Cfg, ENTRY, ScopeId, Stmt, Terminator};
 use crate::scan::{BindingId, Event};
 
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -243,10 +243,11 @@ fn report_borrows(cfg: &Cfg, liveness: &Liveness, errors: &mut Errors) {
                     continue;
                 }
                 let local_name = cfg.bindings[local].name.to_string();
-                let message = if binding.for_iterator {
-                    diag::for_over_borrow(&local_name, "suspension point (`yield_!`)")
-                } else {
-                    diag::borrow_across_suspend(&binding.name.to_string(), &local_name, "suspension point (`yield_!`)")
+                let point = "suspension point (`yield_!`)";
+                let message = match binding.borrow_kind {
+                    BorrowKind::ForIterator => diag::for_over_borrow(&local_name, point),
+                    BorrowKind::Closure => diag::closure_borrow_across_suspend(&binding.name.to_string(), &local_name, point),
+                    BorrowKind::Reference => diag::borrow_across_suspend(&binding.name.to_string(), &local_name, point),
                 };
                 errors.at(*span, message);
             }

@@ -30,10 +30,19 @@ pub struct Binding {
     pub name: Ident,
     pub mutable: bool,
     pub scope: ScopeId,
-    /// Locals this binding was initialised with a borrow of (`&x`, `&mut x`).
+    /// Locals this binding was initialised with a borrow of (`&x`, `&mut x`, a
+    /// closure that captures by reference).
     pub borrows: Vec<BindingId>,
-    /// The hidden iterator of a `for` loop.
-    pub for_iterator: bool,
+    pub borrow_kind: BorrowKind,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum BorrowKind {
+    Reference,
+    /// The hidden iterator of a `for` loop over `&x`.
+    ForIterator,
+    /// A closure without `move`.
+    Closure,
 }
 
 
@@ -345,7 +354,13 @@ impl Builder<'_> {
 
     fn declare(&mut self, name: Ident, mutable: bool) -> BindingId {
         let scope = self.scope();
-        self.cfg.bindings.push(Binding { name: name.clone(), mutable, scope, borrows: Vec::new(), for_iterator: false });
+        self.cfg.bindings.push(Binding {
+            name: name.clone(),
+            mutable,
+            scope,
+            borrows: Vec::new(),
+            borrow_kind: BorrowKind::Reference,
+        });
         let id = self.cfg.bindings.len() - 1;
         self.names.last_mut().unwrap().push((name.to_string(), id));
         id
@@ -382,32 +397,46 @@ impl Builder<'_> {
         for &binding in &binds {
             events.push(Event::Declare { binding, init });
             self.cfg.bindings[binding].borrows = borrows.0.clone();
-            self.cfg.bindings[binding].for_iterator = borrows.1;
+            self.cfg.bindings[binding].borrow_kind = borrows.1;
         }
         self.push(Stmt::Let { local, binds: binds.clone(), events });
         binds
     }
 
-    /// Which locals the initialiser borrows directly (`&x`, `&mut x.f`,
-    /// `IntoIterator::into_iter(&x)`), and whether it is a `for` loop's iterator.
-    fn borrowed_locals(&self, local: &Local) -> (Vec<BindingId>, bool) {
-        let Some(init) = &local.init else { return (Vec::new(), false) };
-        let (expr, for_iterator) = match &*init.expr {
+    /// Which locals the initialiser borrows directly: `&x`, `&mut x.f`,
+    /// `IntoIterator::into_iter(&x)` (a `for` loop), or a closure without `move`.
+    fn borrowed_locals(&self, local: &Local) -> (Vec<BindingId>, BorrowKind) {
+        let Some(init) = &local.init else { return (Vec::new(), BorrowKind::Reference) };
+        let (mut expr, kind) = match &*init.expr {
             Expr::Call(call) if call.args.len() == 1 && quote!(#call).to_string().contains("IntoIterator") => {
-                (&call.args[0], true)
+                (&call.args[0], BorrowKind::ForIterator)
             }
-            other => (other, false),
+            other => (other, BorrowKind::Reference),
         };
-        let mut expr = expr;
         while let Expr::Paren(inner) = expr {
             expr = &inner.expr;
         }
         match expr {
             Expr::Reference(reference) => {
                 let root = place_root(&reference.expr).and_then(|name| self.lookup(&name));
-                (root.into_iter().collect(), for_iterator)
+                (root.into_iter().collect(), kind)
             }
-            _ => (Vec::new(), false),
+            Expr::Closure(closure) if closure.capture.is_none() => {
+                let resolve = self.resolver();
+                let mut scanner = Scanner::new(&resolve);
+                scanner.scan_expr(expr);
+                let mut captured: Vec<BindingId> = scanner
+                    .events
+                    .iter()
+                    .filter_map(|e| match e {
+                        Event::Read(b) | Event::Move(b) | Event::Assign(b) => Some(*b),
+                        Event::Declare { .. } => None,
+                    })
+                    .collect();
+                captured.dedup();
+                (captured, BorrowKind::Closure)
+            }
+            _ => (Vec::new(), kind),
         }
     }
 
@@ -528,7 +557,13 @@ impl Builder<'_> {
     /// blocks.
     fn lower_expr(&mut self, expr: &Expr, want: Want) -> Expr {
         if !needs_lowering(expr) {
-            return expr.clone();
+            // `{ value }` on its own would draw `unused_braces` once it is assigned.
+            return match expr {
+                Expr::Block(block) if block.label.is_none() && block.attrs.is_empty() => {
+                    self.lower_block(&block.block, want)
+                }
+                _ => expr.clone(),
+            };
         }
         match expr {
             Expr::Macro(mac) => match SuspendMacro::of(&mac.mac) {
@@ -715,7 +750,10 @@ impl Builder<'_> {
     /// declared outside it.
     fn lower_block(&mut self, block: &SynBlock, want: Want) -> Expr {
         if !block_needs_lowering(block) {
-            return syn::parse_quote!(#block);
+            return match block.stmts.as_slice() {
+                [SynStmt::Expr(tail, None)] => tail.clone(),
+                _ => syn::parse_quote!(#block),
+            };
         }
         let tail = match block.stmts.last() {
             Some(SynStmt::Expr(tail, None)) => Some(tail),

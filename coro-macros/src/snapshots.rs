@@ -32,3 +32,14 @@ snapshot!(generator_fib,
         }
     }
 );
+
+/// Prints the expansion of the function in the file named by `CORO_EXPAND`:
+/// `CORO_EXPAND=body.rs cargo test -p coro-macros print_expansion -- --ignored --nocapture`
+#[test]
+#[ignore = "a tool for developers, run on demand"]
+fn print_expansion() {
+    let path = std::env::var("CORO_EXPAND").expect("CORO_EXPAND names a file with one function");
+    let source = std::fs::read_to_string(path).expect("a readable file");
+    let item: proc_macro2::TokenStream = source.parse().expect("Rust tokens");
+    println!("{}", expand_pretty(item));
+}
