@@ -1,8 +1,102 @@
-//! Stackless coroutines for stable Rust.
+//! Stackless coroutines for stable Rust: generators, coroutines with resume
+//! arguments, suspend functions and async generators, written as straight-line code.
+//!
+//! `#[coro::coroutine]` rewrites a function into a resumable state machine, the way
+//! rustc lowers an `async fn`. The return type says what the caller gets:
+//!
+//! | signature | the caller gets |
+//! |---|---|
+//! | `-> impl Iterator<Item = Y>` | a generator |
+//! | `-> impl Coroutine<R, Yield = Y, Return = T>` | a coroutine that takes `R` on each resume |
+//! | `async fn f() -> T` or `-> impl Future<Output = T>` | a suspend function |
+//! | `-> impl Stream<Item = Y>` | an async generator |
+//!
+//! ```
+//! use coro::{Coroutine, CoroutineState};
+//! use std::pin::pin;
+//!
+//! #[coro::coroutine]
+//! fn fib() -> impl Iterator<Item = u64> {
+//!     let (mut a, mut b) = (0, 1);
+//!     loop {
+//!         yield_!(a);
+//!         (a, b) = (b, a + b);
+//!     }
+//! }
+//! assert_eq!(fib().take(6).collect::<Vec<_>>(), [0, 1, 1, 2, 3, 5]);
+//!
+//! #[coro::coroutine]
+//! fn summer() -> impl Coroutine<u32, Yield = u32, Return = u32> {
+//!     let mut total = 0;
+//!     while total < 100 {
+//!         total += yield_!(total);
+//!     }
+//!     total
+//! }
+//! let mut c = pin!(summer());
+//! assert_eq!(c.as_mut().resume(0), CoroutineState::Yielded(0));
+//! assert_eq!(c.as_mut().resume(60), CoroutineState::Yielded(60));
+//! assert_eq!(c.as_mut().resume(60), CoroutineState::Complete(120));
+//! ```
+//!
+//! Write the attribute with its path, `#[coro::coroutine]`: rustc reserves the bare
+//! name `#[coroutine]` for its unstable built-in attribute, and an import cannot
+//! shadow a built-in attribute.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
+/// Turns a function into a stackless coroutine.
+///
+/// The body is split at its suspension points (`yield_!`, `yield_from!`, `.await`)
+/// into the states of a local enum; each state holds exactly the bindings that live
+/// across it, with types left to inference. The expansion has no `unsafe`.
+///
+/// - **Where a suspension point may stand:** anywhere an expression may, in `let`,
+///   `if`/`match`, loops, labelled `break`/`continue`, `return`, `?`, blocks, call
+///   arguments and literals; operands evaluated before it are kept in Rust's order.
+///   Not inside closures, async blocks, other macros' arguments, match guards,
+///   `unsafe` blocks or `let` chains: each is a compile error that says so.
+/// - **Lifetimes:** a binding lives to the end of its scope, as in plain Rust, unless
+///   it was moved. Borrows of parameters (`&self`, `&'a str`) may cross a suspension
+///   point; a borrow of a local may not (it would point into the moving state), and
+///   the error names the binding and the suspension point.
+/// - **Resume arguments:** the first `resume` starts the body and its argument is
+///   dropped; each later one is what the pending `yield_!` evaluates to.
+/// - **Drop and panics:** dropping a suspended coroutine drops its live bindings once,
+///   in reverse order of declaration. A panic inside leaves it poisoned: resuming it
+///   again panics with a message saying so; so does resuming a completed coroutine
+///   (a generator's iterator returns `None` instead, and a stream `Ready(None)`).
+/// - **Cost:** no allocation; a resume is a jump on the state's discriminant.
+///
+/// `#[coro::coroutine(crate = path::to::coro)]` names the `coro` crate when it is
+/// re-exported under another path.
+///
+/// ```
+/// use coro::Stream;
+///
+/// #[coro::coroutine]
+/// async fn double(n: u32) -> u32 {
+///     std::future::ready(n).await * 2
+/// }
+///
+/// #[coro::coroutine]
+/// fn doubles(n: u32) -> impl Stream<Item = u32> {
+///     for i in 0..n {
+///         yield_!(double(i).await);
+///     }
+/// }
+///
+/// let waker = std::task::Waker::noop();
+/// let mut cx = std::task::Context::from_waker(waker);
+/// let mut stream = std::pin::pin!(doubles(3));
+/// let mut items = Vec::new();
+/// while let std::task::Poll::Ready(Some(item)) = stream.as_mut().poll_next(&mut cx) {
+///     items.push(item);
+/// }
+/// assert_eq!(items, [0, 2, 4]);
+/// ```
 pub use coro_macros::coroutine;
-pub use coro_runtime::{Coroutine, CoroutineState};
+pub use coro_runtime::{Coroutine, CoroutineState, Stream};
 
 #[doc(hidden)]
 pub use coro_runtime::private as __private;

@@ -1,7 +1,6 @@
 //! Every message a user of `#[coroutine]` can see, and the collector that reports them
 //! all at once at the user's spans (`syn::Error::combine`), as dtolnay's crates do.
 
-use proc_macro2::Span;
 use std::fmt::Display;
 
 /// Errors gathered across phases; each phase keeps going after an error so the user
@@ -17,10 +16,6 @@ impl Errors {
             Some(first) => first.combine(error),
             None => self.first = Some(error),
         }
-    }
-
-    pub fn at(&mut self, span: Span, message: impl Display) {
-        self.push(syn::Error::new(span, message));
     }
 
     pub fn spanned(&mut self, tokens: impl quote::ToTokens, message: impl Display) {
@@ -43,7 +38,9 @@ pub const SUPPORTED_KINDS: &str = "`#[coroutine]` supports these return types:\n
      - `impl Stream<Item = Y>` (an async generator)";
 
 pub fn not_a_function(what: &str) -> String {
-    format!("`#[coroutine]` applies to a function, not {what}; annotate a `fn` whose return type says what kind of coroutine it is")
+    format!(
+        "`#[coroutine]` applies to a function, not {what}; annotate a `fn` whose return type says what kind of coroutine it is"
+    )
 }
 
 pub fn unsupported_return(found: &str) -> String {
@@ -53,7 +50,7 @@ pub fn unsupported_return(found: &str) -> String {
 pub fn yield_in_closure(mac: &str, container: &str) -> String {
     format!(
         "`{mac}!` cannot suspend from inside {container}: only the `#[coroutine]` function's own body is turned into a state machine; \
-         move the `{mac}!` out of the {container} (a `for` loop instead of `for_each`, for example)"
+         move the `{mac}!` out of it (a `for` loop instead of `for_each`, for example)"
     )
 }
 
@@ -118,5 +115,12 @@ pub fn closure_borrow_across_suspend(binding: &str, local: &str, point: &str) ->
         "the closure `{binding}` borrows the local `{local}` and is still in use across this {point}: \
          a coroutine keeps its locals in its own state, so a borrow of one would point into memory that moves between resumes; \
          write `move |..|` so the closure holds its own copy of `{local}`"
+    )
+}
+
+pub fn await_in_macro(outer: &str) -> String {
+    format!(
+        "`.await` inside the arguments of `{outer}!` is not supported: `#[coroutine]` cannot see into other macros; \
+         await first, e.g. `let value = future.await;`, then pass `value` to `{outer}!`"
     )
 }

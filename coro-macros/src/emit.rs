@@ -53,6 +53,7 @@ struct Emitter<'a> {
     state: Ident,
     dispatch: Lifetime,
     resume_slot: Ident,
+    cx: Ident,
     uses_dispatch: std::cell::Cell<bool>,
     uses_resume_slot: std::cell::Cell<bool>,
 }
@@ -89,7 +90,10 @@ impl Env {
     }
 
     fn open(&mut self, scope: Option<ScopeId>) {
-        self.frames.push(Frame { scope, ..Frame::default() });
+        self.frames.push(Frame {
+            scope,
+            ..Frame::default()
+        });
     }
 
     /// Makes `binding` reachable as `name` from here on.
@@ -107,7 +111,9 @@ impl Env {
     /// Before a declaration of `name`: if it would hide a binding that is still
     /// needed, move that binding to an alias the generated code can still reach.
     fn alias_hidden(&mut self, cfg: &Cfg, name: &Ident, declaring: &[BindingId], live: &BitSet) {
-        let Some(&old) = self.visible.get(&name.to_string()) else { return };
+        let Some(&old) = self.visible.get(&name.to_string()) else {
+            return;
+        };
         let reachable_by_name = self.names.get(&old).is_some_and(|n| n == name);
         if declaring.contains(&old) || !live.contains(old) || !reachable_by_name {
             return;
@@ -136,7 +142,7 @@ impl Env {
         let handed_back: Vec<BindingId> = hosted
             .into_iter()
             .filter(|&b| live.contains(b) && Some(cfg.bindings[b].scope) != frame.scope)
-            .filter(|b| self.names.get(b).is_some())
+            .filter(|b| self.names.contains_key(b))
             .collect();
         let inner = frame.tokens;
         if handed_back.is_empty() {
@@ -168,14 +174,35 @@ impl Env {
     /// A fresh environment for code written inside an `if`/`match` arm: it sees the
     /// same names but writes into its own frame.
     fn arm(&self) -> Env {
-        Env { frames: vec![Frame::default()], names: self.names.clone(), visible: self.visible.clone() }
+        Env {
+            frames: vec![Frame::default()],
+            names: self.names.clone(),
+            visible: self.visible.clone(),
+        }
     }
 }
 
 fn binding_pat(cfg: &Cfg, binding: BindingId) -> TokenStream {
     let data = &cfg.bindings[binding];
     let name = &data.name;
-    if data.mutable { quote!(mut #name) } else { quote!(#name) }
+    if data.mutable {
+        quote!(mut #name)
+    } else {
+        quote!(#name)
+    }
+}
+
+/// The pinned field of a state that waits on an `.await`.
+fn future_field() -> Ident {
+    Ident::new("__coro_future", Span::mixed_site())
+}
+
+fn projection() -> Ident {
+    Ident::new("__CoroStateProj", Span::mixed_site())
+}
+
+fn owned_projection() -> Ident {
+    Ident::new("__CoroStateOwned", Span::mixed_site())
 }
 
 fn field(binding: BindingId) -> Ident {
@@ -196,15 +223,25 @@ fn is_unit(ty: &Type) -> bool {
 
 impl<'a> Emitter<'a> {
     fn new(func: &'a CoroutineFn, cfg: &'a Cfg, live: &'a Liveness) -> Self {
+        // A block entered from one place, in the same scope, is written there. Inside
+        // an `if`/`match` arm it must also close only the scopes it opens, since the
+        // arm cannot close a Rust block opened outside it.
         let mut inline = vec![false; cfg.blocks.len()];
+        let mut in_construct = vec![false; cfg.blocks.len()];
         for &block in &live.order {
             let data = &cfg.blocks[block];
-            let preds = &live.preds[block];
-            inline[block] = block != ENTRY
-                && !data.resumed
-                && preds.len() == 1
-                && exit_scope(cfg, preds[0]) == data.scope
-                && is_balanced(cfg, block);
+            let [pred] = live.preds[block][..] else {
+                continue;
+            };
+            if block == ENTRY || data.resumed || exit_scope(cfg, pred) != data.scope {
+                continue;
+            }
+            let nested =
+                in_construct[pred] || !matches!(cfg.blocks[pred].term, Terminator::Goto(_));
+            if !nested || is_balanced(cfg, block) {
+                inline[block] = true;
+                in_construct[block] = nested;
+            }
         }
         let mut variant = vec![None; cfg.blocks.len()];
         let mut generic = HashMap::new();
@@ -219,7 +256,9 @@ impl<'a> Emitter<'a> {
             });
             for binding in live.live_in[block].iter() {
                 let next = generic.len();
-                generic.entry(binding).or_insert_with(|| format_ident!("T{}", next));
+                generic
+                    .entry(binding)
+                    .or_insert_with(|| format_ident!("T{}", next));
             }
         }
         let krate = &func.krate;
@@ -235,65 +274,157 @@ impl<'a> Emitter<'a> {
             state: Ident::new("__coro_state", Span::mixed_site()),
             dispatch: Lifetime::new("'__coro_dispatch", Span::mixed_site()),
             resume_slot: Ident::new("__coro_resume", Span::mixed_site()),
+            cx: Ident::new("__coro_cx", Span::mixed_site()),
             uses_dispatch: Default::default(),
             uses_resume_slot: Default::default(),
         }
     }
 
     fn function(&self) -> TokenStream {
-        let CoroutineFn { attrs, vis, sig, params, .. } = self.func;
+        let CoroutineFn {
+            attrs, vis, sig, ..
+        } = self.func;
         let items = &self.cfg.items;
         let state_enum = self.state_enum();
-        let (state_ty, state) = (&self.state_ty, &self.state);
-        let start_fields = &self.cfg.params;
-        let passed = params.iter().map(|p| &p.passed);
         let machine = self.machine();
         quote! {
             #(#attrs)*
             #vis #sig {
                 #(#items)*
                 #state_enum
-                let mut #state = #state_ty::Start { #(#start_fields: #passed),* };
                 #machine
             }
         }
+    }
+
+    fn is_async(&self) -> bool {
+        self.func.kind.can_await()
     }
 
     fn carried(&self, block: BlockId) -> Vec<BindingId> {
         self.live.live_in[block].iter().collect()
     }
 
+    /// `state = value`: a plain assignment, or `Pin::set` for a pinned state, which
+    /// drops the old value in place.
+    fn assign_state(&self, value: TokenStream) -> TokenStream {
+        let state = &self.state;
+        if self.is_async() {
+            quote!(#state.set(#value);)
+        } else {
+            quote!(#state = #value;)
+        }
+    }
+
+    /// Does the pinned state have no field at all, so `Poisoned` must carry one?
+    fn poisoned_marker(&self) -> bool {
+        self.is_async()
+            && self.cfg.params.is_empty()
+            && self.generic.is_empty()
+            && self.cfg.await_slots == 0
+    }
+
+    fn poisoned(&self) -> TokenStream {
+        let state_ty = &self.state_ty;
+        if self.poisoned_marker() {
+            quote!(#state_ty::Poisoned { __coro_unit: () })
+        } else {
+            quote!(#state_ty::Poisoned)
+        }
+    }
+
+    fn start_value(&self) -> TokenStream {
+        let state_ty = &self.state_ty;
+        let start_fields = &self.cfg.params;
+        let passed = self.func.params.iter().map(|p| &p.passed);
+        quote!(#state_ty::Start { #(#start_fields: #passed),* })
+    }
+
+    /// The states. In a future or stream it is pinned (declared with `pin_project!`)
+    /// and each state waiting on an `.await` holds the awaited future as a pinned
+    /// field, beside the bindings: one enum, one discriminant, as rustc lays it out.
     fn state_enum(&self) -> TokenStream {
         let state_ty = &self.state_ty;
-        let param_generics: Vec<Ident> = (0..self.cfg.params.len()).map(|i| format_ident!("P{}", i)).collect();
+        let param_generics: Vec<Ident> = (0..self.cfg.params.len())
+            .map(|i| format_ident!("P{}", i))
+            .collect();
         let mut binding_generics: Vec<(&BindingId, &Ident)> = self.generic.iter().collect();
-        binding_generics.sort_by_key(|(_, ident)| ident.to_string()[1..].parse::<usize>().unwrap_or(0));
-        let generics: Vec<&Ident> = param_generics.iter().chain(binding_generics.iter().map(|(_, i)| *i)).collect();
+        binding_generics
+            .sort_by_key(|(_, ident)| ident.to_string()[1..].parse::<usize>().unwrap_or(0));
+        let future_generics: Vec<Ident> = (0..self.cfg.await_slots)
+            .map(|i| format_ident!("F{}", i))
+            .collect();
+        let generics: Vec<&Ident> = param_generics
+            .iter()
+            .chain(binding_generics.iter().map(|(_, i)| *i))
+            .chain(future_generics.iter())
+            .collect();
         let params = &self.cfg.params;
-        let variants = self.live.order.iter().filter(|&&b| b != ENTRY).filter_map(|&block| {
-            let name = self.variant[block].as_ref()?;
-            // Reverse declaration order: dropping a suspended coroutine drops its
-            // bindings as leaving their scopes would.
-            let fields = self.carried(block).into_iter().rev().map(|b| {
-                let (field, ty) = (field(b), &self.generic[&b]);
-                quote!(#field: #ty)
+        let is_async = self.is_async();
+        let braced = |fields: Vec<TokenStream>| {
+            if fields.is_empty() && is_async {
+                TokenStream::new()
+            } else {
+                quote!({ #(#fields),* })
+            }
+        };
+        let start = braced(
+            params
+                .iter()
+                .zip(&param_generics)
+                .map(|(p, g)| quote!(#p: #g))
+                .collect(),
+        );
+        // `pin_project!`'s projections borrow for a lifetime that must appear in a field.
+        let poisoned_fields = self.poisoned_marker().then(|| quote!({ __coro_unit: () }));
+        let variants = self
+            .live
+            .order
+            .iter()
+            .filter(|&&b| b != ENTRY)
+            .filter_map(|&block| {
+                let name = self.variant[block].as_ref()?;
+                let mut fields = Vec::new();
+                if let Some(polled) = self.cfg.blocks[block].polls {
+                    let (future, ty) = (future_field(), &future_generics[polled.slot]);
+                    fields.push(quote!(#[pin] #future: #ty));
+                }
+                // Reverse declaration order: dropping a suspended coroutine drops its
+                // bindings as leaving their scopes would.
+                fields.extend(self.carried(block).into_iter().rev().map(|b| {
+                    let (field, ty) = (field(b), &self.generic[&b]);
+                    quote!(#field: #ty)
+                }));
+                let fields = braced(fields);
+                Some(quote!(#name #fields))
             });
-            Some(quote!(#name { #(#fields),* }))
-        });
-        quote! {
+        let declaration = quote! {
             #[allow(dead_code, non_camel_case_types, clippy::large_enum_variant)]
             enum #state_ty<#(#generics),*> {
-                Start { #(#params: #param_generics),* },
+                Start #start,
                 #(#variants,)*
                 Done,
-                Poisoned,
+                Poisoned #poisoned_fields,
+            }
+        };
+        if !is_async {
+            return declaration;
+        }
+        let p = &self.private;
+        let (projection, owned) = (projection(), owned_projection());
+        quote! {
+            #p::pin_project! {
+                #[project = #projection]
+                #[project_replace = #owned]
+                #declaration
             }
         }
     }
 
     fn machine(&self) -> TokenStream {
         let p = &self.private;
-        let (state_ty, state, dispatch) = (&self.state_ty, &self.state, &self.dispatch);
+        let (state_ty, state, dispatch, cx) =
+            (&self.state_ty, &self.state, &self.dispatch, &self.cx);
         let arms: Vec<TokenStream> = self
             .live
             .order
@@ -301,85 +432,155 @@ impl<'a> Emitter<'a> {
             .filter(|&&b| self.variant[b].is_some())
             .map(|&block| self.state_arm(block))
             .collect();
+        let set_done = self.assign_state(quote!(#state_ty::Done));
         let done = match &self.func.kind {
             Kind::Generator { .. } => quote!({
-                #state = #state_ty::Done;
+                #set_done
                 return #p::CoroutineState::Complete(());
             }),
-            _ => quote!(#p::resumed_after_completion()),
+            Kind::Stream { .. } => quote!(return #p::Poll::Ready(#p::Option::None)),
+            Kind::Future { .. } => quote!(#p::polled_after_completion()),
+            Kind::Coroutine { .. } => quote!(#p::resumed_after_completion()),
         };
         let label = self.uses_dispatch.get().then(|| quote!(#dispatch:));
+        let (scrutinee, done_pat, poisoned_pat) = if self.is_async() {
+            let projection = projection();
+            (
+                quote!(#state.as_mut().project()),
+                quote!(#projection::Done),
+                quote!(#projection::Poisoned { .. }),
+            )
+        } else {
+            (
+                quote!(#p::replace(&mut #state, #state_ty::Poisoned)),
+                quote!(#state_ty::Done),
+                quote!(#state_ty::Poisoned),
+            )
+        };
         let dispatch_loop = quote! {
             #label loop {
-                match #p::replace(&mut #state, #state_ty::Poisoned) {
+                match #scrutinee {
                     #(#arms)*
-                    #state_ty::Done => #done,
-                    #state_ty::Poisoned => #p::resumed_after_panic(),
+                    #done_pat => #done,
+                    #poisoned_pat => #p::resumed_after_panic(),
                 }
             }
         };
+        let start = self.start_value();
         let slot = &self.resume_slot;
+        let sync_machine = |wrapper: TokenStream| {
+            quote! {
+                let mut #state = #start;
+                #wrapper
+            }
+        };
         match &self.func.kind {
-            Kind::Generator { item } => quote! {
+            Kind::Generator { item } => sync_machine(quote! {
                 #p::generator::<#item, _>(move |_: ()| #dispatch_loop)
-            },
-            Kind::Coroutine { resume, yield_ty, ret } => {
+            }),
+            Kind::Coroutine {
+                resume,
+                yield_ty,
+                ret,
+            } => {
                 let (y, t) = (nameable(yield_ty.as_ref()), nameable(ret.as_ref()));
                 let r = nameable(Some(resume));
                 if is_unit(resume) || !self.uses_resume_slot.get() {
-                    quote!(#p::coroutine::<#r, #y, #t, _>(move |_| #dispatch_loop))
+                    sync_machine(quote!(#p::coroutine::<#r, #y, #t, _>(move |_| #dispatch_loop)))
                 } else {
-                    quote! {
+                    sync_machine(quote! {
                         #p::coroutine::<#r, #y, #t, _>(move |__coro_arg| {
                             let mut #slot = #p::Option::Some(__coro_arg);
                             #dispatch_loop
                         })
-                    }
+                    })
                 }
             }
-            Kind::Future { .. } | Kind::Stream { .. } => {
-                quote!(::core::compile_error!("async coroutines are not supported yet"))
+            Kind::Future { output } => {
+                let t = nameable(output.as_ref());
+                quote!(#p::future::<#t, _, _>(#start, move |mut #state, #cx| #dispatch_loop))
+            }
+            Kind::Stream { item } => {
+                let y = nameable(Some(item));
+                quote!(#p::stream::<#y, _, _>(#start, move |mut #state, #cx| #dispatch_loop))
             }
         }
     }
 
     fn state_arm(&self, block: BlockId) -> TokenStream {
-        let state_ty = &self.state_ty;
         let name = self.variant[block].as_ref().unwrap();
+        let carried = if block == ENTRY {
+            Vec::new()
+        } else {
+            self.carried(block)
+        };
+        let fields: Vec<Ident> = if block == ENTRY {
+            self.cfg.params.clone()
+        } else {
+            carried.iter().map(|&b| field(b)).collect()
+        };
         let mut env = Env::default();
         env.open(Some(ROOT_SCOPE));
-        if block == ENTRY {
-            let params = &self.cfg.params;
-            self.block(&mut env, block);
-            let body = prune_unused_declarations(env.finish());
-            return quote!(#state_ty::Start { #(#params),* } => { #body });
-        }
-        let carried = self.carried(block);
-        let fields: Vec<Ident> = carried.iter().map(|&b| field(b)).collect();
-        let live = &self.live.live_in[block];
-        let redeclared: Vec<BindingId> = self.live.redeclare_in[block].iter().collect();
-        for (depth, scope) in self.cfg.scope_chain(self.cfg.blocks[block].scope).into_iter().enumerate() {
-            if depth > 0 {
-                env.open(Some(scope));
+        // How the arm is entered: the variant's pattern, and for a pinned state the
+        // poll of its future and the move of its bindings out of the pinned state.
+        let pattern = if self.is_async() {
+            let (projection, owned, state) = (projection(), owned_projection(), &self.state);
+            let poisoned = self.poisoned();
+            let polled = self.cfg.blocks[block].polls;
+            let future = polled.map(|_| {
+                let field = future_field();
+                quote!(#field,)
+            });
+            if let Some(polled) = polled {
+                env.push(self.poll(polled));
             }
-            for &binding in carried.iter().filter(|&&b| self.cfg.bindings[b].scope == scope) {
-                let data = &self.cfg.bindings[binding];
-                env.alias_hidden(self.cfg, &data.name, &[binding], live);
-                let (pat, from) = (binding_pat(self.cfg, binding), field(binding));
-                env.push(quote!(#[allow(unused_mut, unused_variables)] let #pat = #from;));
-                env.declare(self.cfg, binding, data.name.clone());
-            }
-            for &binding in redeclared.iter().filter(|&&b| self.cfg.bindings[b].scope == scope) {
-                let data = &self.cfg.bindings[binding];
-                env.alias_hidden(self.cfg, &data.name, &[binding], live);
-                let pat = binding_pat(self.cfg, binding);
-                env.push(quote!(#[allow(unused_mut, unused_variables)] let #pat;));
-                env.declare(self.cfg, binding, data.name.clone());
+            env.push(quote! {
+                let #owned::#name { #(#fields,)* .. } = #state.as_mut().project_replace(#poisoned) else {
+                    ::core::unreachable!()
+                };
+            });
+            quote!(#projection::#name { #future .. })
+        } else {
+            let state_ty = &self.state_ty;
+            quote!(#state_ty::#name { #(#fields),* })
+        };
+        if block != ENTRY {
+            let live = &self.live.live_in[block];
+            let redeclared: Vec<BindingId> = self.live.redeclare_in[block].iter().collect();
+            for (depth, scope) in self
+                .cfg
+                .scope_chain(self.cfg.blocks[block].scope)
+                .into_iter()
+                .enumerate()
+            {
+                if depth > 0 {
+                    env.open(Some(scope));
+                }
+                for &binding in carried
+                    .iter()
+                    .filter(|&&b| self.cfg.bindings[b].scope == scope)
+                {
+                    let data = &self.cfg.bindings[binding];
+                    env.alias_hidden(self.cfg, &data.name, &[binding], live);
+                    let (pat, from) = (binding_pat(self.cfg, binding), field(binding));
+                    env.push(quote!(#[allow(unused_mut, unused_variables)] let #pat = #from;));
+                    env.declare(self.cfg, binding, data.name.clone());
+                }
+                for &binding in redeclared
+                    .iter()
+                    .filter(|&&b| self.cfg.bindings[b].scope == scope)
+                {
+                    let data = &self.cfg.bindings[binding];
+                    env.alias_hidden(self.cfg, &data.name, &[binding], live);
+                    let pat = binding_pat(self.cfg, binding);
+                    env.push(quote!(#[allow(unused_mut, unused_variables)] let #pat;));
+                    env.declare(self.cfg, binding, data.name.clone());
+                }
             }
         }
         self.block(&mut env, block);
         let body = prune_unused_declarations(env.finish());
-        quote!(#state_ty::#name { #(#fields),* } => { #body })
+        quote!(#pattern => { #body })
     }
 
     /// Writes the statements and terminator of `block` into `env`.
@@ -409,14 +610,17 @@ impl<'a> Emitter<'a> {
                     env.declare(self.cfg, *binding, data.name.clone());
                 }
                 Stmt::Resume { into } => {
-                    let resumed = self.resume_value();
+                    let resumed = match data.polls {
+                        Some(_) => quote!(__coro_ready),
+                        None => self.resume_value(),
+                    };
                     match into {
                         Some(binding) => {
                             let name = &self.cfg.bindings[*binding].name;
                             env.push(quote!(let #name = #resumed;));
                             env.declare(self.cfg, *binding, name.clone());
                         }
-                        None if self.resume_is_unit() => {}
+                        None if self.resume_is_unit() || data.polls.is_some() => {}
                         None => env.push(quote!(let _ = #resumed;)),
                     }
                 }
@@ -447,12 +651,17 @@ impl<'a> Emitter<'a> {
         let mut local = local.clone();
         self.rewriter().visit_local_mut(&mut local);
         // A `mut` binding carried to another state may be mutated only there.
-        if binds.iter().any(|b| self.cfg.bindings[*b].mutable && self.generic.contains_key(b)) {
+        if binds
+            .iter()
+            .any(|b| self.cfg.bindings[*b].mutable && self.generic.contains_key(b))
+        {
             local.attrs.push(syn::parse_quote!(#[allow(unused_mut)]));
         }
         let hides = binds.iter().any(|&b| {
             let name = self.cfg.bindings[b].name.to_string();
-            env.visible.get(&name).is_some_and(|old| !binds.contains(old) && live.contains(*old))
+            env.visible
+                .get(&name)
+                .is_some_and(|old| !binds.contains(old) && live.contains(*old))
         });
         if hides {
             let pat = &local.pat;
@@ -484,13 +693,18 @@ impl<'a> Emitter<'a> {
 
     fn terminator(&self, env: &mut Env, block: BlockId) {
         let p = &self.private;
-        let (state_ty, state) = (&self.state_ty, &self.state);
+        let state_ty = &self.state_ty;
         let tokens = match &self.cfg.blocks[block].term {
             Terminator::Goto(target) if self.inline[*target] => return self.block(env, *target),
             Terminator::Goto(target) => self.transition(env, *target),
-            Terminator::If { cond, then_to, else_to } => {
+            Terminator::If {
+                cond,
+                then_to,
+                else_to,
+            } => {
                 let cond = self.rewritten(cond);
-                let (then_code, else_code) = (self.successor(env, *then_to), self.successor(env, *else_to));
+                let (then_code, else_code) =
+                    (self.successor(env, *then_to), self.successor(env, *else_to));
                 quote!(if #cond { #then_code } else { #else_code })
             }
             Terminator::Match { scrutinee, arms } => {
@@ -506,23 +720,51 @@ impl<'a> Emitter<'a> {
                 });
                 quote!(match #scrutinee { #(#arms)* })
             }
-            Terminator::Yield { value, next, span } => {
+            Terminator::Yield {
+                value,
+                next,
+                origin,
+            } => {
+                let span = origin
+                    .clone()
+                    .into_iter()
+                    .next()
+                    .map_or_else(Span::call_site, |t| t.span());
                 let value = self.rewritten(value);
                 let yielded = Ident::new("__coro_yielded", Span::mixed_site());
                 let store = self.store(env, *next);
-                quote_spanned! {*span=>
+                let yielded_value = self.yielded(quote!(#yielded));
+                quote_spanned! {span=>
                     let #yielded = #value;
                     #store
-                    return #p::CoroutineState::Yielded(#yielded);
+                    return #yielded_value;
                 }
             }
             Terminator::Return(value) => {
                 let value = self.rewritten(value);
                 let returned = Ident::new("__coro_returned", Span::mixed_site());
+                let completed = self.completed(quote!(#returned));
+                let set_done = self.assign_state(quote!(#state_ty::Done));
                 quote! {
                     let #returned = #value;
-                    #state = #state_ty::Done;
-                    return #p::CoroutineState::Complete(#returned);
+                    #set_done
+                    return #completed;
+                }
+            }
+            Terminator::Await { future, next, .. } => {
+                let future = self.rewritten(future);
+                let pending = Ident::new("__coro_pending", Span::mixed_site());
+                let into_future = match self.cfg.blocks[*next].polls {
+                    Some(polled) if polled.stream => quote!(#future),
+                    _ => quote!(#p::IntoFuture::into_future(#future)),
+                };
+                self.uses_dispatch.set(true);
+                let store = self.store_with(env, *next, Some(quote!(#pending)));
+                let dispatch = &self.dispatch;
+                quote! {
+                    let #pending = #into_future;
+                    #store
+                    continue #dispatch;
                 }
             }
             Terminator::Unreachable => quote!(::core::unreachable!()),
@@ -550,26 +792,87 @@ impl<'a> Emitter<'a> {
 
     /// Moves the bindings live at `target` into its variant.
     fn store(&self, env: &Env, target: BlockId) -> TokenStream {
-        let (state_ty, state) = (&self.state_ty, &self.state);
+        self.store_with(env, target, None)
+    }
+
+    /// Moves the bindings live at `target` into its variant, with the future it will
+    /// poll if it waits on an `.await`.
+    fn store_with(&self, env: &Env, target: BlockId, future: Option<TokenStream>) -> TokenStream {
+        let state_ty = &self.state_ty;
         let name = self.variant[target].as_ref().expect("a state");
         let mut errors = TokenStream::new();
-        let fields = self.carried(target).into_iter().map(|binding| {
+        let mut fields: Vec<TokenStream> = Vec::new();
+        if let Some(future) = future {
+            let field = future_field();
+            fields.push(quote!(#field: #future));
+        }
+        for binding in self.carried(target) {
             let field = field(binding);
             let data = &self.cfg.bindings[binding];
             let reachable = env.names.get(&binding).filter(|name| {
                 **name != data.name || env.visible.get(&data.name.to_string()) == Some(&binding)
             });
-            match reachable {
+            fields.push(match reachable {
                 Some(name) => quote!(#field: #name),
                 None => {
                     let message = diag::shadowed_in_guard(&data.name.to_string());
-                    errors.extend(quote_spanned!(data.name.span()=> ::core::compile_error!(#message);));
+                    errors.extend(
+                        quote_spanned!(data.name.span()=> ::core::compile_error!(#message);),
+                    );
                     quote!(#field: ::core::unreachable!())
                 }
+            });
+        }
+        let assign = self.assign_state(quote!(#state_ty::#name { #(#fields),* }));
+        quote!(#errors #assign)
+    }
+
+    /// What the resume closure returns to hand out a yielded value.
+    fn yielded(&self, value: TokenStream) -> TokenStream {
+        let p = &self.private;
+        match &self.func.kind {
+            Kind::Stream { .. } => quote!(#p::Poll::Ready(#p::Option::Some(#value))),
+            _ => quote!(#p::CoroutineState::Yielded(#value)),
+        }
+    }
+
+    /// What the resume closure returns when the body finishes with `value`.
+    fn completed(&self, value: TokenStream) -> TokenStream {
+        let p = &self.private;
+        match &self.func.kind {
+            Kind::Future { .. } => quote!(#p::Poll::Ready(#value)),
+            Kind::Stream { .. } => quote!({
+                let () = #value;
+                #p::Poll::Ready(#p::Option::None)
+            }),
+            _ => quote!(#p::CoroutineState::Complete(#value)),
+        }
+    }
+
+    /// The start of a state entered after an `.await`: poll the future pinned in it.
+    /// While it is pending nothing moves; a forwarded stream's items are yielded from
+    /// here. The value it is ready with is what the `.await` evaluates to.
+    fn poll(&self, polled: crate::lower::Polled) -> TokenStream {
+        let p = &self.private;
+        let (future, cx) = (future_field(), &self.cx);
+        let value = Ident::new("__coro_value", Span::mixed_site());
+        if polled.stream {
+            let item = self.yielded(quote!(#value));
+            quote! {
+                match #p::Stream::poll_next(#future, #cx) {
+                    #p::Poll::Ready(#p::Option::Some(#value)) => return #item,
+                    #p::Poll::Ready(#p::Option::None) => {}
+                    #p::Poll::Pending => return #p::Poll::Pending,
+                }
             }
-        });
-        let fields: Vec<TokenStream> = fields.collect();
-        quote!(#errors #state = #state_ty::#name { #(#fields),* };)
+        } else {
+            quote! {
+                let __coro_ready = match #p::Future::poll(#future, #cx) {
+                    #p::Poll::Ready(#value) => #value,
+                    #p::Poll::Pending => return #p::Poll::Pending,
+                };
+            }
+        }
     }
 
     fn rewriter(&self) -> Rewriter<'_> {
@@ -622,10 +925,12 @@ struct Rewriter<'a> {
 impl Rewriter<'_> {
     fn complete(&self, value: TokenStream) -> TokenStream {
         let e = self.emitter;
-        let (p, state_ty, state) = (&e.private, &e.state_ty, &e.state);
+        let completed = e.completed(value);
+        let state_ty = &e.state_ty;
+        let set_done = e.assign_state(quote!(#state_ty::Done));
         quote!({
-            #state = #state_ty::Done;
-            return #p::CoroutineState::Complete(#value);
+            #set_done
+            return #completed;
         })
     }
 }
@@ -639,7 +944,10 @@ impl VisitMut for Rewriter<'_> {
         let p = &self.emitter.private;
         match expr {
             Expr::Return(ret) => {
-                let value = ret.expr.as_ref().map_or_else(|| quote!(()), |e| e.to_token_stream());
+                let value = ret
+                    .expr
+                    .as_ref()
+                    .map_or_else(|| quote!(()), |e| e.to_token_stream());
                 let returned = Ident::new("__coro_returned", Span::mixed_site());
                 let complete = self.complete(quote!(#returned));
                 *expr = Expr::Verbatim(quote!({ let #returned = #value; #complete }));
@@ -647,9 +955,12 @@ impl VisitMut for Rewriter<'_> {
             Expr::Try(e) => {
                 let inner = &e.expr;
                 let span = e.question_token.span;
-                let (value, residual) =
-                    (Ident::new("__coro_value", Span::mixed_site()), Ident::new("__coro_residual", Span::mixed_site()));
-                let complete = self.complete(quote_spanned!(span=> #p::FromResidual::from_residual(#residual)));
+                let (value, residual) = (
+                    Ident::new("__coro_value", Span::mixed_site()),
+                    Ident::new("__coro_residual", Span::mixed_site()),
+                );
+                let complete = self
+                    .complete(quote_spanned!(span=> #p::FromResidual::from_residual(#residual)));
                 *expr = Expr::Verbatim(quote_spanned! {span=>
                     match #p::Try::branch(#inner) {
                         #p::ControlFlow::Continue(#value) => #value,
@@ -685,7 +996,8 @@ fn prune_unused_declarations(tokens: TokenStream) -> TokenStream {
 /// The length of the `[#[attr]] let [mut] name ;` starting at `tokens[i]`, and the
 /// offset of `name` in it.
 fn declaration_at(tokens: &[TokenTree], i: usize) -> Option<(usize, usize)> {
-    let is_ident = |j: usize, text: &str| matches!(tokens.get(j), Some(TokenTree::Ident(id)) if id == text);
+    let is_ident =
+        |j: usize, text: &str| matches!(tokens.get(j), Some(TokenTree::Ident(id)) if id == text);
     let mut start = i;
     if matches!(tokens.get(i), Some(TokenTree::Punct(p)) if p.as_char() == '#')
         && matches!(tokens.get(i + 1), Some(TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Bracket)
@@ -695,16 +1007,26 @@ fn declaration_at(tokens: &[TokenTree], i: usize) -> Option<(usize, usize)> {
     if !is_ident(start, "let") {
         return None;
     }
-    let name = if is_ident(start + 1, "mut") { start + 2 } else { start + 1 };
+    let name = if is_ident(start + 1, "mut") {
+        start + 2
+    } else {
+        start + 1
+    };
     match (tokens.get(name), tokens.get(name + 1)) {
-        (Some(TokenTree::Ident(_)), Some(TokenTree::Punct(p))) if p.as_char() == ';' => Some((name + 2 - i, name - i)),
+        (Some(TokenTree::Ident(_)), Some(TokenTree::Punct(p))) if p.as_char() == ';' => {
+            Some((name + 2 - i, name - i))
+        }
         _ => None,
     }
 }
 
 use proc_macro2::TokenTree;
 
-fn collect_declarations(tokens: TokenStream, idents: &mut Vec<String>, declarations: &mut Vec<(usize, String)>) {
+fn collect_declarations(
+    tokens: TokenStream,
+    idents: &mut Vec<String>,
+    declarations: &mut Vec<(usize, String)>,
+) {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
     let mut i = 0;
     while i < tokens.len() {
@@ -730,7 +1052,10 @@ fn collect_declarations(tokens: TokenStream, idents: &mut Vec<String>, declarati
 fn count_idents(token: &TokenTree, idents: &mut Vec<String>) {
     match token {
         TokenTree::Ident(ident) => idents.push(ident.to_string()),
-        TokenTree::Group(group) => group.stream().into_iter().for_each(|t| count_idents(&t, idents)),
+        TokenTree::Group(group) => group
+            .stream()
+            .into_iter()
+            .for_each(|t| count_idents(&t, idents)),
         _ => {}
     }
 }
@@ -746,7 +1071,9 @@ fn remove_declarations(
     while i < tokens.len() {
         if let Some((len, _)) = declaration_at(&tokens, i) {
             let mut idents = Vec::new();
-            tokens[i..i + len].iter().for_each(|t| count_idents(t, &mut idents));
+            tokens[i..i + len]
+                .iter()
+                .for_each(|t| count_idents(t, &mut idents));
             *counter += idents.len();
             if !unused.contains(&(*counter - 1)) {
                 out.extend(tokens[i..i + len].iter().cloned());
@@ -756,7 +1083,10 @@ fn remove_declarations(
         }
         match &tokens[i] {
             TokenTree::Group(group) => {
-                let mut rebuilt = proc_macro2::Group::new(group.delimiter(), remove_declarations(group.stream(), unused, counter));
+                let mut rebuilt = proc_macro2::Group::new(
+                    group.delimiter(),
+                    remove_declarations(group.stream(), unused, counter),
+                );
                 rebuilt.set_span(group.span());
                 out.push(TokenTree::Group(rebuilt));
             }

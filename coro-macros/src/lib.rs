@@ -20,9 +20,13 @@ use proc_macro2::TokenStream;
 
 use diag::Errors;
 
-/// Turns a function into a stackless coroutine; see the `coro` crate's documentation.
+/// Turns a function into a stackless coroutine. Documented, with examples, where
+/// users meet it: `coro::coroutine`.
 #[proc_macro_attribute]
-pub fn coroutine(attr: proc_macro::TokenStream, item: proc_macro::TokenStream) -> proc_macro::TokenStream {
+pub fn coroutine(
+    attr: proc_macro::TokenStream,
+    item: proc_macro::TokenStream,
+) -> proc_macro::TokenStream {
     expand(attr.into(), item.into()).into()
 }
 

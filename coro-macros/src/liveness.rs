@@ -72,13 +72,25 @@ pub struct Liveness {
 }
 
 fn block_events(block: &Block) -> impl DoubleEndedIterator<Item = Event> + '_ {
-    block.stmts.iter().flat_map(Stmt::events).chain(block.term_events.iter().copied())
+    block
+        .stmts
+        .iter()
+        .flat_map(Stmt::events)
+        .chain(block.term_events.iter().copied())
 }
 
 fn forward_uninit(set: &mut BitSet, event: Event) {
     match event {
-        Event::Declare { binding, init: true } | Event::Assign(binding) => set.remove(binding),
-        Event::Declare { binding, init: false } | Event::Move(binding) => set.insert(binding),
+        Event::Declare {
+            binding,
+            init: true,
+        }
+        | Event::Assign(binding) => set.remove(binding),
+        Event::Declare {
+            binding,
+            init: false,
+        }
+        | Event::Move(binding) => set.insert(binding),
         Event::Read(_) => {}
     }
 }
@@ -139,7 +151,9 @@ pub fn analyze(cfg: &Cfg, errors: &mut Errors) -> Liveness {
                     outs[block].union_with(&succ_in);
                 }
                 let mut set = outs[block].clone();
-                block_events(&cfg.blocks[block]).rev().for_each(|e| transfer(&mut set, e));
+                block_events(&cfg.blocks[block])
+                    .rev()
+                    .for_each(|e| transfer(&mut set, e));
                 changed |= ins[block].union_with(&set);
             }
         }
@@ -174,7 +188,15 @@ pub fn analyze(cfg: &Cfg, errors: &mut Errors) -> Liveness {
         }
     }
 
-    let liveness = Liveness { live_in, redeclare_in, preds, order, uninit_in, reads_out, in_scope };
+    let liveness = Liveness {
+        live_in,
+        redeclare_in,
+        preds,
+        order,
+        uninit_in,
+        reads_out,
+        in_scope,
+    };
     report_borrows(cfg, &liveness, errors);
     liveness
 }
@@ -207,17 +229,29 @@ impl Liveness {
         let mut uninit = self.uninit_in[block].clone();
         let mut scope: ScopeId = data.scope;
         for stmt in &data.stmts[..=index] {
-            stmt.events().into_iter().for_each(|e| forward_uninit(&mut uninit, e));
+            stmt.events()
+                .into_iter()
+                .for_each(|e| forward_uninit(&mut uninit, e));
             match stmt {
                 Stmt::Enter(inner) => scope = *inner,
-                Stmt::Exit(inner) => scope = cfg.scopes[*inner].parent.expect("an exited scope has a parent"),
+                Stmt::Exit(inner) => {
+                    scope = cfg.scopes[*inner]
+                        .parent
+                        .expect("an exited scope has a parent")
+                }
                 _ => {}
             }
         }
         let mut reads = self.reads_out[block].clone();
-        data.term_events.iter().rev().for_each(|&e| backward_reads(&mut reads, e));
+        data.term_events
+            .iter()
+            .rev()
+            .for_each(|&e| backward_reads(&mut reads, e));
         for stmt in data.stmts[index + 1..].iter().rev() {
-            stmt.events().into_iter().rev().for_each(|e| backward_reads(&mut reads, e));
+            stmt.events()
+                .into_iter()
+                .rev()
+                .for_each(|e| backward_reads(&mut reads, e));
         }
         let mut live = BitSet::new(cfg.bindings.len());
         for binding in self.in_scope[scope].iter() {
@@ -234,7 +268,13 @@ impl Liveness {
 fn report_borrows(cfg: &Cfg, liveness: &Liveness, errors: &mut Errors) {
     let mut reported: HashSet<(BindingId, BindingId)> = HashSet::new();
     for &block in &liveness.order {
-        let Terminator::Yield { next, span, .. } = &cfg.blocks[block].term else { continue };
+        let (next, origin, point) = match &cfg.blocks[block].term {
+            Terminator::Yield { next, origin, .. } => {
+                (next, origin, "suspension point (`yield_!`)")
+            }
+            Terminator::Await { next, origin, .. } => (next, origin, "suspension point (`.await`)"),
+            _ => continue,
+        };
         let scope = cfg.blocks[*next].scope;
         for holder in liveness.live_in[*next].iter() {
             let binding = &cfg.bindings[holder];
@@ -243,13 +283,18 @@ fn report_borrows(cfg: &Cfg, liveness: &Liveness, errors: &mut Errors) {
                     continue;
                 }
                 let local_name = cfg.bindings[local].name.to_string();
-                let point = "suspension point (`yield_!`)";
                 let message = match binding.borrow_kind {
                     BorrowKind::ForIterator => diag::for_over_borrow(&local_name, point),
-                    BorrowKind::Closure => diag::closure_borrow_across_suspend(&binding.name.to_string(), &local_name, point),
-                    BorrowKind::Reference => diag::borrow_across_suspend(&binding.name.to_string(), &local_name, point),
+                    BorrowKind::Closure => diag::closure_borrow_across_suspend(
+                        &binding.name.to_string(),
+                        &local_name,
+                        point,
+                    ),
+                    BorrowKind::Reference => {
+                        diag::borrow_across_suspend(&binding.name.to_string(), &local_name, point)
+                    }
                 };
-                errors.at(*span, message);
+                errors.spanned(origin, message);
             }
         }
     }

@@ -10,8 +10,8 @@
 //! Every binding gets an id; every statement lists what it does to which binding
 //! ([`Event`]), which is all the liveness phase needs.
 
-use proc_macro2::Span;
-use quote::{format_ident, quote, quote_spanned};
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{Block as SynBlock, Expr, Ident, Item, Local, Pat, Stmt as SynStmt};
@@ -19,8 +19,8 @@ use syn::{Block as SynBlock, Expr, Ident, Item, Local, Pat, Stmt as SynStmt};
 use crate::diag::{self, Errors};
 use crate::parse::{CoroutineFn, Kind};
 use crate::scan::{
-    self, BindingId, Event, PatBinding, Scanner, SuspendMacro, block_needs_lowering, needs_lowering, pat_bindings,
-    stmt_needs_lowering,
+    self, BindingId, Event, PatBinding, Scanner, SuspendMacro, block_needs_lowering,
+    needs_lowering, pat_bindings, stmt_needs_lowering,
 };
 
 pub type BlockId = usize;
@@ -45,21 +45,32 @@ pub enum BorrowKind {
     Closure,
 }
 
-
 pub struct Scope {
     pub parent: Option<ScopeId>,
 }
 
 pub enum Stmt {
     /// A `let`, the user's or a hidden temporary's, with its initialiser lowered.
-    Let { local: Local, binds: Vec<BindingId>, events: Vec<Event> },
+    Let {
+        local: Local,
+        binds: Vec<BindingId>,
+        events: Vec<Event>,
+    },
     /// A statement of straight code.
-    Code { stmt: SynStmt, events: Vec<Event> },
+    Code {
+        stmt: SynStmt,
+        events: Vec<Event>,
+    },
     /// A binding introduced by the pattern of the terminator that led here; `from`
     /// is the hidden name the pattern bound it to, if it was renamed.
-    Bind { binding: BindingId, from: Option<Ident> },
+    Bind {
+        binding: BindingId,
+        from: Option<Ident>,
+    },
     /// The value a `yield_!` evaluates to: the resume argument.
-    Resume { into: Option<BindingId> },
+    Resume {
+        into: Option<BindingId>,
+    },
     Enter(ScopeId),
     Exit(ScopeId),
 }
@@ -68,8 +79,16 @@ impl Stmt {
     pub fn events(&self) -> Vec<Event> {
         match self {
             Stmt::Let { events, .. } | Stmt::Code { events, .. } => events.clone(),
-            Stmt::Bind { binding, .. } => vec![Event::Declare { binding: *binding, init: true }],
-            Stmt::Resume { into: Some(binding) } => vec![Event::Declare { binding: *binding, init: true }],
+            Stmt::Bind { binding, .. } => vec![Event::Declare {
+                binding: *binding,
+                init: true,
+            }],
+            Stmt::Resume {
+                into: Some(binding),
+            } => vec![Event::Declare {
+                binding: *binding,
+                init: true,
+            }],
             Stmt::Resume { into: None } | Stmt::Enter(_) | Stmt::Exit(_) => Vec::new(),
         }
     }
@@ -83,10 +102,29 @@ pub struct Arm {
 
 pub enum Terminator {
     Goto(BlockId),
-    If { cond: Expr, then_to: BlockId, else_to: BlockId },
-    Match { scrutinee: Expr, arms: Vec<Arm> },
-    /// Suspend with `value`; the next resume continues at `next`.
-    Yield { value: Expr, next: BlockId, span: Span },
+    If {
+        cond: Expr,
+        then_to: BlockId,
+        else_to: BlockId,
+    },
+    Match {
+        scrutinee: Expr,
+        arms: Vec<Arm>,
+    },
+    /// Suspend with `value`; the next resume continues at `next`. `origin` is the
+    /// user's `yield_!(..)`, for messages that point at it.
+    Yield {
+        value: Expr,
+        next: BlockId,
+        origin: TokenStream,
+    },
+    /// Pin `future` (a future, or a stream whose items are forwarded) in the state of
+    /// `next`, which polls it and is entered again until it is ready.
+    Await {
+        future: Expr,
+        next: BlockId,
+        origin: TokenStream,
+    },
     /// Finish with `value`.
     Return(Expr),
     /// No terminator: the block is unreachable (code after a `break`).
@@ -97,9 +135,11 @@ impl Terminator {
     pub fn successors(&self) -> Vec<BlockId> {
         match self {
             Terminator::Goto(to) => vec![*to],
-            Terminator::If { then_to, else_to, .. } => vec![*then_to, *else_to],
+            Terminator::If {
+                then_to, else_to, ..
+            } => vec![*then_to, *else_to],
             Terminator::Match { arms, .. } => arms.iter().map(|arm| arm.target).collect(),
-            Terminator::Yield { next, .. } => vec![*next],
+            Terminator::Yield { next, .. } | Terminator::Await { next, .. } => vec![*next],
             Terminator::Return(_) | Terminator::Unreachable => Vec::new(),
         }
     }
@@ -113,6 +153,17 @@ pub struct Block {
     pub term_events: Vec<Event>,
     /// Entered only by resuming after a suspension.
     pub resumed: bool,
+    /// Entered by polling what is pinned in an await slot, until it is ready.
+    pub polls: Option<Polled>,
+}
+
+/// What a block entered after an `.await` polls.
+#[derive(Clone, Copy)]
+pub struct Polled {
+    pub slot: usize,
+    /// A stream forwarded by `yield_from!`: each item is yielded, and the block is
+    /// entered when the stream ends.
+    pub stream: bool,
 }
 
 pub struct Cfg {
@@ -124,6 +175,8 @@ pub struct Cfg {
     pub items: Vec<Item>,
     /// The hidden names the first state stores the parameters under.
     pub params: Vec<Ident>,
+    /// How many await slots (awaited futures, forwarded streams) the body has.
+    pub await_slots: usize,
 }
 
 pub const ENTRY: BlockId = 0;
@@ -159,7 +212,14 @@ pub fn lower(func: &CoroutineFn, errors: &mut Errors) -> Cfg {
     let mut builder = Builder {
         kind: &func.kind,
         krate: &func.krate,
-        cfg: Cfg { blocks: Vec::new(), bindings: Vec::new(), scopes: vec![Scope { parent: None }], items: Vec::new(), params: Vec::new() },
+        cfg: Cfg {
+            blocks: Vec::new(),
+            bindings: Vec::new(),
+            scopes: vec![Scope { parent: None }],
+            items: Vec::new(),
+            params: Vec::new(),
+            await_slots: 0,
+        },
         current: ENTRY,
         scope_stack: vec![ROOT_SCOPE],
         names: vec![Vec::new()],
@@ -200,7 +260,11 @@ fn make_local(pat: Pat, init: Option<Expr>) -> Local {
         attrs: Vec::new(),
         let_token: Default::default(),
         pat,
-        init: init.map(|expr| syn::LocalInit { eq_token: Default::default(), expr: Box::new(expr), diverge: None }),
+        init: init.map(|expr| syn::LocalInit {
+            eq_token: Default::default(),
+            expr: Box::new(expr),
+            diverge: None,
+        }),
         semi_token: Default::default(),
     }
 }
@@ -268,8 +332,12 @@ fn rename_bindings(pat: &Pat, fresh: &mut usize) -> (Pat, Vec<(PatBinding, Ident
                 Some((_, hidden)) => hidden.clone(),
                 None => {
                     *self.fresh += 1;
-                    let hidden = format_ident!("__coro_p{}", *self.fresh, span = Span::mixed_site());
-                    let binding = PatBinding { ident: pat.ident.clone(), mutable: pat.mutability.is_some() };
+                    let hidden =
+                        format_ident!("__coro_p{}", *self.fresh, span = Span::mixed_site());
+                    let binding = PatBinding {
+                        ident: pat.ident.clone(),
+                        mutable: pat.mutability.is_some(),
+                    };
                     self.pairs.push((binding, hidden.clone()));
                     hidden
                 }
@@ -279,7 +347,10 @@ fn rename_bindings(pat: &Pat, fresh: &mut usize) -> (Pat, Vec<(PatBinding, Ident
         }
     }
     let mut pat = pat.clone();
-    let mut renamer = Renamer { fresh, pairs: Vec::new() };
+    let mut renamer = Renamer {
+        fresh,
+        pairs: Vec::new(),
+    };
     renamer.visit_pat_mut(&mut pat);
     (pat, renamer.pairs)
 }
@@ -305,6 +376,7 @@ impl Builder<'_> {
             term: Terminator::Unreachable,
             term_events: Vec::new(),
             resumed: false,
+            polls: None,
         });
         self.cfg.blocks.len() - 1
     }
@@ -334,7 +406,9 @@ impl Builder<'_> {
     }
 
     fn enter_scope(&mut self) -> ScopeId {
-        self.cfg.scopes.push(Scope { parent: Some(self.scope()) });
+        self.cfg.scopes.push(Scope {
+            parent: Some(self.scope()),
+        });
         let scope = self.cfg.scopes.len() - 1;
         self.push(Stmt::Enter(scope));
         self.scope_stack.push(scope);
@@ -349,7 +423,12 @@ impl Builder<'_> {
     }
 
     fn lookup(&self, name: &str) -> Option<BindingId> {
-        self.names.iter().rev().flat_map(|scope| scope.iter().rev()).find(|(n, _)| n == name).map(|(_, b)| *b)
+        self.names
+            .iter()
+            .rev()
+            .flat_map(|scope| scope.iter().rev())
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| *b)
     }
 
     fn declare(&mut self, name: Ident, mutable: bool) -> BindingId {
@@ -392,23 +471,33 @@ impl Builder<'_> {
         };
         let borrows = self.borrowed_locals(&local);
         let init = local.init.is_some();
-        let binds: Vec<BindingId> =
-            pat_bindings(&local.pat).into_iter().map(|b| self.declare(b.ident, b.mutable)).collect();
+        let binds: Vec<BindingId> = pat_bindings(&local.pat)
+            .into_iter()
+            .map(|b| self.declare(b.ident, b.mutable))
+            .collect();
         for &binding in &binds {
             events.push(Event::Declare { binding, init });
             self.cfg.bindings[binding].borrows = borrows.0.clone();
             self.cfg.bindings[binding].borrow_kind = borrows.1;
         }
-        self.push(Stmt::Let { local, binds: binds.clone(), events });
+        self.push(Stmt::Let {
+            local,
+            binds: binds.clone(),
+            events,
+        });
         binds
     }
 
     /// Which locals the initialiser borrows directly: `&x`, `&mut x.f`,
     /// `IntoIterator::into_iter(&x)` (a `for` loop), or a closure without `move`.
     fn borrowed_locals(&self, local: &Local) -> (Vec<BindingId>, BorrowKind) {
-        let Some(init) = &local.init else { return (Vec::new(), BorrowKind::Reference) };
+        let Some(init) = &local.init else {
+            return (Vec::new(), BorrowKind::Reference);
+        };
         let (mut expr, kind) = match &*init.expr {
-            Expr::Call(call) if call.args.len() == 1 && quote!(#call).to_string().contains("IntoIterator") => {
+            Expr::Call(call)
+                if call.args.len() == 1 && quote!(#call).to_string().contains("IntoIterator") =>
+            {
                 (&call.args[0], BorrowKind::ForIterator)
             }
             other => (other, BorrowKind::Reference),
@@ -444,7 +533,11 @@ impl Builder<'_> {
     /// expression that reads it.
     fn temp(&mut self, init: Option<Expr>, mutable: bool) -> (BindingId, Expr) {
         let name = self.hidden("t");
-        let pat: Pat = if mutable { syn::parse_quote!(mut #name) } else { syn::parse_quote!(#name) };
+        let pat: Pat = if mutable {
+            syn::parse_quote!(mut #name)
+        } else {
+            syn::parse_quote!(#name)
+        };
         let binds = self.push_let(make_local(pat, init));
         (binds[0], syn::parse_quote!(#name))
     }
@@ -504,7 +597,10 @@ impl Builder<'_> {
                 self.push_expr(value);
             }
             SynStmt::Macro(mac) => {
-                let expr = Expr::Macro(syn::ExprMacro { attrs: mac.attrs.clone(), mac: mac.mac.clone() });
+                let expr = Expr::Macro(syn::ExprMacro {
+                    attrs: mac.attrs.clone(),
+                    mac: mac.mac.clone(),
+                });
                 let value = self.lower_expr(&expr, Want::Discard);
                 self.push_expr(value);
             }
@@ -529,8 +625,16 @@ impl Builder<'_> {
                     Terminator::Match {
                         scrutinee: value,
                         arms: vec![
-                            Arm { pat, guard: None, target: bound },
-                            Arm { pat: syn::parse_quote!(_), guard: None, target: otherwise },
+                            Arm {
+                                pat,
+                                guard: None,
+                                target: bound,
+                            },
+                            Arm {
+                                pat: syn::parse_quote!(_),
+                                guard: None,
+                                target: otherwise,
+                            },
                         ],
                     },
                     events,
@@ -541,12 +645,15 @@ impl Builder<'_> {
                 self.current = bound;
                 for (binding, hidden) in pairs {
                     let id = self.declare(binding.ident, binding.mutable);
-                    self.push(Stmt::Bind { binding: id, from: Some(hidden) });
+                    self.push(Stmt::Bind {
+                        binding: id,
+                        from: Some(hidden),
+                    });
                 }
             }
             _ => {
                 let mut local = local.clone();
-                local.init.as_mut().unwrap().expr = Box::new(value);
+                *local.init.as_mut().unwrap().expr = value;
                 self.push_let(local);
             }
         }
@@ -568,6 +675,11 @@ impl Builder<'_> {
         match expr {
             Expr::Macro(mac) => match SuspendMacro::of(&mac.mac) {
                 Some(SuspendMacro::Yield) => self.lower_yield(&mac.mac, want),
+                Some(SuspendMacro::YieldFrom) if matches!(self.kind, Kind::Stream { .. }) => {
+                    let source = single_arg(&mac.mac);
+                    let source = self.lower_expr(&source, Want::Value);
+                    self.lower_await(source, true, mac.to_token_stream(), want)
+                }
                 Some(SuspendMacro::YieldFrom) => {
                     let desugared = self.desugar_yield_from(&mac.mac);
                     self.lower_expr(&desugared, want)
@@ -587,6 +699,10 @@ impl Builder<'_> {
             Expr::ForLoop(e) => {
                 let desugared = self.desugar_for(e);
                 self.lower_expr(&desugared, want)
+            }
+            Expr::Await(e) => {
+                let future = self.lower_expr(&e.base, Want::Value);
+                self.lower_await(future, false, e.to_token_stream(), want)
             }
             Expr::Break(e) => self.lower_break(e),
             Expr::Continue(e) => self.lower_continue(e),
@@ -618,7 +734,11 @@ impl Builder<'_> {
             }
             Expr::Assign(e) => {
                 if needs_lowering(&e.left) {
-                    self.unsupported(&e.left, "on the left of an assignment", "compute the value first, then assign");
+                    self.unsupported(
+                        &e.left,
+                        "on the left of an assignment",
+                        "compute the value first, then assign",
+                    );
                 }
                 let right = self.lower_expr(&e.right, Want::Value);
                 let mut e = e.clone();
@@ -627,7 +747,11 @@ impl Builder<'_> {
             }
             Expr::Binary(e) if is_compound_assign(&e.op) => {
                 if needs_lowering(&e.left) {
-                    self.unsupported(&e.left, "on the left of an assignment", "compute the value first, then assign");
+                    self.unsupported(
+                        &e.left,
+                        "on the left of an assignment",
+                        "compute the value first, then assign",
+                    );
                 }
                 let right = self.lower_expr(&e.right, Want::Value);
                 let mut e = e.clone();
@@ -635,7 +759,11 @@ impl Builder<'_> {
                 Expr::Binary(e)
             }
             Expr::Let(e) => {
-                self.unsupported(e, "in a `let` condition chain", "bind the value with `let` before the `if`");
+                self.unsupported(
+                    e,
+                    "in a `let` condition chain",
+                    "bind the value with `let` before the `if`",
+                );
                 expr.clone()
             }
             _ => self.lower_operands(expr),
@@ -643,7 +771,8 @@ impl Builder<'_> {
     }
 
     fn unsupported(&mut self, tokens: impl quote::ToTokens, construct: &str, advice: &str) {
-        self.errors.spanned(tokens, diag::unsupported(construct, advice));
+        self.errors
+            .spanned(tokens, diag::unsupported(construct, advice));
     }
 
     /// Calls, method calls, literals, operators: evaluates each operand in order, and
@@ -651,7 +780,11 @@ impl Builder<'_> {
     fn lower_operands(&mut self, expr: &Expr) -> Expr {
         let mut expr = expr.clone();
         let Some(mut operands) = operands_mut(&mut expr) else {
-            self.unsupported(&expr, "in this kind of expression", "bind the suspending part with `let` first");
+            self.unsupported(
+                &expr,
+                "in this kind of expression",
+                "bind the suspending part with `let` first",
+            );
             return expr;
         };
         let last = operands.iter().rposition(|op| needs_lowering(op));
@@ -675,13 +808,22 @@ impl Builder<'_> {
         let next = self.new_block(self.scope());
         self.cfg.blocks[next].resumed = true;
         let events = self.scan(&value);
-        self.terminate(Terminator::Yield { value, next, span: mac.span() }, events);
+        self.terminate(
+            Terminator::Yield {
+                value,
+                next,
+                origin: mac.to_token_stream(),
+            },
+            events,
+        );
         self.current = next;
         match want {
             Want::Value => {
                 let name = self.hidden("resumed");
                 let binding = self.declare(name.clone(), false);
-                self.push(Stmt::Resume { into: Some(binding) });
+                self.push(Stmt::Resume {
+                    into: Some(binding),
+                });
                 syn::parse_quote!(#name)
             }
             Want::Discard => {
@@ -691,11 +833,42 @@ impl Builder<'_> {
         }
     }
 
+    /// `future.await`, or `yield_from!(stream)` in an async generator: the value is
+    /// pinned in its own await slot and polled by the next block until ready.
+    fn lower_await(&mut self, future: Expr, stream: bool, origin: TokenStream, want: Want) -> Expr {
+        let slot = self.cfg.await_slots;
+        self.cfg.await_slots += 1;
+        let next = self.new_block(self.scope());
+        self.cfg.blocks[next].resumed = true;
+        self.cfg.blocks[next].polls = Some(Polled { slot, stream });
+        let events = self.scan(&future);
+        self.terminate(
+            Terminator::Await {
+                future,
+                next,
+                origin,
+            },
+            events,
+        );
+        self.current = next;
+        match want {
+            Want::Value if !stream => {
+                let name = self.hidden("awaited");
+                let binding = self.declare(name.clone(), false);
+                self.push(Stmt::Resume {
+                    into: Some(binding),
+                });
+                syn::parse_quote!(#name)
+            }
+            _ => {
+                self.push(Stmt::Resume { into: None });
+                unit()
+            }
+        }
+    }
+
     fn desugar_yield_from(&mut self, mac: &syn::Macro) -> Expr {
-        let source = match scan::macro_args(mac) {
-            Ok(args) if args.len() == 1 => args.into_iter().next().unwrap(),
-            _ => unit(),
-        };
+        let source = single_arg(mac);
         let krate = self.krate;
         let span = mac.span();
         let sub = self.hidden("sub");
@@ -800,10 +973,15 @@ impl Builder<'_> {
 
     fn lower_if(&mut self, e: &syn::ExprIf, want: Want) -> Expr {
         let else_expr = e.else_branch.as_ref().map(|(_, expr)| &**expr);
-        let branches_split = block_needs_lowering(&e.then_branch) || else_expr.is_some_and(needs_lowering);
+        let branches_split =
+            block_needs_lowering(&e.then_branch) || else_expr.is_some_and(needs_lowering);
         let has_chain = !matches!(&*e.cond, Expr::Let(_)) && contains_let(&e.cond);
         if has_chain && needs_lowering(&e.cond) {
-            self.unsupported(&e.cond, "in a `let` condition chain", "bind the value with `let` before the `if`");
+            self.unsupported(
+                &e.cond,
+                "in a `let` condition chain",
+                "bind the value with `let` before the `if`",
+            );
             return Expr::If(e.clone());
         }
         if !branches_split {
@@ -817,7 +995,11 @@ impl Builder<'_> {
         }
         let result = (want == Want::Value).then(|| self.temp(None, false));
         let scope = self.scope();
-        let (then_to, else_to, join) = (self.new_block(scope), self.new_block(scope), self.new_block(scope));
+        let (then_to, else_to, join) = (
+            self.new_block(scope),
+            self.new_block(scope),
+            self.new_block(scope),
+        );
         let then_binds: Vec<(PatBinding, Option<Ident>)> = match &*e.cond {
             Expr::Let(cond) => {
                 let scrutinee = self.lower_expr(&cond.expr, Want::Value);
@@ -827,19 +1009,40 @@ impl Builder<'_> {
                     Terminator::Match {
                         scrutinee,
                         arms: vec![
-                            Arm { pat, guard: None, target: then_to },
-                            Arm { pat: syn::parse_quote!(_), guard: None, target: else_to },
+                            Arm {
+                                pat,
+                                guard: None,
+                                target: then_to,
+                            },
+                            Arm {
+                                pat: syn::parse_quote!(_),
+                                guard: None,
+                                target: else_to,
+                            },
                         ],
                     },
                     events,
                 );
-                pairs.into_iter().map(|(b, hidden)| (b, Some(hidden))).collect()
+                pairs
+                    .into_iter()
+                    .map(|(b, hidden)| (b, Some(hidden)))
+                    .collect()
             }
             cond => {
                 let cond = self.lower_expr(cond, Want::Value);
                 let events = self.scan(&cond);
-                let binds = chain_bindings(&cond).into_iter().map(|b| (b, None)).collect();
-                self.terminate(Terminator::If { cond, then_to, else_to }, events);
+                let binds = chain_bindings(&cond)
+                    .into_iter()
+                    .map(|b| (b, None))
+                    .collect();
+                self.terminate(
+                    Terminator::If {
+                        cond,
+                        then_to,
+                        else_to,
+                    },
+                    events,
+                );
                 binds
             }
         };
@@ -861,7 +1064,13 @@ impl Builder<'_> {
         result.map_or_else(unit, |(_, path)| path)
     }
 
-    fn finish_branch(&mut self, result: Option<BindingId>, value: Expr, join: BlockId, in_scope: bool) {
+    fn finish_branch(
+        &mut self,
+        result: Option<BindingId>,
+        value: Expr,
+        join: BlockId,
+        in_scope: bool,
+    ) {
         match result {
             Some(binding) => self.assign(binding, value),
             None => self.push_expr(value),
@@ -878,7 +1087,11 @@ impl Builder<'_> {
             if let Some((_, guard)) = &arm.guard
                 && needs_lowering(guard)
             {
-                self.unsupported(guard, "in a match guard", "suspend before the `match`, or inside the arm's body");
+                self.unsupported(
+                    guard,
+                    "in a match guard",
+                    "suspend before the `match`, or inside the arm's body",
+                );
             }
         }
         let scrutinee = self.lower_expr(&e.expr, Want::Value);
@@ -896,15 +1109,26 @@ impl Builder<'_> {
         for arm in &e.arms {
             let target = self.new_block(scope);
             let (pat, binds) = if arm.guard.is_some() {
-                let binds: Vec<_> = pat_bindings(&arm.pat).into_iter().map(|b| (b, None)).collect();
+                let binds: Vec<_> = pat_bindings(&arm.pat)
+                    .into_iter()
+                    .map(|b| (b, None))
+                    .collect();
                 (arm.pat.clone(), binds)
             } else {
                 let (pat, pairs) = rename_bindings(&arm.pat, &mut self.fresh);
-                (pat, pairs.into_iter().map(|(b, hidden)| (b, Some(hidden))).collect())
+                (
+                    pat,
+                    pairs
+                        .into_iter()
+                        .map(|(b, hidden)| (b, Some(hidden)))
+                        .collect(),
+                )
             };
             let guard = arm.guard.as_ref().map(|(_, guard)| (**guard).clone());
             if let Some(guard) = &guard {
-                let names = pat_bindings(&arm.pat).into_iter().map(|b| b.ident.to_string());
+                let names = pat_bindings(&arm.pat)
+                    .into_iter()
+                    .map(|b| b.ident.to_string());
                 let resolve = self.resolver();
                 let mut scanner = Scanner::new(&resolve).shadowing(names);
                 scanner.scan_expr(guard);
@@ -952,23 +1176,37 @@ impl Builder<'_> {
         result.map_or_else(unit, |(_, path)| path)
     }
 
-    fn find_loop(&mut self, label: Option<&syn::Lifetime>, tokens: &dyn quote::ToTokens) -> Option<usize> {
+    fn find_loop(
+        &mut self,
+        label: Option<&syn::Lifetime>,
+        tokens: &dyn quote::ToTokens,
+    ) -> Option<usize> {
         let found = match label {
             Some(label) => {
                 let name = label.ident.to_string();
-                self.loops.iter().rposition(|frame| frame.label.as_deref() == Some(name.as_str()))
+                self.loops
+                    .iter()
+                    .rposition(|frame| frame.label.as_deref() == Some(name.as_str()))
             }
             None => self.loops.iter().rposition(|frame| frame.is_loop),
         };
         if found.is_none() {
-            self.errors.spanned(tokens, "`break` or `continue` outside of a loop in a `#[coroutine]` body");
+            self.errors.spanned(
+                tokens,
+                "`break` or `continue` outside of a loop in a `#[coroutine]` body",
+            );
         }
         found
     }
 
     fn lower_break(&mut self, e: &syn::ExprBreak) -> Expr {
-        let value = e.expr.as_ref().map(|value| self.lower_expr(value, Want::Value));
-        let Some(index) = self.find_loop(e.label.as_ref(), e) else { return unit() };
+        let value = e
+            .expr
+            .as_ref()
+            .map(|value| self.lower_expr(value, Want::Value));
+        let Some(index) = self.find_loop(e.label.as_ref(), e) else {
+            return unit();
+        };
         let (result, break_to) = (self.loops[index].result, self.loops[index].break_to);
         match (result, value) {
             (Some(binding), Some(value)) => self.assign(binding, value),
@@ -991,19 +1229,37 @@ impl Builder<'_> {
     }
 }
 
+/// The one argument of `yield_!`/`yield_from!` (validation reported any other count).
+fn single_arg(mac: &syn::Macro) -> Expr {
+    match scan::macro_args(mac) {
+        Ok(args) if args.len() == 1 => args.into_iter().next().unwrap(),
+        _ => unit(),
+    }
+}
+
 fn is_compound_assign(op: &syn::BinOp) -> bool {
     use syn::BinOp::*;
     matches!(
         op,
-        AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_) | RemAssign(_) | BitXorAssign(_)
-            | BitAndAssign(_) | BitOrAssign(_) | ShlAssign(_) | ShrAssign(_)
+        AddAssign(_)
+            | SubAssign(_)
+            | MulAssign(_)
+            | DivAssign(_)
+            | RemAssign(_)
+            | BitXorAssign(_)
+            | BitAndAssign(_)
+            | BitOrAssign(_)
+            | ShlAssign(_)
+            | ShrAssign(_)
     )
 }
 
 fn contains_let(expr: &Expr) -> bool {
     match expr {
         Expr::Let(_) => true,
-        Expr::Binary(e) if matches!(e.op, syn::BinOp::And(_)) => contains_let(&e.left) || contains_let(&e.right),
+        Expr::Binary(e) if matches!(e.op, syn::BinOp::And(_)) => {
+            contains_let(&e.left) || contains_let(&e.right)
+        }
         _ => false,
     }
 }
@@ -1036,17 +1292,30 @@ fn desugar_while(e: &syn::ExprWhile) -> Expr {
 /// does not know its evaluation order.
 fn operands_mut(expr: &mut Expr) -> Option<Vec<&mut Expr>> {
     Some(match expr {
-        Expr::Call(e) => std::iter::once(&mut *e.func).chain(e.args.iter_mut()).collect(),
-        Expr::MethodCall(e) => std::iter::once(&mut *e.receiver).chain(e.args.iter_mut()).collect(),
+        Expr::Call(e) => std::iter::once(&mut *e.func)
+            .chain(e.args.iter_mut())
+            .collect(),
+        Expr::MethodCall(e) => std::iter::once(&mut *e.receiver)
+            .chain(e.args.iter_mut())
+            .collect(),
         Expr::Tuple(e) => e.elems.iter_mut().collect(),
         Expr::Array(e) => e.elems.iter_mut().collect(),
         Expr::Struct(e) => {
             let rest = e.rest.as_deref_mut();
-            e.fields.iter_mut().map(|f| &mut f.expr).chain(rest).collect()
+            e.fields
+                .iter_mut()
+                .map(|f| &mut f.expr)
+                .chain(rest)
+                .collect()
         }
         Expr::Binary(e) => vec![&mut *e.left, &mut *e.right],
         Expr::Index(e) => vec![&mut *e.expr, &mut *e.index],
-        Expr::Range(e) => e.start.as_deref_mut().into_iter().chain(e.end.as_deref_mut()).collect(),
+        Expr::Range(e) => e
+            .start
+            .as_deref_mut()
+            .into_iter()
+            .chain(e.end.as_deref_mut())
+            .collect(),
         Expr::Field(e) => vec![&mut *e.base],
         Expr::Unary(e) => vec![&mut *e.expr],
         Expr::Cast(e) => vec![&mut *e.expr],
@@ -1056,4 +1325,3 @@ fn operands_mut(expr: &mut Expr) -> Option<Vec<&mut Expr>> {
         _ => return None,
     })
 }
-

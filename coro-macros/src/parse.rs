@@ -14,11 +14,16 @@ use syn::{
 use crate::diag::{self, Errors};
 
 /// What the caller gets, read from the return type.
+#[allow(clippy::large_enum_variant)] // one per macro call
 pub enum Kind {
     /// `impl Iterator<Item = Y>`
     Generator { item: Type },
     /// `impl Coroutine<R, Yield = Y, Return = T>`; absent types are inferred (`_`).
-    Coroutine { resume: Type, yield_ty: Option<Type>, ret: Option<Type> },
+    Coroutine {
+        resume: Type,
+        yield_ty: Option<Type>,
+        ret: Option<Type>,
+    },
     /// `async fn` or `impl Future<Output = T>`
     Future { output: Option<Type> },
     /// `impl Stream<Item = Y>`
@@ -70,7 +75,12 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<CoroutineFn> {
     let item: Item = syn::parse2(item)?;
     let func = match item {
         Item::Fn(func) => func,
-        other => return Err(syn::Error::new_spanned(&other, diag::not_a_function(item_kind(&other)))),
+        other => {
+            return Err(syn::Error::new_spanned(
+                &other,
+                diag::not_a_function(item_kind(&other)),
+            ));
+        }
     };
     let mut errors = Errors::default();
     let mut sig = func.sig;
@@ -108,7 +118,9 @@ fn parse_attr(attr: TokenStream) -> syn::Result<Path> {
             krate = meta.value()?.parse()?;
             Ok(())
         } else {
-            Err(meta.error("unknown `#[coroutine]` option; the only option is `crate = path::to::coro`"))
+            Err(meta.error(
+                "unknown `#[coroutine]` option; the only option is `crate = path::to::coro`",
+            ))
         }
     });
     syn::parse::Parser::parse2(parser, attr)?;
@@ -138,8 +150,11 @@ fn read_kind(sig: &mut Signature) -> syn::Result<Kind> {
         };
         let out_ty = output.clone().unwrap_or_else(|| syn::parse_quote!(()));
         let span = asyncness.span;
-        sig.output = syn::parse_quote_spanned!(span=> -> impl ::core::future::Future<Output = #out_ty>);
-        return Ok(Kind::Future { output: Some(output.unwrap_or_else(|| syn::parse_quote!(()))) });
+        sig.output =
+            syn::parse_quote_spanned!(span=> -> impl ::core::future::Future<Output = #out_ty>);
+        return Ok(Kind::Future {
+            output: Some(output.unwrap_or_else(|| syn::parse_quote!(()))),
+        });
     }
     let ty = match &sig.output {
         ReturnType::Default => {
@@ -151,19 +166,32 @@ fn read_kind(sig: &mut Signature) -> syn::Result<Kind> {
         ReturnType::Type(_, ty) => ty,
     };
     let Type::ImplTrait(TypeImplTrait { bounds, .. }) = &**ty else {
-        return Err(syn::Error::new_spanned(ty, diag::unsupported_return("a concrete type; write `impl Trait`")));
+        return Err(syn::Error::new_spanned(
+            ty,
+            diag::unsupported_return("a concrete type; write `impl Trait`"),
+        ));
     };
     for bound in bounds {
-        let TypeParamBound::Trait(bound) = bound else { continue };
-        let Some(last) = bound.path.segments.last() else { continue };
+        let TypeParamBound::Trait(bound) = bound else {
+            continue;
+        };
+        let Some(last) = bound.path.segments.last() else {
+            continue;
+        };
         let args = match &last.arguments {
             PathArguments::AngleBracketed(args) => Some(args),
             _ => None,
         };
         let kind = match last.ident.to_string().as_str() {
-            "Iterator" => Kind::Generator { item: required(args, "Item", bound)? },
-            "Stream" => Kind::Stream { item: required(args, "Item", bound)? },
-            "Future" => Kind::Future { output: assoc(args, "Output") },
+            "Iterator" => Kind::Generator {
+                item: required(args, "Item", bound)?,
+            },
+            "Stream" => Kind::Stream {
+                item: required(args, "Item", bound)?,
+            },
+            "Future" => Kind::Future {
+                output: assoc(args, "Output"),
+            },
             "Coroutine" => Kind::Coroutine {
                 resume: first_type(args).unwrap_or_else(|| syn::parse_quote!(())),
                 yield_ty: assoc(args, "Yield"),
@@ -173,7 +201,10 @@ fn read_kind(sig: &mut Signature) -> syn::Result<Kind> {
         };
         return Ok(kind);
     }
-    Err(syn::Error::new_spanned(ty, diag::unsupported_return("no supported trait in this `impl` type")))
+    Err(syn::Error::new_spanned(
+        ty,
+        diag::unsupported_return("no supported trait in this `impl` type"),
+    ))
 }
 
 fn assoc(args: Option<&AngleBracketedGenericArguments>, name: &str) -> Option<Type> {
@@ -189,7 +220,13 @@ fn required(
     bound: &syn::TraitBound,
 ) -> syn::Result<Type> {
     assoc(args, name).ok_or_else(|| {
-        syn::Error::new_spanned(bound, format!("name the item type: `{}<{name} = ..>`", bound.path.segments.last().unwrap().ident))
+        syn::Error::new_spanned(
+            bound,
+            format!(
+                "name the item type: `{}<{name} = ..>`",
+                bound.path.segments.last().unwrap().ident
+            ),
+        )
     })
 }
 
@@ -209,18 +246,31 @@ fn read_params(sig: &mut Signature) -> (Vec<Param>, bool) {
         match input {
             FnArg::Receiver(receiver) => {
                 has_self = true;
-                let mutability = receiver.mutability.take();
+                // `mut self` makes the binding mutable; `&mut self` is the type.
+                let mutability = match receiver.reference {
+                    None => receiver.mutability.take(),
+                    Some(_) => None,
+                };
                 let name = Ident::new(SELF_NAME, receiver.self_token.span);
                 params.push(Param {
                     passed: receiver.self_token.to_token_stream(),
-                    bind: Pat::Ident(PatIdent { attrs: vec![], by_ref: None, mutability, ident: name, subpat: None }),
+                    bind: Pat::Ident(PatIdent {
+                        attrs: vec![],
+                        by_ref: None,
+                        mutability,
+                        ident: name,
+                        subpat: None,
+                    }),
                 });
             }
             FnArg::Typed(typed) => match &mut *typed.pat {
                 Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
                     let bind = Pat::Ident(pat.clone());
                     pat.mutability = None;
-                    params.push(Param { passed: pat.ident.to_token_stream(), bind });
+                    params.push(Param {
+                        passed: pat.ident.to_token_stream(),
+                        bind,
+                    });
                 }
                 pat => {
                     let name = format_ident!("__coro_param{}", index, span = Span::mixed_site());
@@ -232,7 +282,10 @@ fn read_params(sig: &mut Signature) -> (Vec<Param>, bool) {
                         ident: name.clone(),
                         subpat: None,
                     });
-                    params.push(Param { passed: quote!(#name), bind });
+                    params.push(Param {
+                        passed: quote!(#name),
+                        bind,
+                    });
                 }
             },
         }
@@ -268,13 +321,15 @@ fn rename_self_tokens(tokens: TokenStream) -> TokenStream {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
     let mut out = Vec::with_capacity(tokens.len());
     for (i, token) in tokens.iter().enumerate() {
-        let next_is_path = matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':');
+        let next_is_path =
+            matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':');
         out.push(match token {
             TokenTree::Ident(ident) if ident == "self" && !next_is_path => {
                 TokenTree::Ident(Ident::new(SELF_NAME, ident.span()))
             }
             TokenTree::Group(group) => {
-                let mut renamed = proc_macro2::Group::new(group.delimiter(), rename_self_tokens(group.stream()));
+                let mut renamed =
+                    proc_macro2::Group::new(group.delimiter(), rename_self_tokens(group.stream()));
                 renamed.set_span(group.span());
                 TokenTree::Group(renamed)
             }

@@ -86,7 +86,7 @@ struct Finder {
 impl Finder {
     fn leaves(&self, label: Option<&syn::Lifetime>) -> bool {
         match label {
-            Some(label) => !self.labels.iter().any(|l| *l == label.ident.to_string()),
+            Some(label) => !self.labels.iter().any(|l| label.ident == l),
             None => self.loops == 0,
         }
     }
@@ -157,7 +157,11 @@ impl<'ast> Visit<'ast> for Finder {
 /// span: inside closures, async blocks or other macros; `.await` where there is no
 /// waker; `yield_!` where there is no `Yield` type; `?` where there is no return value.
 pub fn validate(body: &Block, kind: &Kind, errors: &mut Errors) {
-    let mut validator = Validator { kind, container: None, errors };
+    let mut validator = Validator {
+        kind,
+        container: None,
+        errors,
+    };
     validator.visit_block(body);
 }
 
@@ -183,18 +187,18 @@ impl<'ast> Visit<'ast> for Validator<'_> {
             Expr::Const(e) => self.inside("a const block", |v| v.visit_block(&e.block)),
             Expr::Await(e) => {
                 if self.container.is_none() && !self.kind.can_await() {
-                    self.errors.spanned(&e.await_token, diag::await_in_sync_kind(self.kind.name()));
+                    self.errors.spanned(e.await_token, diag::await_in_sync_kind(self.kind.name()));
                 }
                 self.visit_expr(&e.base);
             }
             Expr::Try(e) => {
                 if self.container.is_none() && matches!(self.kind, Kind::Generator { .. }) {
-                    self.errors.spanned(&e.question_token, diag::try_in_generator());
+                    self.errors.spanned(e.question_token, diag::try_in_generator());
                 }
                 self.visit_expr(&e.expr);
             }
             Expr::Unsafe(e) if block_needs_lowering(&e.block) => self.errors.spanned(
-                &e.unsafe_token,
+                e.unsafe_token,
                 diag::unsupported(
                     "inside an `unsafe` block",
                     "keep the `unsafe` block around the unsafe operation alone and suspend outside it",
@@ -206,17 +210,24 @@ impl<'ast> Visit<'ast> for Validator<'_> {
 
     fn visit_macro(&mut self, mac: &'ast Macro) {
         let Some(suspend) = SuspendMacro::of(mac) else {
-            let outer = mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+            let outer = mac
+                .path
+                .segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .unwrap_or_default();
             if let Some(inner) = suspend_macro_in_tokens(mac.tokens.clone()) {
-                self.errors.spanned(mac, diag::yield_in_macro(inner, &outer));
+                self.errors
+                    .spanned(mac, diag::yield_in_macro(inner, &outer));
             } else if self.kind.can_await() && await_in_tokens(mac.tokens.clone()) {
-                self.errors.spanned(mac, diag::yield_in_macro(".await", &outer).replace("`.await!`", "`.await`"));
+                self.errors.spanned(mac, diag::await_in_macro(&outer));
             }
             return;
         };
         let name = suspend.name();
         if let Some(container) = self.container {
-            self.errors.spanned(mac, diag::yield_in_closure(name, container));
+            self.errors
+                .spanned(mac, diag::yield_in_closure(name, container));
             return;
         }
         if !self.kind.can_yield() {
@@ -239,7 +250,8 @@ impl<'ast> Visit<'ast> for Validator<'_> {
 
 /// The comma-separated expressions inside a macro call.
 pub fn macro_args(mac: &Macro) -> syn::Result<Vec<Expr>> {
-    let args = mac.parse_body_with(syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated)?;
+    let args =
+        mac.parse_body_with(syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated)?;
     Ok(args.into_iter().collect())
 }
 
@@ -249,7 +261,11 @@ fn suspend_macro_in_tokens(tokens: TokenStream) -> Option<&'static str> {
         match token {
             TokenTree::Ident(ident) if ident == "yield_" || ident == "yield_from" => {
                 if matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!') {
-                    return Some(if ident == "yield_" { "yield_" } else { "yield_from" });
+                    return Some(if ident == "yield_" {
+                        "yield_"
+                    } else {
+                        "yield_from"
+                    });
                 }
             }
             TokenTree::Group(group) => {
@@ -291,7 +307,10 @@ pub fn pat_bindings(pat: &Pat) -> Vec<PatBinding> {
 }
 
 pub fn is_binding_ident(pat: &syn::PatIdent) -> bool {
-    let starts_upper = pat.ident.to_string().starts_with(|c: char| c.is_uppercase());
+    let starts_upper = pat
+        .ident
+        .to_string()
+        .starts_with(|c: char| c.is_uppercase());
     !starts_upper || pat.by_ref.is_some() || pat.mutability.is_some() || pat.subpat.is_some()
 }
 
@@ -299,7 +318,10 @@ fn collect_bindings(pat: &Pat, out: &mut Vec<PatBinding>) {
     match pat {
         Pat::Ident(p) => {
             if is_binding_ident(p) {
-                out.push(PatBinding { ident: p.ident.clone(), mutable: p.mutability.is_some() });
+                out.push(PatBinding {
+                    ident: p.ident.clone(),
+                    mutable: p.mutability.is_some(),
+                });
             }
             if let Some((_, sub)) = &p.subpat {
                 collect_bindings(sub, out);
@@ -324,24 +346,118 @@ fn collect_bindings(pat: &Pat, out: &mut Vec<PatBinding>) {
 /// Methods that take `&self` or `&mut self` on every std type that has them, so a
 /// receiver of one of these is read, not moved.
 const BY_REF_METHODS: &[&str] = &[
-    "append", "as_bytes", "as_deref", "as_deref_mut", "as_mut", "as_mut_slice", "as_ref",
-    "as_slice", "as_str", "borrow", "borrow_mut", "capacity", "chars", "char_indices", "clear",
-    "clone", "cmp", "contains", "contains_key", "ends_with", "entry", "eq", "extend",
-    "extend_from_slice", "fetch_add", "fetch_sub", "fill", "first", "first_mut", "fmt", "get",
-    "get_mut", "get_or_insert_with", "insert", "is_empty", "is_err", "is_none", "is_ok",
-    "is_some", "iter", "iter_mut", "keys", "last", "last_mut", "len", "load", "lock", "ne",
-    "next", "next_back", "partial_cmp", "peek", "pop", "pop_back", "pop_front", "push",
-    "push_back", "push_front", "push_str", "remove", "reserve", "resize", "retain", "reverse",
-    "send", "recv", "set", "sort", "sort_by", "sort_by_key", "sort_unstable", "split_whitespace",
-    "starts_with", "store", "swap", "to_lowercase", "to_owned", "to_string", "to_uppercase",
-    "to_vec", "trim", "truncate", "values", "values_mut", "windows", "chunks", "drain",
+    "append",
+    "as_bytes",
+    "as_deref",
+    "as_deref_mut",
+    "as_mut",
+    "as_mut_slice",
+    "as_ref",
+    "as_slice",
+    "as_str",
+    "borrow",
+    "borrow_mut",
+    "capacity",
+    "chars",
+    "char_indices",
+    "clear",
+    "clone",
+    "cmp",
+    "contains",
+    "contains_key",
+    "ends_with",
+    "entry",
+    "eq",
+    "extend",
+    "extend_from_slice",
+    "fetch_add",
+    "fetch_sub",
+    "fill",
+    "first",
+    "first_mut",
+    "fmt",
+    "get",
+    "get_mut",
+    "get_or_insert_with",
+    "insert",
+    "is_empty",
+    "is_err",
+    "is_none",
+    "is_ok",
+    "is_some",
+    "iter",
+    "iter_mut",
+    "keys",
+    "last",
+    "last_mut",
+    "len",
+    "load",
+    "lock",
+    "ne",
+    "next",
+    "next_back",
+    "partial_cmp",
+    "peek",
+    "pop",
+    "pop_back",
+    "pop_front",
+    "push",
+    "push_back",
+    "push_front",
+    "push_str",
+    "remove",
+    "reserve",
+    "resize",
+    "retain",
+    "reverse",
+    "send",
+    "recv",
+    "set",
+    "sort",
+    "sort_by",
+    "sort_by_key",
+    "sort_unstable",
+    "split_whitespace",
+    "starts_with",
+    "store",
+    "swap",
+    "to_lowercase",
+    "to_owned",
+    "to_string",
+    "to_uppercase",
+    "to_vec",
+    "trim",
+    "truncate",
+    "values",
+    "values_mut",
+    "windows",
+    "chunks",
+    "drain",
 ];
 
 /// Macros whose arguments are taken by reference (the `format_args!` family).
 const FORMAT_MACROS: &[&str] = &[
-    "print", "println", "eprint", "eprintln", "format", "format_args", "panic", "unreachable",
-    "todo", "unimplemented", "write", "writeln", "assert_eq", "assert_ne", "debug_assert_eq",
-    "debug_assert_ne", "trace", "debug", "info", "warn", "error",
+    "print",
+    "println",
+    "eprint",
+    "eprintln",
+    "format",
+    "format_args",
+    "panic",
+    "unreachable",
+    "todo",
+    "unimplemented",
+    "write",
+    "writeln",
+    "assert_eq",
+    "assert_ne",
+    "debug_assert_eq",
+    "debug_assert_ne",
+    "trace",
+    "debug",
+    "info",
+    "warn",
+    "error",
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -363,7 +479,12 @@ pub struct Scanner<'r> {
 
 impl<'r> Scanner<'r> {
     pub fn new(resolve: &'r dyn Fn(&str) -> Option<BindingId>) -> Self {
-        Scanner { resolve, shadow: vec![Vec::new()], moving: 0, events: Vec::new() }
+        Scanner {
+            resolve,
+            shadow: vec![Vec::new()],
+            moving: 0,
+            events: Vec::new(),
+        }
     }
 
     /// Names that are bound by the surrounding construct (a match arm's pattern).
@@ -391,18 +512,29 @@ impl<'r> Scanner<'r> {
     }
 
     fn mention(&mut self, name: &str, ctx: Ctx) {
-        if self.shadow.iter().any(|frame| frame.iter().any(|n| n == name)) {
+        if self
+            .shadow
+            .iter()
+            .any(|frame| frame.iter().any(|n| n == name))
+        {
             return;
         }
         if let Some(binding) = (self.resolve)(name) {
-            let event = if ctx == Ctx::Value || self.moving > 0 { Event::Move(binding) } else { Event::Read(binding) };
+            let event = if ctx == Ctx::Value || self.moving > 0 {
+                Event::Move(binding)
+            } else {
+                Event::Read(binding)
+            };
             self.events.push(event);
         }
     }
 
     fn bind(&mut self, pat: &Pat) {
         let names = pat_bindings(pat).into_iter().map(|b| b.ident.to_string());
-        self.shadow.last_mut().expect("a shadow frame").extend(names);
+        self.shadow
+            .last_mut()
+            .expect("a shadow frame")
+            .extend(names);
     }
 
     fn scoped(&mut self, visit: impl FnOnce(&mut Self)) {
@@ -470,7 +602,8 @@ impl<'r> Scanner<'r> {
                     self.expr(&e.right, Ctx::Place);
                 }
                 AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_) | RemAssign(_)
-                | BitXorAssign(_) | BitAndAssign(_) | BitOrAssign(_) | ShlAssign(_) | ShrAssign(_) => {
+                | BitXorAssign(_) | BitAndAssign(_) | BitOrAssign(_) | ShlAssign(_)
+                | ShrAssign(_) => {
                     self.expr(&e.right, Ctx::Value);
                     self.expr(&e.left, Ctx::Place);
                 }
@@ -558,14 +691,24 @@ impl<'r> Scanner<'r> {
     }
 
     fn mac(&mut self, mac: &Macro) {
-        let name = mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+        let name = mac
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
         let parsed = macro_args(mac);
         match (name.as_str(), parsed) {
-            (name, Ok(args)) if FORMAT_MACROS.contains(&name) || name == "assert" || name == "debug_assert" => {
+            (name, Ok(args))
+                if FORMAT_MACROS.contains(&name) || name == "assert" || name == "debug_assert" =>
+            {
                 let by_value_first = name == "assert" || name == "debug_assert";
                 for (i, arg) in args.iter().enumerate() {
                     match arg {
-                        Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(fmt), .. }) => {
+                        Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Str(fmt),
+                            ..
+                        }) => {
                             for inline in inline_format_args(&fmt.value()) {
                                 self.mention(&inline, Ctx::Place);
                             }
@@ -638,8 +781,12 @@ fn inline_format_args(fmt: &str) -> Vec<String> {
                 }
                 if let Some(spec) = rest[end..].strip_prefix(':') {
                     let spec_end = spec.find('}').unwrap_or(spec.len());
-                    for part in spec[..spec_end].split('$').take_while(|_| spec[..spec_end].contains('$')) {
-                        let part = part.trim_start_matches(|c: char| !c.is_alphanumeric() && c != '_');
+                    for part in spec[..spec_end]
+                        .split('$')
+                        .take_while(|_| spec[..spec_end].contains('$'))
+                    {
+                        let part =
+                            part.trim_start_matches(|c: char| !c.is_alphanumeric() && c != '_');
                         if part.starts_with(|c: char| c.is_alphabetic() || c == '_') {
                             names.push(part.to_string());
                         }
@@ -650,16 +797,6 @@ fn inline_format_args(fmt: &str) -> Vec<String> {
         }
     }
     names
-}
-
-#[cfg(test)]
-mod tests {
-    use super::inline_format_args;
-
-    #[test]
-    fn inline_format_args_are_found() {
-        assert_eq!(inline_format_args("{a} {{b}} {c:?} {0} {d:>w$}"), ["a", "c", "d", "w"]);
-    }
 }
 
 /// Does a `break` with a value leave this loop body for the loop itself?
@@ -689,15 +826,29 @@ pub fn breaks_with_value(body: &Block, label: Option<&syn::Label>) -> bool {
                 _ => syn::visit::visit_expr(self, expr),
             }
         }
-        fn visit_macro(&mut self, mac: &'ast Macro) {
-            // `yield_from!` of a coroutine breaks out of its own loop with a value.
-            if SuspendMacro::of(mac) == Some(SuspendMacro::YieldFrom) {
-                return;
-            }
-        }
+        // `yield_from!` of a coroutine breaks out of its own loop with a value; other
+        // macros' tokens are not searched either.
+        fn visit_macro(&mut self, _: &'ast Macro) {}
         fn visit_item(&mut self, _: &'ast syn::Item) {}
     }
-    let mut finder = BreakFinder { label: label.map(|l| l.name.ident.to_string()), depth: 0, found: false };
+    let mut finder = BreakFinder {
+        label: label.map(|l| l.name.ident.to_string()),
+        depth: 0,
+        found: false,
+    };
     finder.visit_block(body);
     finder.found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inline_format_args;
+
+    #[test]
+    fn inline_format_args_are_found() {
+        assert_eq!(
+            inline_format_args("{a} {{b}} {c:?} {0} {d:>w$}"),
+            ["a", "c", "d", "w"]
+        );
+    }
 }

@@ -4,7 +4,11 @@
 use quote::quote;
 
 fn expand_pretty(item: proc_macro2::TokenStream) -> String {
-    let tokens = crate::expand(proc_macro2::TokenStream::new(), item);
+    expand_pretty_with(proc_macro2::TokenStream::new(), item)
+}
+
+fn expand_pretty_with(attr: proc_macro2::TokenStream, item: proc_macro2::TokenStream) -> String {
+    let tokens = crate::expand(attr, item);
     match syn::parse2::<syn::File>(tokens.clone()) {
         Ok(file) => prettyplease::unparse(&file),
         Err(_) => tokens.to_string(),
@@ -12,6 +16,15 @@ fn expand_pretty(item: proc_macro2::TokenStream) -> String {
 }
 
 macro_rules! snapshot {
+    ($name:ident, #[coroutine($($attr:tt)*)] $($item:tt)*) => {
+        #[test]
+        fn $name() {
+            let expanded = expand_pretty_with(quote!($($attr)*), quote!($($item)*));
+            insta::with_settings!({ snapshot_path => "../../tests/snapshots", prepend_module_to_snapshot => false }, {
+                insta::assert_snapshot!(stringify!($name), expanded);
+            });
+        }
+    };
     ($name:ident, $($item:tt)*) => {
         #[test]
         fn $name() {
@@ -23,13 +36,288 @@ macro_rules! snapshot {
     };
 }
 
-snapshot!(generator_fib,
+snapshot!(
+    generator_fib,
     fn fib() -> impl Iterator<Item = u64> {
         let (mut a, mut b) = (0, 1);
         loop {
             yield_!(a);
             (a, b) = (b, a + b);
         }
+    }
+);
+
+snapshot!(
+    coroutine_resume_arguments,
+    fn summer() -> impl Coroutine<u32, Yield = u32, Return = u32> {
+        let mut total = 0;
+        while total < 100 {
+            total += yield_!(total);
+        }
+        total
+    }
+);
+
+snapshot!(
+    if_condition_and_branches,
+    fn branches() -> impl Coroutine<i32, Yield = &'static str, Return = i32> {
+        let mut seen = 0;
+        if yield_!("ask") > 0 {
+            seen += yield_!("positive");
+        } else {
+            seen -= 1;
+        }
+        seen
+    }
+);
+
+snapshot!(
+    if_as_value_and_if_let,
+    fn values(item: Option<u32>) -> impl Iterator<Item = u32> {
+        let n = if let Some(n) = item {
+            yield_!(n);
+            n * 2
+        } else {
+            0
+        };
+        if let Some(m) = item
+            && m > n
+        {
+            yield_!(m);
+        }
+    }
+);
+
+snapshot!(
+    match_arms_and_guards,
+    fn arms() -> impl Coroutine<Option<u32>, Yield = u32, Return = u32> {
+        match yield_!(0) {
+            Some(n) if n > 100 => n,
+            Some(n) => yield_!(n).unwrap_or(n),
+            None => 0,
+        }
+    }
+);
+
+snapshot!(
+    while_let_and_for_loops,
+    fn loops(limit: u32) -> impl Iterator<Item = u32> {
+        let mut stack = vec![1, 2, 3];
+        while let Some(top) = stack.pop() {
+            yield_!(top);
+        }
+        for i in 0..limit {
+            yield_!(i);
+        }
+    }
+);
+
+snapshot!(
+    labeled_break_continue_and_loop_values,
+    fn labels() -> impl Iterator<Item = u32> {
+        let found = 'outer: loop {
+            for i in 0.. {
+                if i == 3 {
+                    break 'outer i;
+                }
+                if i == 1 {
+                    continue 'outer;
+                }
+                yield_!(i);
+            }
+        };
+        yield_!(found);
+    }
+);
+
+snapshot!(
+    return_and_question_mark,
+    fn parse_two()
+    -> impl Coroutine<&'static str, Yield = (), Return = Result<u32, std::num::ParseIntError>> {
+        let a: u32 = yield_!(()).parse()?;
+        if a == 0 {
+            return Ok(0);
+        }
+        let b: u32 = yield_!(()).parse()?;
+        Ok(a + b)
+    }
+);
+
+snapshot!(
+    operands_spilled_in_evaluation_order,
+    fn operands() -> impl Coroutine<u32, Yield = u32, Return = Vec<u32>> {
+        let mut out = combine(first(), yield_!(2), third());
+        out.push(make().value + yield_!(3));
+        let p = Point {
+            x: first(),
+            y: yield_!(4),
+        };
+        let pair = (f(&String::new()), yield_!(5));
+        out
+    }
+);
+
+snapshot!(
+    short_circuit_operators,
+    fn logic() -> impl Coroutine<bool, Yield = u8, Return = bool> {
+        let both = check() && yield_!(1);
+        let either = check() || yield_!(2);
+        both || either
+    }
+);
+
+snapshot!(
+    shadowing_in_same_and_inner_scopes,
+    fn shadows() -> impl Iterator<Item = u32> {
+        let x = 1;
+        yield_!(x);
+        let x = x + 1;
+        for i in 1..3 {
+            let x = x * i;
+            yield_!(x);
+        }
+        yield_!(x);
+    }
+);
+
+snapshot!(
+    guards_live_to_the_end_of_their_scope,
+    fn guards() -> impl Iterator<Item = u32> {
+        let _outer = lock();
+        {
+            let _inner = lock();
+            yield_!(1);
+        }
+        let moved = lock();
+        drop(moved);
+        yield_!(2);
+    }
+);
+
+snapshot!(
+    items_macros_and_closures,
+    fn misc() -> impl Iterator<Item = String> {
+        fn helper(n: u32) -> u32 {
+            n * 3
+        }
+        let base = 2;
+        let add = move |n: u32| n + base;
+        let list = vec![base, helper(base)];
+        yield_!(format!("{list:?}"));
+        assert_eq!(add(1), 3);
+        yield_!(format!("{}", list.len()));
+    }
+);
+
+snapshot!(
+    let_else_and_block_values,
+    fn blocks() -> impl Iterator<Item = u32> {
+        let mut words = vec!["7", "x"].into_iter();
+        loop {
+            let Some(word) = words.next() else { break };
+            let doubled = {
+                let n: u32 = word.parse().unwrap_or(0);
+                yield_!(n);
+                n * 2
+            };
+            yield_!(doubled);
+        }
+    }
+);
+
+snapshot!(
+    yield_from_iterator,
+    fn chained() -> impl Iterator<Item = u32> {
+        yield_from!(0..2);
+        yield_from!(vec![5]);
+    }
+);
+
+snapshot!(
+    yield_from_coroutine,
+    fn delegating() -> impl Coroutine<u32, Yield = u32, Return = u32> {
+        let inner = yield_from!(echo());
+        inner + 1
+    }
+);
+
+snapshot!(
+    methods_and_self,
+    fn accumulate(&mut self) -> impl Coroutine<u32, Yield = u32, Return = u32> + '_ {
+        loop {
+            let add = yield_!(self.total);
+            if add == 0 {
+                return self.total;
+            }
+            self.total += add;
+        }
+    }
+);
+
+snapshot!(
+    generics_lifetimes_and_pattern_parameters,
+    fn words<'a, T>((text, sep): (&'a str, char), extra: T) -> impl Iterator<Item = &'a str> + 'a
+    where
+        T: AsRef<str> + 'a,
+    {
+        for word in text.split(sep) {
+            yield_!(word);
+        }
+        yield_!(extra.as_ref().len().to_string().leak());
+    }
+);
+
+snapshot!(
+    deferred_initialisation,
+    fn deferred() -> impl Coroutine<u32, Yield = u32, Return = u32> {
+        let result;
+        if yield_!(1) > 5 {
+            result = yield_!(2);
+        } else {
+            result = 7;
+        }
+        result
+    }
+);
+
+snapshot!(
+    custom_crate_path,
+    #[coroutine(crate = ::my_reexport::coro)]
+    fn numbers() -> impl Iterator<Item = u32> {
+        yield_!(1);
+    }
+);
+
+snapshot!(
+    suspend_function_awaits,
+    async fn fetch(id: u32) -> String {
+        let name = lookup(id).await;
+        if name.is_empty() {
+            return String::new();
+        }
+        let suffix = match cache.get(&name) {
+            Some(hit) => hit.clone(),
+            None => load(&name).await?,
+        };
+        format!("{name}{suffix}")
+    }
+);
+
+snapshot!(
+    impl_future_without_awaits,
+    fn immediate() -> impl Future<Output = u32> {
+        4
+    }
+);
+
+snapshot!(
+    async_generator_awaits_and_yields,
+    fn ticks(n: u32) -> impl Stream<Item = u32> {
+        for i in 0..n {
+            sleep(i).await;
+            yield_!(i);
+        }
+        yield_from!(other_stream());
     }
 );
 

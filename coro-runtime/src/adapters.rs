@@ -5,8 +5,12 @@
 //! promised. They are not pinned projections: the closure keeps no awaited future, so
 //! its state may move freely between resumes and every wrapper is `Unpin`.
 
+use core::future::Future;
 use core::iter::FusedIterator;
 use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use futures_core::Stream;
 
 use crate::{Coroutine, CoroutineState};
 
@@ -83,3 +87,77 @@ where
 }
 
 impl<Y, F> FusedIterator for GeneratorFn<F> where F: FnMut(()) -> CoroutineState<Y, ()> {}
+
+pin_project_lite::pin_project! {
+    /// A suspend function made from its resume closure and the slot its awaited
+    /// futures are pinned in; returned as `impl Future<Output = T>`.
+    ///
+    /// The closure's own state still moves freely; only `awaiting` is pinned, which is
+    /// what lets the expansion poll `!Unpin` futures without `unsafe`.
+    #[doc(hidden)]
+    #[must_use = "futures do nothing unless polled"]
+    pub struct FutureFn<F, A> {
+        resume: F,
+        #[pin]
+        awaiting: A,
+    }
+}
+
+/// Wraps a suspend function's resume closure and its empty await slot.
+#[doc(hidden)]
+#[inline(always)]
+pub fn future<T, A, F>(awaiting: A, resume: F) -> FutureFn<F, A>
+where
+    F: FnMut(Pin<&mut A>, &mut Context<'_>) -> Poll<T>,
+{
+    FutureFn { resume, awaiting }
+}
+
+impl<T, A, F> Future for FutureFn<F, A>
+where
+    F: FnMut(Pin<&mut A>, &mut Context<'_>) -> Poll<T>,
+{
+    type Output = T;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let this = self.project();
+        (this.resume)(this.awaiting, cx)
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// An async generator made from its resume closure and await slot; returned as
+    /// `impl Stream<Item = Y>`. The closure answers `Ready(None)` again after the end,
+    /// so the stream is fused.
+    #[doc(hidden)]
+    #[must_use = "streams do nothing unless polled"]
+    pub struct StreamFn<F, A> {
+        resume: F,
+        #[pin]
+        awaiting: A,
+    }
+}
+
+/// Wraps an async generator's resume closure and its empty await slot.
+#[doc(hidden)]
+#[inline(always)]
+pub fn stream<Y, A, F>(awaiting: A, resume: F) -> StreamFn<F, A>
+where
+    F: FnMut(Pin<&mut A>, &mut Context<'_>) -> Poll<Option<Y>>,
+{
+    StreamFn { resume, awaiting }
+}
+
+impl<Y, A, F> Stream for StreamFn<F, A>
+where
+    F: FnMut(Pin<&mut A>, &mut Context<'_>) -> Poll<Option<Y>>,
+{
+    type Item = Y;
+
+    #[inline(always)]
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Y>> {
+        let this = self.project();
+        (this.resume)(this.awaiting, cx)
+    }
+}

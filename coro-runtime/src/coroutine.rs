@@ -26,7 +26,7 @@ pub enum CoroutineState<Y, R> {
 
 /// A computation that can suspend itself and be resumed with a value of type `R`.
 ///
-/// `#[coroutine]` functions returning `impl Coroutine<R, Yield = Y, Return = T>`
+/// `#[coro::coroutine]` functions returning `impl Coroutine<R, Yield = Y, Return = T>`
 /// implement it. Each `resume` runs the body from where it last suspended up to the
 /// next `yield_!` (giving [`CoroutineState::Yielded`]) or to its end (giving
 /// [`CoroutineState::Complete`]). Inside the body, `yield_!(v)` evaluates to the
@@ -42,10 +42,10 @@ pub enum CoroutineState<Y, R> {
 /// so does resuming after an earlier resume panicked.
 ///
 /// ```
-/// use coro::{coroutine, Coroutine, CoroutineState};
+/// use coro::{Coroutine, CoroutineState};
 /// use std::pin::pin;
 ///
-/// #[coroutine]
+/// #[coro::coroutine]
 /// fn summer() -> impl Coroutine<u32, Yield = u32, Return = u32> {
 ///     let mut total = 0;
 ///     while total < 10 {

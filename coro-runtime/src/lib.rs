@@ -9,3 +9,6 @@ mod coroutine;
 pub mod private;
 
 pub use coroutine::{Coroutine, CoroutineState};
+/// The async iterator trait of the ecosystem (`futures-core`), which async generators
+/// (`#[coroutine]` functions returning `impl Stream<Item = Y>`) implement.
+pub use futures_core::Stream;

@@ -1,15 +1,19 @@
 //! Items the `#[coroutine]` expansion names through `::coro::__private`. Not an API:
 //! anything here may change in any release.
 
-pub use crate::adapters::{coroutine, generator};
+pub use crate::adapters::{coroutine, future, generator, stream};
 pub use crate::{Coroutine, CoroutineState};
 pub use core::convert::Infallible;
 pub use core::default::Default;
+pub use core::future::{Future, IntoFuture};
 pub use core::iter::{IntoIterator, Iterator};
 pub use core::mem::replace;
 pub use core::ops::ControlFlow;
 pub use core::option::Option;
 pub use core::pin::Pin;
+pub use core::task::{Context, Poll};
+pub use futures_core::Stream;
+pub use pin_project_lite::pin_project;
 
 /// The `?` operator's branch, which is unstable in std (`core::ops::Try`).
 pub trait Try {
@@ -76,6 +80,12 @@ pub fn take_resume<R>(slot: &mut Option<R>) -> R {
 #[track_caller]
 pub fn resumed_after_completion() -> ! {
     panic!("coroutine resumed after it completed")
+}
+
+#[cold]
+#[track_caller]
+pub fn polled_after_completion() -> ! {
+    panic!("`async fn` future polled after it completed")
 }
 
 #[cold]

@@ -35,7 +35,9 @@ pub fn plain_yield<Y: Debug, R: 'static>(_: &PhantomData<R>, value: Y) -> R {
     log(format!("yield {value:?}"));
     let next = SCRIPT.with(|s| s.borrow_mut().pop_front());
     match next {
-        Some(arg) => *arg.downcast::<R>().expect("the script holds the resume type"),
+        Some(arg) => *arg
+            .downcast::<R>()
+            .expect("the script holds the resume type"),
         None => {
             // Logged before unwinding: the coroutine side logs it before its drop.
             log("stop");
@@ -47,7 +49,12 @@ pub fn plain_yield<Y: Debug, R: 'static>(_: &PhantomData<R>, value: Y) -> R {
 /// Runs the plain version with `script` as the resume arguments.
 pub fn run_plain<R: 'static, T: Debug>(script: Vec<R>, body: impl FnOnce() -> T) -> Vec<String> {
     take_trace();
-    SCRIPT.with(|s| *s.borrow_mut() = script.into_iter().map(|r| Box::new(r) as Box<dyn std::any::Any>).collect());
+    SCRIPT.with(|s| {
+        *s.borrow_mut() = script
+            .into_iter()
+            .map(|r| Box::new(r) as Box<dyn std::any::Any>)
+            .collect()
+    });
     match panic::catch_unwind(AssertUnwindSafe(body)) {
         Ok(value) => log(format!("return {value:?}")),
         Err(payload) if payload.is::<ScriptEnd>() => {}

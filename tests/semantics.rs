@@ -1,0 +1,279 @@
+//! What a coroutine promises beyond its trace: methods and generics, auto traits,
+//! storage, drops, and what happens on misuse at run time.
+
+use std::cell::Cell;
+use std::marker::PhantomPinned;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::pin;
+use std::rc::Rc;
+
+use coro::{Coroutine, CoroutineState};
+
+struct Counter {
+    step: u32,
+    total: u32,
+}
+
+impl Counter {
+    #[coro::coroutine]
+    fn multiples(&self, n: u32) -> impl Iterator<Item = u32> + '_ {
+        for i in 1..=n {
+            yield_!(i * self.step);
+        }
+    }
+
+    #[coro::coroutine]
+    fn accumulate(&mut self) -> impl Coroutine<u32, Yield = u32, Return = u32> + '_ {
+        loop {
+            let add = yield_!(self.total);
+            if add == 0 {
+                return self.total;
+            }
+            self.total += add;
+        }
+    }
+
+    #[coro::coroutine]
+    fn into_steps(self) -> impl Iterator<Item = u32> {
+        let mut this = self;
+        while this.total > 0 {
+            this.total = this.total.saturating_sub(this.step);
+            yield_!(this.total);
+        }
+    }
+}
+
+trait Source {
+    fn items(&self) -> impl Iterator<Item = String>;
+}
+
+struct Names(Vec<&'static str>);
+
+impl Source for Names {
+    #[coro::coroutine]
+    fn items(&self) -> impl Iterator<Item = String> {
+        let names = self.0.clone();
+        for name in names {
+            yield_!(name.to_uppercase());
+        }
+    }
+}
+
+#[test]
+fn methods_take_self_in_every_form() {
+    let mut counter = Counter { step: 3, total: 0 };
+    assert_eq!(counter.multiples(3).collect::<Vec<_>>(), [3, 6, 9]);
+
+    {
+        let mut acc = pin!(counter.accumulate());
+        assert_eq!(acc.as_mut().resume(0), CoroutineState::Yielded(0));
+        assert_eq!(acc.as_mut().resume(5), CoroutineState::Yielded(5));
+        assert_eq!(acc.as_mut().resume(0), CoroutineState::Complete(5));
+    }
+    assert_eq!(counter.total, 5);
+
+    assert_eq!(counter.into_steps().collect::<Vec<_>>(), [2, 0]);
+    assert_eq!(
+        Names(vec!["a", "b"]).items().collect::<Vec<_>>(),
+        ["A", "B"]
+    );
+}
+
+#[coro::coroutine]
+fn repeat_each<T, I>(items: I, times: usize) -> impl Iterator<Item = T>
+where
+    I: IntoIterator<Item = T>,
+    T: Clone,
+{
+    for item in items {
+        for _ in 0..times {
+            yield_!(item.clone());
+        }
+    }
+}
+
+#[coro::coroutine]
+fn words<'a>(text: &'a str, separator: char) -> impl Iterator<Item = &'a str> + 'a {
+    let mut rest = text;
+    while let Some(at) = rest.find(separator) {
+        yield_!(&rest[..at]);
+        rest = &rest[at + separator.len_utf8()..];
+    }
+    yield_!(rest);
+}
+
+#[coro::coroutine]
+fn elided(text: &str) -> impl Iterator<Item = char> + '_ {
+    for c in text.chars() {
+        yield_!(c);
+    }
+}
+
+#[test]
+fn generics_where_clauses_and_lifetimes() {
+    assert_eq!(repeat_each(['a', 'b'], 2).collect::<String>(), "aabb");
+    assert_eq!(
+        words("a,bb,,c", ',').collect::<Vec<_>>(),
+        ["a", "bb", "", "c"]
+    );
+    assert_eq!(elided("hé").collect::<Vec<_>>(), ['h', 'é']);
+}
+
+fn assert_send<T: Send>(_: &T) {}
+fn assert_sync<T: Sync>(_: &T) {}
+fn assert_unpin<T: Unpin>(_: &T) {}
+
+#[coro::coroutine]
+fn holds_string() -> impl Iterator<Item = usize> + Send + Sync {
+    let text = String::from("held across a yield");
+    yield_!(text.len());
+    yield_!(text.len() * 2);
+}
+
+#[coro::coroutine]
+fn holds_pinned() -> impl Iterator<Item = u8> {
+    let marker = PhantomPinned;
+    yield_!(1);
+    let _still_here = &marker;
+}
+
+#[test]
+fn auto_traits_follow_the_contents() {
+    let generator = holds_string();
+    assert_send(&generator);
+    assert_sync(&generator);
+    assert_unpin(&generator);
+    assert_eq!(generator.collect::<Vec<_>>(), [19, 38]);
+    // The state moves between resumes and is never pinned: even a `!Unpin` local
+    // leaves the coroutine `Unpin`.
+    let pinned = holds_pinned();
+    assert_unpin(&pinned);
+    assert_eq!(pinned.count(), 1);
+}
+
+#[coro::coroutine]
+fn disjoint_phases() -> impl Iterator<Item = u8> {
+    {
+        let first = [1u8; 1024];
+        yield_!(first[0]);
+        yield_!(first[1023]);
+    }
+    {
+        let second = [2u8; 1024];
+        yield_!(second[0]);
+    }
+}
+
+#[coro::coroutine]
+fn temporary_not_stored() -> impl Iterator<Item = u32> {
+    // A binding lives to the end of its scope, as in plain Rust: a block ends it.
+    let sum: u32 = {
+        let big = [1u32; 1024];
+        big.iter().sum()
+    };
+    yield_!(sum);
+}
+
+#[test]
+fn states_share_storage_and_hold_only_what_crosses() {
+    let size = std::mem::size_of_val(&disjoint_phases());
+    assert!(
+        size < 1100,
+        "two disjoint 1 KiB phases should share storage, got {size} bytes"
+    );
+    assert_eq!(disjoint_phases().collect::<Vec<_>>(), [1, 1, 2]);
+    let size = std::mem::size_of_val(&temporary_not_stored());
+    assert!(
+        size <= 16,
+        "a buffer whose scope ended before the yield is not stored, got {size} bytes"
+    );
+    assert_eq!(temporary_not_stored().collect::<Vec<_>>(), [1024]);
+}
+
+struct DropCount(Rc<Cell<u32>>);
+
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() + 1);
+    }
+}
+
+#[coro::coroutine]
+fn holds_two(drops: Rc<Cell<u32>>, fail: bool) -> impl Iterator<Item = u32> {
+    let _a = DropCount(drops.clone());
+    yield_!(1);
+    let _b = DropCount(drops.clone());
+    if fail {
+        panic!("failing on purpose");
+    }
+    yield_!(2);
+}
+
+#[test]
+fn dropping_a_suspended_coroutine_drops_each_live_binding_once() {
+    let drops = Rc::new(Cell::new(0));
+    let mut generator = holds_two(drops.clone(), false);
+    assert_eq!(generator.next(), Some(1));
+    drop(generator);
+    assert_eq!(drops.get(), 1);
+
+    let mut generator = holds_two(drops.clone(), false);
+    generator.next();
+    generator.next();
+    assert_eq!(drops.get(), 1, "nothing dropped while suspended");
+    drop(generator);
+    assert_eq!(drops.get(), 3);
+}
+
+#[test]
+fn a_panic_poisons_the_coroutine_without_double_drops() {
+    let drops = Rc::new(Cell::new(0));
+    let mut generator = holds_two(drops.clone(), true);
+    assert_eq!(generator.next(), Some(1));
+    let panicked = catch_unwind(AssertUnwindSafe(|| generator.next()));
+    assert!(panicked.is_err());
+    assert_eq!(drops.get(), 2, "both locals dropped by the unwinding");
+    let again = catch_unwind(AssertUnwindSafe(|| generator.next())).unwrap_err();
+    let message = again.downcast_ref::<&str>().copied().unwrap_or_default();
+    assert_eq!(message, "coroutine resumed after it panicked");
+    drop(generator);
+    assert_eq!(drops.get(), 2, "nothing dropped twice");
+}
+
+#[coro::coroutine]
+fn once() -> impl Coroutine<Yield = u8, Return = &'static str> {
+    yield_!(1);
+    "done"
+}
+
+#[test]
+fn resuming_a_completed_coroutine_panics_and_iterators_stay_fused() {
+    let mut c = pin!(once());
+    assert_eq!(c.as_mut().resume(()), CoroutineState::Yielded(1));
+    assert_eq!(c.as_mut().resume(()), CoroutineState::Complete("done"));
+    let error = catch_unwind(AssertUnwindSafe(|| c.as_mut().resume(()))).unwrap_err();
+    let message = error.downcast_ref::<&str>().copied().unwrap_or_default();
+    assert_eq!(message, "coroutine resumed after it completed");
+
+    let mut fused = holds_string();
+    assert_eq!(fused.by_ref().count(), 2);
+    assert_eq!(fused.next(), None);
+    assert_eq!(fused.next(), None);
+}
+
+#[test]
+fn the_first_resume_argument_is_dropped() {
+    #[coro::coroutine]
+    fn first_value() -> impl Coroutine<String, Yield = (), Return = String> {
+        yield_!(())
+    }
+    let mut c = pin!(first_value());
+    assert_eq!(
+        c.as_mut().resume("ignored".into()),
+        CoroutineState::Yielded(())
+    );
+    assert_eq!(
+        c.as_mut().resume("kept".into()),
+        CoroutineState::Complete("kept".to_string())
+    );
+}

@@ -1,0 +1,9 @@
+#[coro::coroutine]
+async fn lengths() -> usize {
+    let names = vec![String::from("a")];
+    let first = &names[0];
+    std::future::ready(()).await;
+    first.len()
+}
+
+fn main() {}
