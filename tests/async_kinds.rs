@@ -320,3 +320,43 @@ fn coroutine_futures_run_on_the_futures_executor() {
     assert_eq!(value, 4 + "hello y 3".len() as u32);
     take_trace();
 }
+
+#[coro::coroutine]
+async fn parse_sum(a: &'static str, b: &'static str) -> Result<u32, std::num::ParseIntError> {
+    let x: u32 = later(a, 1).await.parse()?;
+    let y = later(b, 0).await.parse::<u32>()?;
+    Ok(x + y)
+}
+
+#[test]
+fn question_mark_in_a_suspend_function() {
+    assert_eq!(block_on(parse_sum("2", "3")), Ok(5));
+    assert!(block_on(parse_sum("2", "x")).is_err());
+    assert!(block_on(parse_sum("x", "3")).is_err());
+    take_trace();
+}
+
+/// This file forbids `unsafe`; every kind expands here without it.
+#[coro::coroutine]
+fn generator_here() -> impl Iterator<Item = u8> {
+    yield_!(1);
+}
+
+#[coro::coroutine]
+fn coroutine_here() -> impl coro::Coroutine<u8, Yield = u8, Return = u8> {
+    yield_!(1) + 1
+}
+
+#[test]
+fn every_kind_compiles_under_forbid_unsafe_code() {
+    assert_eq!(generator_here().collect::<Vec<_>>(), [1]);
+    let mut c = std::pin::pin!(coroutine_here());
+    assert_eq!(
+        coro::Coroutine::resume(c.as_mut(), 0),
+        coro::CoroutineState::Yielded(1)
+    );
+    assert_eq!(
+        coro::Coroutine::resume(c.as_mut(), 4),
+        coro::CoroutineState::Complete(5)
+    );
+}
