@@ -1,9 +1,11 @@
-//! A tour of coro: a generator, a coroutine with resume arguments, and an async
-//! generator, each written as straight-line code and turned into a state machine.
+//! A tour of coro: a generator, a coroutine with resume arguments, an async
+//! generator, and structured concurrency: a scope whose child is cancelled, and a
+//! timeout.
 //!
 //! Run it with `cargo run --release --example tour`.
 
 use std::pin::pin;
+use std::time::{Duration, Instant};
 
 use coro::{Coroutine, CoroutineState};
 
@@ -42,6 +44,13 @@ fn countdown(from: u32) -> impl coro::Stream<Item = String> {
     yield_!("liftoff".to_string());
 }
 
+/// A suspend function: `coro::sleep` suspends the task, it does not block the thread.
+#[coro::coroutine]
+async fn fetch(id: u32, millis: u64) -> String {
+    coro::sleep(Duration::from_millis(millis)).await;
+    format!("record {id}")
+}
+
 fn main() {
     let first: Vec<u64> = fibonacci().take(10).collect();
     println!("fibonacci: {first:?}");
@@ -57,15 +66,34 @@ fn main() {
         println!("running_average finished after {count} samples");
     }
 
-    let mut stream = pin!(countdown(3));
-    let waker = std::task::Waker::noop();
-    let mut cx = std::task::Context::from_waker(waker);
-    let mut said = Vec::new();
-    while let std::task::Poll::Ready(Some(word)) = coro::Stream::poll_next(stream.as_mut(), &mut cx)
-    {
-        said.push(word);
-    }
-    println!("countdown: {}", said.join(" "));
+    coro::run(async {
+        let mut stream = pin!(countdown(3));
+        let mut said = Vec::new();
+        while let Some(word) =
+            std::future::poll_fn(|cx| coro::Stream::poll_next(stream.as_mut(), cx)).await
+        {
+            said.push(word);
+        }
+        println!("countdown: {}", said.join(" "));
+
+        // Structured concurrency: the scope returns when every child is done.
+        let start = Instant::now();
+        let (fast, slow_was_cancelled) = coro::scope(async |s| {
+            let fast = s.spawn(fetch(1, 20));
+            let slow = s.spawn(fetch(2, 10_000));
+            let fast = fast.await.unwrap();
+            slow.cancel(); // the slow call is dropped, with everything it owns
+            (fast, slow.await.unwrap_err().is_cancelled())
+        })
+        .await;
+        println!(
+            "scope: got {fast:?}; slow child cancelled: {slow_was_cancelled}; took {:?}",
+            start.elapsed()
+        );
+
+        let late = coro::timeout(Duration::from_millis(30), fetch(3, 10_000)).await;
+        println!("timeout after 30 ms: {late:?}");
+    });
 
     println!(
         "size of the fibonacci generator: {} bytes",

@@ -96,7 +96,13 @@
 /// assert_eq!(items, [0, 2, 4]);
 /// ```
 pub use coro_macros::coroutine;
-pub use coro_runtime::{Coroutine, CoroutineState, Stream};
+pub use coro_runtime::{
+    Blocking, Continuation, Coroutine, CoroutineState, Elapsed, Interval, JoinError, JoinHandle,
+    Scope, Sleep, Stream, SupervisorScope, SuspendWith, Timeout, TryScope, YieldNow, interval, run,
+    scope, sleep, sleep_until, spawn_blocking, spawn_detached, supervisor_scope, suspend_with,
+    timeout, try_scope, yield_now,
+};
+pub use coro_runtime::{channel, context};
 
 #[doc(hidden)]
 pub use coro_runtime::private as __private;

@@ -1,14 +1,35 @@
-//! Runtime support for [coro](https://docs.rs/coro): the [`Coroutine`] trait and the
-//! adapters that `#[coroutine]` expansions return. Use it through the `coro` facade.
+//! Runtime support for [coro](https://docs.rs/coro): the [`Coroutine`] trait, the
+//! adapters `#[coro::coroutine]` expansions return, and a single-threaded executor
+//! with structured concurrency. Use it through the `coro` facade.
+//!
+//! Each runtime concept has its own module: `executor` (`run`, detached tasks,
+//! `yield_now`), `scope` (structured concurrency), `children` (the tasks a scope
+//! owns), `task` (handles and errors), `time`, `blocking`, `suspend`, `channel` and
+//! `context`. The whole crate is safe code.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod adapters;
+mod blocking;
+pub mod channel;
+mod children;
+pub mod context;
 mod coroutine;
+mod executor;
 #[doc(hidden)]
 pub mod private;
+mod scope;
+mod suspend;
+mod task;
+mod time;
 
+pub use blocking::{Blocking, spawn_blocking};
 pub use coroutine::{Coroutine, CoroutineState};
+pub use executor::{YieldNow, run, spawn_detached, yield_now};
 /// The async iterator trait of the ecosystem (`futures-core`), which async generators
-/// (`#[coroutine]` functions returning `impl Stream<Item = Y>`) implement.
+/// (`#[coro::coroutine]` functions returning `impl Stream<Item = Y>`) implement.
 pub use futures_core::Stream;
+pub use scope::{Scope, SupervisorScope, TryScope, scope, supervisor_scope, try_scope};
+pub use suspend::{Continuation, SuspendWith, suspend_with};
+pub use task::{JoinError, JoinHandle};
+pub use time::{Elapsed, Interval, Sleep, Timeout, interval, sleep, sleep_until, timeout};

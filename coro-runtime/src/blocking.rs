@@ -1,0 +1,152 @@
+//! Blocking work off the executor's thread (Kotlin's `Dispatchers.IO`).
+//!
+//! A small process-wide pool of threads, started lazily: a job runs on an idle
+//! thread, or on a new one while there are fewer than [`MAX_THREADS`]; a thread idle
+//! for [`IDLE_TIMEOUT`] exits. The executor only awaits a shared cell, so blocking
+//! work never stalls timers or other tasks.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::Pin;
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::task::{Context, Poll, Waker};
+use std::thread;
+use std::time::Duration;
+
+/// Most threads the pool runs at once; further jobs queue.
+pub const MAX_THREADS: usize = 64;
+/// How long an idle pool thread waits for work before it exits.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Job = Box<dyn FnOnce() + Send>;
+
+struct Pool {
+    state: Mutex<PoolState>,
+    work: Condvar,
+}
+
+#[derive(Default)]
+struct PoolState {
+    queue: VecDeque<Job>,
+    idle: usize,
+    threads: usize,
+}
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| Pool {
+        state: Mutex::new(PoolState::default()),
+        work: Condvar::new(),
+    })
+}
+
+impl Pool {
+    fn execute(&'static self, job: Job) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.queue.push_back(job);
+        if state.idle > 0 {
+            self.work.notify_one();
+        } else if state.threads < MAX_THREADS {
+            state.threads += 1;
+            thread::Builder::new()
+                .name("coro-blocking".into())
+                .spawn(move || self.work_loop())
+                .expect("coro: could not start a blocking-pool thread");
+        }
+    }
+
+    fn work_loop(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(job) = state.queue.pop_front() {
+                drop(state);
+                job();
+                state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            state.idle += 1;
+            let (next, timeout) = self
+                .work
+                .wait_timeout(state, IDLE_TIMEOUT)
+                .unwrap_or_else(|e| e.into_inner());
+            state = next;
+            state.idle -= 1;
+            if timeout.timed_out() && state.queue.is_empty() {
+                state.threads -= 1;
+                return;
+            }
+        }
+    }
+}
+
+struct Shared<T> {
+    result: Option<thread::Result<T>>,
+    waker: Option<Waker>,
+}
+
+/// Runs the blocking function `f` on the pool and returns a future of its result.
+///
+/// `f` starts at once, whether or not the future is awaited; dropping the future
+/// does not stop it (a thread cannot be cancelled), it only discards the result. A
+/// panic in `f` resurfaces where the future is awaited. Costs a job on the pool and
+/// one shared allocation.
+///
+/// ```
+/// let sum = coro::run(async {
+///     coro::spawn_blocking(|| {
+///         std::thread::sleep(std::time::Duration::from_millis(5)); // a blocking API
+///         (1..=10).sum::<u32>()
+///     })
+///     .await
+/// });
+/// assert_eq!(sum, 55);
+/// ```
+pub fn spawn_blocking<F, T>(f: F) -> Blocking<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let shared = Arc::new(Mutex::new(Shared {
+        result: None,
+        waker: None,
+    }));
+    let job_shared = shared.clone();
+    pool().execute(Box::new(move || {
+        let result = catch_unwind(AssertUnwindSafe(f));
+        let waker = {
+            let mut shared = job_shared.lock().unwrap_or_else(|e| e.into_inner());
+            shared.result = Some(result);
+            shared.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }));
+    Blocking { shared }
+}
+
+/// The future returned by [`spawn_blocking`].
+#[must_use = "the blocking function runs anyway; await this to get its result"]
+pub struct Blocking<T> {
+    shared: Arc<Mutex<Shared<T>>>,
+}
+
+impl<T> Future for Blocking<T> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        match shared.result.take() {
+            Some(Ok(value)) => Poll::Ready(value),
+            Some(Err(payload)) => {
+                drop(shared);
+                resume_unwind(payload)
+            }
+            None => {
+                shared.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}

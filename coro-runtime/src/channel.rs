@@ -1,0 +1,522 @@
+//! Channels between tasks, Go style: [`bounded`] (a sender waits while it is full),
+//! [`unbounded`], and [`oneshot`] for a single value. Each side learns, with a clear
+//! error, when the other side is gone.
+//!
+//! A channel is a queue behind one mutex, shared by `Arc`, so senders may live on
+//! other threads (a blocking-pool job, say). Any number of senders, one receiver.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+struct Chan<T> {
+    state: Mutex<State<T>>,
+}
+
+struct State<T> {
+    queue: VecDeque<T>,
+    capacity: Option<usize>,
+    senders: usize,
+    receiver_alive: bool,
+    receiver: Option<Waker>,
+    waiting_senders: Vec<Waker>,
+}
+
+impl<T> Chan<T> {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn wake(waker: Option<Waker>) {
+    if let Some(waker) = waker {
+        waker.wake();
+    }
+}
+
+/// A channel holding at most `capacity` values: [`Sender::send`] waits while it is
+/// full. Costs one allocation for the channel; a value in flight costs its size.
+///
+/// # Panics
+/// If `capacity` is zero.
+///
+/// ```
+/// coro::run(coro::scope(async |s| {
+///     let (tx, mut rx) = coro::channel::bounded(2);
+///     s.spawn(async move {
+///         for i in 0..5 {
+///             tx.send(i).await.unwrap();
+///         }
+///     });
+///     let mut got = Vec::new();
+///     while let Ok(value) = rx.recv().await {
+///         got.push(value);
+///     }
+///     assert_eq!(got, [0, 1, 2, 3, 4]);
+/// }));
+/// ```
+pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    assert!(
+        capacity > 0,
+        "`coro::channel::bounded` needs a capacity of at least 1"
+    );
+    make(Some(capacity))
+}
+
+/// A channel with no limit: [`Sender::send`] never waits.
+///
+/// ```
+/// coro::run(async {
+///     let (tx, mut rx) = coro::channel::unbounded();
+///     tx.send("hi").await.unwrap();
+///     drop(tx);
+///     assert_eq!(rx.recv().await, Ok("hi"));
+///     assert!(rx.recv().await.is_err()); // every sender is gone
+/// });
+/// ```
+pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
+    make(None)
+}
+
+fn make<T>(capacity: Option<usize>) -> (Sender<T>, Receiver<T>) {
+    let chan = Arc::new(Chan {
+        state: Mutex::new(State {
+            queue: VecDeque::new(),
+            capacity,
+            senders: 1,
+            receiver_alive: true,
+            receiver: None,
+            waiting_senders: Vec::new(),
+        }),
+    });
+    (Sender { chan: chan.clone() }, Receiver { chan })
+}
+
+/// The sending side of a channel; clone it for more senders.
+pub struct Sender<T> {
+    chan: Arc<Chan<T>>,
+}
+
+/// The error of a send whose receiver is gone; it gives the value back.
+#[derive(PartialEq, Eq, Clone, Copy)]
+pub struct SendError<T>(pub T);
+
+impl<T> fmt::Debug for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SendError(..)")
+    }
+}
+
+impl<T> fmt::Display for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("sending on a channel whose receiver is gone")
+    }
+}
+
+impl<T> std::error::Error for SendError<T> {}
+
+/// Why [`Sender::try_send`] could not send now.
+#[derive(PartialEq, Eq, Clone, Copy, Debug)]
+pub enum TrySendError<T> {
+    /// The channel is at capacity; the value is given back.
+    Full(T),
+    /// The receiver is gone; the value is given back.
+    Disconnected(T),
+}
+
+impl<T> fmt::Display for TrySendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrySendError::Full(_) => f.write_str("sending on a full channel"),
+            TrySendError::Disconnected(_) => {
+                f.write_str("sending on a channel whose receiver is gone")
+            }
+        }
+    }
+}
+
+impl<T: fmt::Debug> std::error::Error for TrySendError<T> {}
+
+impl<T> Sender<T> {
+    /// Sends `value`, waiting while a bounded channel is full; fails, giving the value
+    /// back, if the receiver is gone.
+    ///
+    /// ```
+    /// coro::run(async {
+    ///     let (tx, rx) = coro::channel::bounded::<u8>(1);
+    ///     drop(rx);
+    ///     assert_eq!(tx.send(1).await, Err(coro::channel::SendError(1)));
+    /// });
+    /// ```
+    pub fn send(&self, value: T) -> SendFuture<'_, T> {
+        SendFuture {
+            sender: self,
+            value: Some(value),
+        }
+    }
+
+    /// Sends `value` now if there is room.
+    ///
+    /// ```
+    /// let (tx, _rx) = coro::channel::bounded(1);
+    /// assert!(tx.try_send(1).is_ok());
+    /// assert_eq!(tx.try_send(2), Err(coro::channel::TrySendError::Full(2)));
+    /// ```
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        let mut state = self.chan.lock();
+        if !state.receiver_alive {
+            return Err(TrySendError::Disconnected(value));
+        }
+        if state
+            .capacity
+            .is_some_and(|capacity| state.queue.len() >= capacity)
+        {
+            return Err(TrySendError::Full(value));
+        }
+        state.queue.push_back(value);
+        let receiver = state.receiver.take();
+        drop(state);
+        wake(receiver);
+        Ok(())
+    }
+
+    /// Is the receiver gone?
+    ///
+    /// ```
+    /// let (tx, rx) = coro::channel::unbounded::<()>();
+    /// drop(rx);
+    /// assert!(tx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        !self.chan.lock().receiver_alive
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.chan.lock().senders += 1;
+        Sender {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        let mut state = self.chan.lock();
+        state.senders -= 1;
+        if state.senders == 0 {
+            let receiver = state.receiver.take();
+            drop(state);
+            wake(receiver);
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Sender { .. }")
+    }
+}
+
+/// The future returned by [`Sender::send`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct SendFuture<'a, T> {
+    sender: &'a Sender<T>,
+    value: Option<T>,
+}
+
+// The value is moved into the queue, never pinned.
+impl<T> Unpin for SendFuture<'_, T> {}
+
+impl<T> Future for SendFuture<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let value = self
+            .value
+            .take()
+            .expect("`SendFuture` polled after it finished");
+        match self.sender.try_send(value) {
+            Ok(()) => Poll::Ready(Ok(())),
+            Err(TrySendError::Disconnected(value)) => Poll::Ready(Err(SendError(value))),
+            Err(TrySendError::Full(value)) => {
+                let mut state = self.sender.chan.lock();
+                // Room may have appeared since `try_send` looked: check under the lock.
+                if state
+                    .capacity
+                    .is_some_and(|capacity| state.queue.len() < capacity)
+                    || !state.receiver_alive
+                {
+                    drop(state);
+                    self.value = Some(value);
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                state.waiting_senders.push(cx.waker().clone());
+                drop(state);
+                self.value = Some(value);
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// The receiving side of a channel. It is also a [`Stream`](futures_core::Stream)
+/// of the values, ending when every sender is gone.
+pub struct Receiver<T> {
+    chan: Arc<Chan<T>>,
+}
+
+/// The error of a receive on an empty channel whose senders are all gone.
+#[derive(PartialEq, Eq, Clone, Copy, Debug)]
+pub struct RecvError;
+
+impl fmt::Display for RecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("receiving on an empty channel whose senders are all gone")
+    }
+}
+
+impl std::error::Error for RecvError {}
+
+/// Why [`Receiver::try_recv`] got no value.
+#[derive(PartialEq, Eq, Clone, Copy, Debug)]
+pub enum TryRecvError {
+    /// Nothing queued yet; senders remain.
+    Empty,
+    /// Nothing queued and every sender is gone.
+    Disconnected,
+}
+
+impl fmt::Display for TryRecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryRecvError::Empty => f.write_str("receiving on an empty channel"),
+            TryRecvError::Disconnected => {
+                f.write_str("receiving on an empty channel whose senders are all gone")
+            }
+        }
+    }
+}
+
+impl std::error::Error for TryRecvError {}
+
+impl<T> Receiver<T> {
+    /// Receives the next value, waiting while the channel is empty; fails once it is
+    /// empty and every sender is gone.
+    ///
+    /// ```
+    /// coro::run(async {
+    ///     let (tx, mut rx) = coro::channel::unbounded();
+    ///     tx.try_send(3).unwrap();
+    ///     assert_eq!(rx.recv().await, Ok(3));
+    /// });
+    /// ```
+    pub fn recv(&mut self) -> RecvFuture<'_, T> {
+        RecvFuture { receiver: self }
+    }
+
+    /// Takes the next value if one is queued.
+    ///
+    /// ```
+    /// let (tx, mut rx) = coro::channel::unbounded();
+    /// assert_eq!(rx.try_recv(), Err(coro::channel::TryRecvError::Empty));
+    /// tx.try_send(1).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        let mut state = self.chan.lock();
+        match state.queue.pop_front() {
+            Some(value) => {
+                let senders = std::mem::take(&mut state.waiting_senders);
+                drop(state);
+                senders.into_iter().for_each(Waker::wake);
+                Ok(value)
+            }
+            None if state.senders == 0 => Err(TryRecvError::Disconnected),
+            None => Err(TryRecvError::Empty),
+        }
+    }
+
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
+        match self.try_recv() {
+            Ok(value) => Poll::Ready(Ok(value)),
+            Err(TryRecvError::Disconnected) => Poll::Ready(Err(RecvError)),
+            Err(TryRecvError::Empty) => {
+                let mut state = self.chan.lock();
+                if !state.queue.is_empty() || state.senders == 0 {
+                    drop(state);
+                    return self.poll_recv(cx);
+                }
+                if !state
+                    .receiver
+                    .as_ref()
+                    .is_some_and(|w| w.will_wake(cx.waker()))
+                {
+                    state.receiver = Some(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        let mut state = self.chan.lock();
+        state.receiver_alive = false;
+        let senders = std::mem::take(&mut state.waiting_senders);
+        let queued = std::mem::take(&mut state.queue);
+        drop(state);
+        drop(queued);
+        senders.into_iter().for_each(Waker::wake);
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Receiver { .. }")
+    }
+}
+
+impl<T> futures_core::Stream for Receiver<T> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.get_mut().poll_recv(cx).map(Result::ok)
+    }
+}
+
+/// The future returned by [`Receiver::recv`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct RecvFuture<'a, T> {
+    receiver: &'a mut Receiver<T>,
+}
+
+impl<T> Future for RecvFuture<'_, T> {
+    type Output = Result<T, RecvError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.receiver.poll_recv(cx)
+    }
+}
+
+struct OneshotState<T> {
+    value: Option<T>,
+    sender_alive: bool,
+    receiver_alive: bool,
+    receiver: Option<Waker>,
+}
+
+/// A channel for exactly one value: the sender is consumed by sending.
+///
+/// ```
+/// coro::run(coro::scope(async |s| {
+///     let (tx, rx) = coro::channel::oneshot();
+///     s.spawn(async move { tx.send("done").unwrap() });
+///     assert_eq!(rx.await, Ok("done"));
+/// }));
+/// ```
+pub fn oneshot<T>() -> (OneshotSender<T>, OneshotReceiver<T>) {
+    let state = Arc::new(Mutex::new(OneshotState {
+        value: None,
+        sender_alive: true,
+        receiver_alive: true,
+        receiver: None,
+    }));
+    (
+        OneshotSender {
+            state: state.clone(),
+        },
+        OneshotReceiver { state },
+    )
+}
+
+/// The sending side of a [`oneshot`] channel.
+pub struct OneshotSender<T> {
+    state: Arc<Mutex<OneshotState<T>>>,
+}
+
+impl<T> OneshotSender<T> {
+    /// Sends the value; gives it back if the receiver is gone.
+    ///
+    /// ```
+    /// let (tx, rx) = coro::channel::oneshot();
+    /// drop(rx);
+    /// assert_eq!(tx.send(5), Err(5));
+    /// ```
+    pub fn send(self, value: T) -> Result<(), T> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if !state.receiver_alive {
+            return Err(value);
+        }
+        state.value = Some(value);
+        let receiver = state.receiver.take();
+        drop(state);
+        wake(receiver);
+        Ok(())
+    }
+}
+
+impl<T> Drop for OneshotSender<T> {
+    fn drop(&mut self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.sender_alive = false;
+        let receiver = state.receiver.take();
+        drop(state);
+        wake(receiver);
+    }
+}
+
+impl<T> fmt::Debug for OneshotSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OneshotSender { .. }")
+    }
+}
+
+/// The receiving side of a [`oneshot`] channel: a future of the value, or
+/// [`RecvError`] if the sender was dropped without sending.
+pub struct OneshotReceiver<T> {
+    state: Arc<Mutex<OneshotState<T>>>,
+}
+
+impl<T> Future for OneshotReceiver<T> {
+    type Output = Result<T, RecvError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(value) = state.value.take() {
+            return Poll::Ready(Ok(value));
+        }
+        if !state.sender_alive {
+            return Poll::Ready(Err(RecvError));
+        }
+        if !state
+            .receiver
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            state.receiver = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+impl<T> Drop for OneshotReceiver<T> {
+    fn drop(&mut self) {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .receiver_alive = false;
+    }
+}
+
+impl<T> fmt::Debug for OneshotReceiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OneshotReceiver { .. }")
+    }
+}

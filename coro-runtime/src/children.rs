@@ -1,0 +1,249 @@
+//! The tasks a scope (or the executor, for detached tasks) owns and polls.
+//!
+//! Children live in a slab of boxed [`Task`]s: one allocation per child for the
+//! future, plus a small `Arc` that is its waker. A waker only queues its child's index
+//! and wakes the owner, from any thread; the owner polls just the queued children,
+//! one batch per poll of its own, so a child that keeps waking itself cannot starve
+//! the rest. Nothing is borrowed while a child runs, so a child may spawn, cancel or
+//! drop other tasks freely.
+//!
+//! Owning the children, rather than handing them to an executor, is what makes scoped
+//! tasks sound without `unsafe`: nothing polls a child but its scope's future, so if
+//! that future is dropped the children are dropped with it, and if it is leaked they
+//! are never polled again.
+
+use std::cell::{Cell, RefCell};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+
+use crate::task::{Failure, Task};
+
+/// The index that stands for the owner's own body rather than a child.
+pub(crate) const BODY: usize = usize::MAX;
+
+/// What wakers share with the owner: which children are ready, and how to wake the
+/// owner itself. `Send + Sync`, as wakers must be.
+struct Ready {
+    queue: Mutex<Vec<usize>>,
+    owner: Mutex<Option<Waker>>,
+}
+
+impl Ready {
+    fn push(&self, index: usize) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(index);
+        let owner = self.owner.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(owner) = owner {
+            owner.wake();
+        }
+    }
+}
+
+/// A child's waker: queues the child (once until it is polled) and wakes the owner.
+struct ChildWaker {
+    index: usize,
+    queued: AtomicBool,
+    ready: Arc<Ready>,
+}
+
+impl Wake for ChildWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.queued.swap(true, Ordering::AcqRel) {
+            self.ready.push(self.index);
+        }
+    }
+}
+
+struct Entry<'env> {
+    task: Option<Pin<Box<dyn Task + 'env>>>,
+    waker: Arc<ChildWaker>,
+}
+
+pub(crate) struct Children<'env> {
+    slab: RefCell<Vec<Option<Entry<'env>>>>,
+    free: RefCell<Vec<usize>>,
+    live: Cell<usize>,
+    ready: Arc<Ready>,
+    body_waker: Arc<ChildWaker>,
+    failure: RefCell<Option<Failure>>,
+}
+
+impl<'env> Children<'env> {
+    pub(crate) fn new() -> Self {
+        let ready = Arc::new(Ready {
+            queue: Mutex::new(vec![BODY]),
+            owner: Mutex::new(None),
+        });
+        let body_waker = Arc::new(ChildWaker {
+            index: BODY,
+            queued: AtomicBool::new(true),
+            ready: ready.clone(),
+        });
+        Children {
+            slab: RefCell::new(Vec::new()),
+            free: RefCell::new(Vec::new()),
+            live: Cell::new(0),
+            ready,
+            body_waker,
+            failure: RefCell::new(None),
+        }
+    }
+
+    /// The waker for the owner's body: polling it is the owner's business.
+    pub(crate) fn body_waker(&self) -> Waker {
+        Waker::from(self.body_waker.clone())
+    }
+
+    /// Adds a child; it first runs at the owner's next poll.
+    pub(crate) fn spawn(&self, task: Pin<Box<dyn Task + 'env>>) {
+        let index = self.free.borrow_mut().pop().unwrap_or_else(|| {
+            let mut slab = self.slab.borrow_mut();
+            slab.push(None);
+            slab.len() - 1
+        });
+        let waker = Arc::new(ChildWaker {
+            index,
+            queued: AtomicBool::new(false),
+            ready: self.ready.clone(),
+        });
+        task.set_waker(&Waker::from(waker.clone()));
+        self.slab.borrow_mut()[index] = Some(Entry {
+            task: Some(task),
+            waker: waker.clone(),
+        });
+        self.live.set(self.live.get() + 1);
+        waker.wake_by_ref();
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.live.get() == 0
+    }
+
+    /// Remembers the owner's waker, for children woken from now on.
+    pub(crate) fn set_owner(&self, waker: &Waker) {
+        let mut owner = self.ready.owner.lock().unwrap_or_else(|e| e.into_inner());
+        if !owner.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            *owner = Some(waker.clone());
+        }
+    }
+
+    /// Takes the queued indices; says whether the body was among them.
+    fn take_ready(&self) -> (Vec<usize>, bool) {
+        let mut queue =
+            std::mem::take(&mut *self.ready.queue.lock().unwrap_or_else(|e| e.into_inner()));
+        let body = queue
+            .iter()
+            .position(|&i| i == BODY)
+            .map(|at| queue.swap_remove(at))
+            .is_some();
+        if body {
+            self.body_waker.queued.store(false, Ordering::Release);
+        }
+        (queue, body)
+    }
+
+    pub(crate) fn has_ready(&self) -> bool {
+        !self
+            .ready
+            .queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
+    /// Polls the children queued since the last call. Returns whether the body was
+    /// woken, for the owner to poll it.
+    pub(crate) fn poll_ready(&self) -> bool {
+        let (batch, body) = self.take_ready();
+        for index in batch {
+            let taken = {
+                let mut slab = self.slab.borrow_mut();
+                match slab.get_mut(index).and_then(Option::as_mut) {
+                    Some(entry) => {
+                        entry.waker.queued.store(false, Ordering::Release);
+                        entry.task.take().map(|task| (task, entry.waker.clone()))
+                    }
+                    None => None,
+                }
+            };
+            let Some((mut task, waker)) = taken else {
+                continue;
+            };
+            if task.cancel_requested() {
+                self.remove(index);
+                task.mark_cancelled();
+                drop(task);
+                continue;
+            }
+            let waker = Waker::from(waker);
+            match task.as_mut().poll_task(&mut Context::from_waker(&waker)) {
+                Poll::Pending => {
+                    if let Some(Some(entry)) = self.slab.borrow_mut().get_mut(index) {
+                        entry.task = Some(task);
+                    }
+                }
+                Poll::Ready(outcome) => {
+                    self.remove(index);
+                    drop(task);
+                    if let Err(failure) = outcome {
+                        self.failure.borrow_mut().get_or_insert(failure);
+                    }
+                }
+            }
+        }
+        body
+    }
+
+    fn remove(&self, index: usize) {
+        self.slab.borrow_mut()[index] = None;
+        self.free.borrow_mut().push(index);
+        self.live.set(self.live.get() - 1);
+    }
+
+    /// The first failure a child reported, if any.
+    pub(crate) fn take_failure(&self) -> Option<Failure> {
+        self.failure.borrow_mut().take()
+    }
+
+    pub(crate) fn record_failure(&self, failure: Failure) {
+        self.failure.borrow_mut().get_or_insert(failure);
+    }
+
+    /// Cancels every child: each handle learns it, then each future is dropped, which
+    /// drops the tasks below it first.
+    pub(crate) fn cancel_all(&self) {
+        let mut index = 0;
+        loop {
+            let entry = {
+                let mut slab = self.slab.borrow_mut();
+                match slab.get_mut(index) {
+                    Some(entry) => entry.take(),
+                    None => break,
+                }
+            };
+            if let Some(entry) = entry {
+                self.free.borrow_mut().push(index);
+                self.live.set(self.live.get() - 1);
+                if let Some(task) = entry.task {
+                    task.mark_cancelled();
+                    drop(task);
+                }
+            }
+            index += 1;
+        }
+    }
+}
+
+impl Drop for Children<'_> {
+    fn drop(&mut self) {
+        self.cancel_all();
+    }
+}

@@ -1,0 +1,219 @@
+//! The single-threaded executor: [`run`] blocks the thread on one future (Kotlin
+//! `runBlocking`), polls detached tasks beside it, fires timers, and sleeps in
+//! between.
+//!
+//! Wakers are `Send + Sync` (`std::task::Wake` on `Arc`s): a wake from any thread
+//! sets a flag or queues a task and unparks this thread. When nothing is ready the
+//! thread parks until the next timer is due, or indefinitely: an idle executor uses
+//! no CPU. `park`'s token makes a wake between "nothing to do" and "park" safe.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::{Pin, pin};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+use std::time::Instant;
+
+use crate::children::Children;
+use crate::task::{ChildTask, JoinHandle, Slot, deliver_value};
+use crate::time::Timers;
+
+pub(crate) struct Executor {
+    detached: Children<'static>,
+    pub(crate) timers: RefCell<Timers>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<Executor>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's executor.
+///
+/// # Panics
+/// Outside [`run`], naming `what` so the message says which call needs it.
+pub(crate) fn with_executor<R>(what: &str, f: impl FnOnce(&Executor) -> R) -> R {
+    try_with_executor(f).unwrap_or_else(|| {
+        panic!("`{what}` must be called inside `coro::run`, on the executor's thread")
+    })
+}
+
+pub(crate) fn try_with_executor<R>(f: impl FnOnce(&Executor) -> R) -> Option<R> {
+    let executor = CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()?;
+    Some(f(&executor))
+}
+
+/// Wakes the future `run` blocks on.
+struct MainWaker {
+    woken: AtomicBool,
+    thread: Thread,
+}
+
+impl Wake for MainWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.thread.unpark();
+    }
+}
+
+/// Wakes the thread, which then looks at what is queued.
+struct ThreadWaker(Thread);
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Installs the executor for this thread; on the way out (return or panic) drops
+/// the detached tasks, then uninstalls it.
+struct Installed(Rc<Executor>);
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        self.0.detached.cancel_all();
+        let _ = CURRENT.try_with(|c| c.borrow_mut().take());
+    }
+}
+
+/// Blocks the current thread on `future` until it finishes, running every task it
+/// starts on this thread (Kotlin's `runBlocking`). Any `Future` runs on it.
+///
+/// A panic in `future`, or in a scope child it awaits, resurfaces from here.
+/// [Detached](spawn_detached) tasks still running when `future` finishes are
+/// dropped. While nothing is ready the thread sleeps until the next timer or wake.
+///
+/// # Panics
+/// If called inside another `run` on the same thread: await the future instead.
+///
+/// ```
+/// let answer = coro::run(async {
+///     coro::sleep(std::time::Duration::from_millis(1)).await;
+///     42
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+pub fn run<F: Future>(future: F) -> F::Output {
+    let executor = Rc::new(Executor {
+        detached: Children::new(),
+        timers: RefCell::new(Timers::default()),
+    });
+    CURRENT.with(|c| {
+        let mut current = c.borrow_mut();
+        assert!(
+            current.is_none(),
+            "`coro::run` cannot be nested on one thread: `.await` the inner future instead"
+        );
+        *current = Some(executor.clone());
+    });
+    let installed = Installed(executor);
+    let executor = &installed.0;
+    let thread = thread::current();
+    let main = Arc::new(MainWaker {
+        woken: AtomicBool::new(true),
+        thread: thread.clone(),
+    });
+    let main_waker = Waker::from(main.clone());
+    executor
+        .detached
+        .set_owner(&Waker::from(Arc::new(ThreadWaker(thread))));
+    let mut future = pin!(future);
+    loop {
+        if main.woken.swap(false, Ordering::AcqRel)
+            && let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&main_waker))
+        {
+            return output;
+        }
+        if executor.detached.has_ready() {
+            executor.detached.poll_ready();
+        }
+        let next_timer = Timers::fire(&executor.timers, Instant::now());
+        if main.woken.load(Ordering::Acquire) || executor.detached.has_ready() {
+            continue;
+        }
+        match next_timer {
+            Some(deadline) => {
+                thread::park_timeout(deadline.saturating_duration_since(Instant::now()))
+            }
+            None => thread::park(),
+        }
+    }
+}
+
+/// Starts `future` as a task of the current [`run`], outside any scope (Kotlin's
+/// `GlobalScope.launch`). Its panic is reported on its handle only.
+///
+/// `run` does not wait for detached tasks: when the future given to `run` finishes,
+/// the detached tasks still running are dropped (cancelled). Prefer a [`scope`]
+/// whenever the work has an owner. Costs one allocation for the future and one for
+/// its waker.
+///
+/// # Panics
+/// Outside [`run`].
+///
+/// [`scope`]: crate::scope()
+///
+/// ```
+/// coro::run(async {
+///     let background = coro::spawn_detached(async { 7 });
+///     assert_eq!(background.await.unwrap(), 7);
+/// });
+/// ```
+pub fn spawn_detached<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    with_executor("coro::spawn_detached", |executor| {
+        let slot = Slot::new();
+        executor.detached.spawn(Box::pin(ChildTask::new(
+            future,
+            slot.clone(),
+            true,
+            deliver_value,
+        )));
+        JoinHandle::new(slot)
+    })
+}
+
+/// Suspends once, letting every other ready task run before this one continues.
+/// Costs one wake of the current task.
+///
+/// ```
+/// coro::run(async {
+///     coro::yield_now().await;
+/// });
+/// ```
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// The future returned by [`yield_now`].
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

@@ -1,0 +1,299 @@
+//! Structured concurrency: a scope returns only when its body and every child it
+//! spawned are done, and a failure anywhere in it cancels the rest (Kotlin's
+//! `coroutineScope`, `supervisorScope`).
+//!
+//! The scope's children are owned by the scope's own future and polled by it, never
+//! handed to the executor ([`crate::children`] says why that makes borrowing sound).
+//! So children may borrow from the function that opened the scope, need not be
+//! `Send` or `'static`, and dropping the scope's future cancels them all. A child
+//! that wants children of its own opens its own scope: structure all the way down.
+
+use std::cell::RefCell;
+use std::future::{Future, poll_fn};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use crate::children::Children;
+use crate::task::{ChildTask, Failure, JoinHandle, Slot, deliver_success, deliver_value};
+
+/// The handle a [`scope`] body spawns children with.
+///
+/// ```
+/// let names = vec!["a", "b"];
+/// let lengths = coro::run(coro::scope(async |s| {
+///     // Children may borrow from outside the scope, like `std::thread::scope`.
+///     let handles: Vec<_> = names.iter().map(|n| s.spawn(async move { n.len() })).collect();
+///     let mut total = 0;
+///     for handle in handles {
+///         total += handle.await.unwrap();
+///     }
+///     total
+/// }));
+/// assert_eq!(lengths, 2);
+/// ```
+pub struct Scope<'env> {
+    children: Children<'env>,
+}
+
+impl<'env> Scope<'env> {
+    /// Spawns `future` as a child of this scope and returns its handle. The child
+    /// starts the next time the scope runs (when the body next suspends). Costs one
+    /// allocation for the future and one small one for its waker.
+    ///
+    /// If the child panics, its siblings and the body are cancelled and the panic
+    /// resurfaces from [`scope`].
+    ///
+    /// ```
+    /// coro::run(coro::scope(async |s| {
+    ///     let a = s.spawn(async { 1 });
+    ///     let b = s.spawn(async { 2 });
+    ///     assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
+    /// }));
+    /// ```
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'env,
+        F::Output: 'env,
+    {
+        let slot = Slot::new();
+        self.children.spawn(Box::pin(ChildTask::new(
+            future,
+            slot.clone(),
+            false,
+            deliver_value,
+        )));
+        JoinHandle::new(slot)
+    }
+}
+
+/// The handle a [`try_scope`] body spawns fallible children with.
+///
+/// ```
+/// let result: Result<u32, String> = coro::run(coro::try_scope(async |s| {
+///     let ok = s.spawn(async { Ok::<_, String>(1) });
+///     Ok(ok.await.unwrap() + 1)
+/// }));
+/// assert_eq!(result, Ok(2));
+/// ```
+pub struct TryScope<'env, E> {
+    children: Children<'env>,
+    error: Rc<RefCell<Option<E>>>,
+}
+
+impl<'env, E: 'env> TryScope<'env, E> {
+    /// Spawns a child returning `Result<T, E>`. Its `Ok` value goes to the handle; its
+    /// `Err`, if it is the scope's first failure, cancels the body and every sibling
+    /// and is what [`try_scope`] returns.
+    ///
+    /// ```
+    /// let result: Result<(), &str> = coro::run(coro::try_scope(async |s| {
+    ///     s.spawn(async { Err::<(), _>("failed") });
+    ///     std::future::pending::<()>().await; // cancelled by the child's error
+    ///     Ok(())
+    /// }));
+    /// assert_eq!(result, Err("failed"));
+    /// ```
+    pub fn spawn<T, F>(&self, future: F) -> JoinHandle<T>
+    where
+        F: Future<Output = Result<T, E>> + 'env,
+        T: 'env,
+    {
+        let error = self.error.clone();
+        let future = async move {
+            match future.await {
+                Ok(value) => Some(value),
+                Err(failure) => {
+                    error.borrow_mut().get_or_insert(failure);
+                    None
+                }
+            }
+        };
+        let slot = Slot::new();
+        self.children.spawn(Box::pin(ChildTask::new(
+            future,
+            slot.clone(),
+            false,
+            deliver_success,
+        )));
+        JoinHandle::new(slot)
+    }
+}
+
+/// The handle a [`supervisor_scope`] body spawns independent children with.
+///
+/// ```
+/// coro::run(coro::supervisor_scope(async |s| {
+///     let failed = s.spawn(async { panic!("alone") });
+///     let fine = s.spawn(async { 5 });
+///     assert!(failed.await.unwrap_err().is_panic());
+///     assert_eq!(fine.await.unwrap(), 5);
+/// }));
+/// ```
+pub struct SupervisorScope<'env> {
+    children: Children<'env>,
+}
+
+impl<'env> SupervisorScope<'env> {
+    /// Spawns a child whose panic is reported on its handle
+    /// ([`crate::JoinError::is_panic`]) and affects no other task.
+    ///
+    /// ```
+    /// coro::run(coro::supervisor_scope(async |s| {
+    ///     assert_eq!(s.spawn(async { "ok" }).await.unwrap(), "ok");
+    /// }));
+    /// ```
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'env,
+        F::Output: 'env,
+    {
+        let slot = Slot::new();
+        self.children.spawn(Box::pin(ChildTask::new(
+            future,
+            slot.clone(),
+            true,
+            deliver_value,
+        )));
+        JoinHandle::new(slot)
+    }
+}
+
+/// Runs `body` with a [`Scope`] to spawn children on, and returns the body's value
+/// once the body and every child have finished.
+///
+/// A child's panic (or the body's) cancels the body and every other child, depth
+/// first, then resurfaces from here. Dropping the returned future cancels the body
+/// and all children the same way. The scope itself costs one allocation-free future;
+/// each child costs what [`Scope::spawn`] says.
+///
+/// ```
+/// let total = coro::run(coro::scope(async |s| {
+///     let a = s.spawn(async {
+///         coro::sleep(std::time::Duration::from_millis(5)).await;
+///         1
+///     });
+///     let b = s.spawn(async { 2 });
+///     a.await.unwrap() + b.await.unwrap()
+/// }));
+/// assert_eq!(total, 3);
+/// ```
+pub async fn scope<'env, T>(body: impl AsyncFnOnce(&Scope<'env>) -> T) -> T {
+    let scope = Scope {
+        children: Children::new(),
+    };
+    match drive(&scope.children, body(&scope), |_| false).await {
+        Ok(value) => value,
+        Err(Failure::Panic(payload)) => resume_unwind(payload),
+        Err(Failure::Error) => unreachable!("a plain scope's children return no errors"),
+    }
+}
+
+/// Like [`scope`], for fallible work: the body and the children return
+/// `Result<_, E>`, and the first `Err` cancels everything else in the scope and is
+/// returned. Panics behave as in [`scope`].
+///
+/// ```
+/// let result = coro::run(coro::try_scope(async |s| {
+///     let parsed = s.spawn(async { "12".parse::<u32>() });
+///     let value = parsed.await.unwrap();
+///     let bad = s.spawn(async { "x".parse::<u32>() });
+///     let _ = bad.await;
+///     Ok(value)
+/// }));
+/// assert!(result.is_err());
+/// ```
+pub async fn try_scope<'env, T, E: 'env>(
+    body: impl AsyncFnOnce(&TryScope<'env, E>) -> Result<T, E>,
+) -> Result<T, E> {
+    let scope = TryScope {
+        children: Children::new(),
+        error: Rc::new(RefCell::new(None)),
+    };
+    match drive(&scope.children, body(&scope), Result::is_err).await {
+        Ok(result) => result,
+        Err(Failure::Panic(payload)) => resume_unwind(payload),
+        Err(Failure::Error) => Err(scope
+            .error
+            .borrow_mut()
+            .take()
+            .expect("a failed child left its error")),
+    }
+}
+
+/// Like [`scope`], but a child's failure affects no one else: it is reported on the
+/// child's handle. A panic of the body itself still cancels the children and
+/// resurfaces.
+///
+/// ```
+/// let survivors = coro::run(coro::supervisor_scope(async |s| {
+///     let handles: Vec<_> = (0..4)
+///         .map(|i| s.spawn(async move { if i == 2 { panic!("task {i}") } i }))
+///         .collect();
+///     let mut ok = 0;
+///     for handle in handles {
+///         ok += handle.await.is_ok() as u32;
+///     }
+///     ok
+/// }));
+/// assert_eq!(survivors, 3);
+/// ```
+pub async fn supervisor_scope<'env, T>(body: impl AsyncFnOnce(&SupervisorScope<'env>) -> T) -> T {
+    let scope = SupervisorScope {
+        children: Children::new(),
+    };
+    match drive(&scope.children, body(&scope), |_| false).await {
+        Ok(value) => value,
+        Err(Failure::Panic(payload)) => resume_unwind(payload),
+        Err(Failure::Error) => unreachable!("a supervisor scope's children return no errors"),
+    }
+}
+
+/// Polls the body and the children until the body is done and no child is left, or
+/// something fails. A body output for which `fails` holds ends the scope at once.
+async fn drive<T>(
+    children: &Children<'_>,
+    body: impl Future<Output = T>,
+    fails: fn(&T) -> bool,
+) -> Result<T, Failure> {
+    let mut body = pin!(Some(body));
+    let mut output = None;
+    let body_waker = children.body_waker();
+    poll_fn(|cx| {
+        children.set_owner(cx.waker());
+        let body_woken = children.poll_ready();
+        if body_woken && let Some(running) = body.as_mut().as_pin_mut() {
+            match catch_unwind(AssertUnwindSafe(|| {
+                running.poll(&mut Context::from_waker(&body_waker))
+            })) {
+                Ok(Poll::Pending) => {}
+                Ok(Poll::Ready(value)) => {
+                    body.set(None);
+                    if fails(&value) {
+                        children.cancel_all();
+                        return Poll::Ready(Ok(value));
+                    }
+                    output = Some(value);
+                }
+                Err(payload) => {
+                    body.set(None);
+                    children.record_failure(Failure::Panic(payload));
+                }
+            }
+        }
+        if let Some(failure) = children.take_failure() {
+            body.set(None);
+            children.cancel_all();
+            return Poll::Ready(Err(failure));
+        }
+        if output.is_some() && children.is_empty() {
+            return Poll::Ready(Ok(output.take().expect("checked")));
+        }
+        if children.has_ready() {
+            cx.waker().wake_by_ref();
+        }
+        Poll::Pending
+    })
+    .await
+}

@@ -1,0 +1,371 @@
+//! What a spawned task is to its owner, and to whoever holds its [`JoinHandle`].
+//!
+//! A task is its future wrapped in a [`ChildTask`], boxed once and owned by a scope
+//! (or by the executor, for detached tasks). The wrapper delivers the output to the
+//! handle's [`Slot`], catches panics, and installs the task's inherited context while
+//! it runs. The handle only shares the slot: dropping it detaches nothing and cancels
+//! nothing, and cancelling through it is a request the owner carries out by dropping
+//! the future, so every destructor below it has run before the handle reports
+//! `Cancelled`.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use crate::context::{self, ContextMap};
+
+/// Why a task did not produce its value.
+///
+/// ```
+/// coro::run(async {
+///     coro::supervisor_scope(async |s| {
+///         let handle = s.spawn(async { panic!("boom") });
+///         let error = handle.await.unwrap_err();
+///         assert!(error.is_panic());
+///         assert_eq!(*error.into_panic().downcast::<&str>().unwrap(), "boom");
+///     })
+///     .await;
+/// });
+/// ```
+pub struct JoinError {
+    repr: Repr,
+}
+
+enum Repr {
+    Cancelled,
+    Panic(Box<dyn Any + Send + 'static>),
+}
+
+impl JoinError {
+    pub(crate) fn cancelled() -> Self {
+        JoinError {
+            repr: Repr::Cancelled,
+        }
+    }
+
+    pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> Self {
+        JoinError {
+            repr: Repr::Panic(payload),
+        }
+    }
+
+    /// The task was cancelled: through [`JoinHandle::cancel`], or because its scope
+    /// failed or was itself cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// The task panicked (only reported on handles of a supervisor scope or of a
+    /// detached task: elsewhere a child's panic fails its scope).
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic(_))
+    }
+
+    /// The panic's payload, to inspect or to resume with
+    /// [`std::panic::resume_unwind`].
+    ///
+    /// # Panics
+    /// If the task was cancelled rather than panicking; see [`JoinError::try_into_panic`].
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        self.try_into_panic()
+            .expect("`JoinError::into_panic` called on a cancelled task's error")
+    }
+
+    /// The panic's payload, or the error back if the task was cancelled.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.repr {
+            Repr::Panic(payload) => Ok(payload),
+            Repr::Cancelled => Err(self),
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+            Repr::Panic(payload) => {
+                write!(f, "JoinError::Panic({:?})", panic_message(payload.as_ref()))
+            }
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => f.write_str("task was cancelled"),
+            Repr::Panic(payload) => write!(f, "task panicked: {}", panic_message(payload.as_ref())),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("<non-string panic payload>")
+}
+
+/// Where a task's outcome meets its handle.
+pub(crate) struct Slot<T> {
+    state: RefCell<SlotState<T>>,
+    joiner: RefCell<Option<Waker>>,
+    cancel_requested: Cell<bool>,
+    /// The task's own waker: a cancel request wakes the task so its owner sees it.
+    task_waker: RefCell<Option<Waker>>,
+}
+
+enum SlotState<T> {
+    Running,
+    Done(T),
+    Failed(JoinError),
+    Taken,
+}
+
+impl<T> Slot<T> {
+    pub(crate) fn new() -> Rc<Self> {
+        Rc::new(Slot {
+            state: RefCell::new(SlotState::Running),
+            joiner: RefCell::new(None),
+            cancel_requested: Cell::new(false),
+            task_waker: RefCell::new(None),
+        })
+    }
+
+    fn finish(&self, state: SlotState<T>) {
+        *self.state.borrow_mut() = state;
+        if let Some(joiner) = self.joiner.borrow_mut().take() {
+            joiner.wake();
+        }
+    }
+
+    pub(crate) fn complete(&self, value: T) {
+        self.finish(SlotState::Done(value));
+    }
+
+    pub(crate) fn fail(&self, error: JoinError) {
+        self.finish(SlotState::Failed(error));
+    }
+
+    fn is_running(&self) -> bool {
+        matches!(*self.state.borrow(), SlotState::Running)
+    }
+}
+
+/// A handle to a spawned task: await it for the task's value, or cancel the task.
+///
+/// Awaiting gives `Ok(value)`, or a [`JoinError`] if the task was cancelled or (in a
+/// supervisor scope, or detached) panicked. Dropping the handle does **not** cancel
+/// the task: its scope still owns it and waits for it. The handle is one `Rc` to a
+/// small shared slot; it is not `Send`, like the single-threaded tasks it refers to.
+///
+/// ```
+/// coro::run(async {
+///     coro::scope(async |s| {
+///         let doubled = s.spawn(async { 21 * 2 });
+///         assert_eq!(doubled.await.unwrap(), 42);
+///     })
+///     .await;
+/// });
+/// ```
+pub struct JoinHandle<T> {
+    slot: Rc<Slot<T>>,
+}
+
+impl<T> JoinHandle<T> {
+    pub(crate) fn new(slot: Rc<Slot<T>>) -> Self {
+        JoinHandle { slot }
+    }
+
+    /// Asks for the task to be cancelled. Its owner drops it (and with it every task
+    /// below it, depth first) the next time it runs, before this handle reports
+    /// [`JoinError::is_cancelled`]. Does nothing if the task already finished.
+    ///
+    /// ```
+    /// coro::run(async {
+    ///     coro::scope(async |s| {
+    ///         let forever = s.spawn(std::future::pending::<()>());
+    ///         forever.cancel();
+    ///         assert!(forever.await.unwrap_err().is_cancelled());
+    ///     })
+    ///     .await;
+    /// });
+    /// ```
+    pub fn cancel(&self) {
+        if !self.slot.is_running() {
+            return;
+        }
+        self.slot.cancel_requested.set(true);
+        if let Some(waker) = self.slot.task_waker.borrow().as_ref() {
+            waker.wake_by_ref();
+        }
+    }
+
+    /// Has the task finished, by completing, failing or being cancelled?
+    ///
+    /// ```
+    /// coro::run(async {
+    ///     coro::scope(async |s| {
+    ///         let task = s.spawn(async {});
+    ///         assert!(!task.is_finished()); // spawned tasks start when the body yields
+    ///         coro::yield_now().await;
+    ///         assert!(task.is_finished());
+    ///     })
+    ///     .await;
+    /// });
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        !self.slot.is_running()
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.slot.state.borrow_mut();
+        match std::mem::replace(&mut *state, SlotState::Taken) {
+            SlotState::Running => {
+                *state = SlotState::Running;
+                let mut joiner = self.slot.joiner.borrow_mut();
+                match joiner.as_ref() {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    _ => *joiner = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+            SlotState::Done(value) => Poll::Ready(Ok(value)),
+            SlotState::Failed(error) => Poll::Ready(Err(error)),
+            SlotState::Taken => panic!("`JoinHandle` polled after it returned the task's result"),
+        }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// Why a task ended in a way its owner has to act on.
+pub(crate) enum Failure {
+    Panic(Box<dyn Any + Send + 'static>),
+    /// A `try_scope` child returned `Err`; the error waits in the scope.
+    Error,
+}
+
+/// A task as its owner sees it.
+pub(crate) trait Task {
+    /// Runs the task; `Ready(Ok)` once its outcome reached its handle,
+    /// `Ready(Err)` when the owner must handle a failure.
+    fn poll_task(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Failure>>;
+    fn cancel_requested(&self) -> bool;
+    /// Tells the handle the task is cancelled; the owner then drops the task.
+    fn mark_cancelled(&self);
+    fn set_waker(&self, waker: &Waker);
+}
+
+/// How a task's output reaches its handle; `false` means the output is a failure
+/// the owner must handle (a `try_scope` child's `Err`, already stored in its scope).
+pub(crate) type Deliver<O, T> = fn(O, &Slot<T>) -> bool;
+
+pin_project_lite::pin_project! {
+    /// A future with its handle's slot, its inherited context and its panic policy.
+    pub(crate) struct ChildTask<F: Future, T> {
+        #[pin]
+        future: F,
+        slot: Rc<Slot<T>>,
+        context: Option<Rc<ContextMap>>,
+        // Panics are the handle's business (supervisor scopes, detached tasks).
+        supervised: bool,
+        deliver: Deliver<F::Output, T>,
+    }
+}
+
+impl<F: Future, T> ChildTask<F, T> {
+    pub(crate) fn new(
+        future: F,
+        slot: Rc<Slot<T>>,
+        supervised: bool,
+        deliver: Deliver<F::Output, T>,
+    ) -> Self {
+        ChildTask {
+            future,
+            slot,
+            context: context::current(),
+            supervised,
+            deliver,
+        }
+    }
+}
+
+impl<F: Future, T> Task for ChildTask<F, T> {
+    fn poll_task(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
+        let this = self.project();
+        let future = this.future;
+        let polled = context::with_installed(this.context.clone(), || {
+            catch_unwind(AssertUnwindSafe(|| future.poll(cx)))
+        });
+        match polled {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => match (this.deliver)(output, this.slot) {
+                true => Poll::Ready(Ok(())),
+                false => Poll::Ready(Err(Failure::Error)),
+            },
+            Err(payload) if *this.supervised => {
+                this.slot.fail(JoinError::panic(payload));
+                Poll::Ready(Ok(()))
+            }
+            Err(payload) => {
+                this.slot.fail(JoinError::cancelled());
+                Poll::Ready(Err(Failure::Panic(payload)))
+            }
+        }
+    }
+
+    fn cancel_requested(&self) -> bool {
+        self.slot.cancel_requested.get()
+    }
+
+    fn mark_cancelled(&self) {
+        if self.slot.is_running() {
+            self.slot.fail(JoinError::cancelled());
+        }
+    }
+
+    fn set_waker(&self, waker: &Waker) {
+        *self.slot.task_waker.borrow_mut() = Some(waker.clone());
+    }
+}
+
+/// The output is the handle's value.
+pub(crate) fn deliver_value<T>(output: T, slot: &Slot<T>) -> bool {
+    slot.complete(output);
+    true
+}
+
+/// `Some` is the handle's value; `None` means the task failed with an error its scope
+/// now holds.
+pub(crate) fn deliver_success<T>(output: Option<T>, slot: &Slot<T>) -> bool {
+    match output {
+        Some(value) => {
+            slot.complete(value);
+            true
+        }
+        None => {
+            slot.fail(JoinError::cancelled());
+            false
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! Time that suspends instead of blocking: [`sleep`], [`timeout`], [`interval`]
+//! (Kotlin's `delay` and `withTimeout`, not `Thread.sleep`).
+//!
+//! Timers live in the executor: a binary heap of deadlines and a map from timer to
+//! waker. A sleeping future registers once and refreshes its waker only if it
+//! changed; dropping it unregisters it (its heap entry is skipped lazily). The
+//! executor parks the thread until the earliest deadline.
+
+use std::cell::RefCell;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use crate::executor::{try_with_executor, with_executor};
+
+#[derive(Default)]
+pub(crate) struct Timers {
+    heap: BinaryHeap<Reverse<(Instant, u64)>>,
+    wakers: HashMap<u64, Waker>,
+    next_id: u64,
+}
+
+impl Timers {
+    fn register(&mut self, deadline: Instant, waker: &Waker) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.heap.push(Reverse((deadline, id)));
+        self.wakers.insert(id, waker.clone());
+        id
+    }
+
+    fn refresh(&mut self, id: u64, waker: &Waker) {
+        if let Some(current) = self.wakers.get_mut(&id)
+            && !current.will_wake(waker)
+        {
+            *current = waker.clone();
+        }
+    }
+
+    fn cancel(&mut self, id: u64) {
+        self.wakers.remove(&id);
+    }
+
+    /// Wakes every timer due at `now`; returns the next deadline. Wakers run after
+    /// the timers are released, so a woken task may register new ones.
+    pub(crate) fn fire(timers: &RefCell<Timers>, now: Instant) -> Option<Instant> {
+        let mut due = Vec::new();
+        let next = {
+            let mut timers = timers.borrow_mut();
+            while let Some(Reverse((deadline, id))) = timers.heap.peek().copied() {
+                if !timers.wakers.contains_key(&id) {
+                    timers.heap.pop();
+                } else if deadline <= now {
+                    timers.heap.pop();
+                    due.extend(timers.wakers.remove(&id));
+                } else {
+                    break;
+                }
+            }
+            timers.heap.peek().map(|Reverse((deadline, _))| *deadline)
+        };
+        due.into_iter().for_each(Waker::wake);
+        next
+    }
+}
+
+/// Suspends the current task for `duration` without blocking the thread.
+///
+/// Costs one heap entry in the executor while pending. The task resumes at the
+/// first executor turn after the deadline; it never resumes early.
+///
+/// # Panics
+/// When polled outside [`crate::run`] (the timer lives in coro's executor).
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// coro::run(async {
+///     let start = Instant::now();
+///     coro::sleep(Duration::from_millis(10)).await;
+///     assert!(start.elapsed() >= Duration::from_millis(10));
+/// });
+/// ```
+pub fn sleep(duration: Duration) -> Sleep {
+    sleep_until(Instant::now() + duration)
+}
+
+/// Suspends the current task until `deadline`; see [`sleep`].
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// coro::run(coro::sleep_until(Instant::now() + Duration::from_millis(1)));
+/// ```
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep {
+        deadline,
+        timer: None,
+    }
+}
+
+/// The future returned by [`sleep`] and [`sleep_until`].
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct Sleep {
+    deadline: Instant,
+    timer: Option<u64>,
+}
+
+impl Sleep {
+    /// When this sleep ends.
+    ///
+    /// ```
+    /// let sleep = coro::sleep(std::time::Duration::from_secs(1));
+    /// assert!(sleep.deadline() > std::time::Instant::now());
+    /// ```
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if Instant::now() >= self.deadline {
+            if let Some(id) = self.timer.take() {
+                try_with_executor(|executor| executor.timers.borrow_mut().cancel(id));
+            }
+            return Poll::Ready(());
+        }
+        let deadline = self.deadline;
+        let timer = self.timer;
+        let id = with_executor("coro::sleep", |executor| {
+            let mut timers = executor.timers.borrow_mut();
+            match timer {
+                Some(id) => {
+                    timers.refresh(id, cx.waker());
+                    id
+                }
+                None => timers.register(deadline, cx.waker()),
+            }
+        });
+        self.timer = Some(id);
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let Some(id) = self.timer.take() {
+            try_with_executor(|executor| executor.timers.borrow_mut().cancel(id));
+        }
+    }
+}
+
+/// The error of a [`timeout`] that expired.
+///
+/// ```
+/// let error = coro::run(coro::timeout(std::time::Duration::ZERO, std::future::pending::<()>()));
+/// assert_eq!(error.unwrap_err().to_string(), "deadline has elapsed");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+/// Runs `future` for at most `duration`: its output, or [`Elapsed`] once the time is
+/// up, in which case `future` is dropped (cancelled) at that moment, with everything
+/// it owns (Kotlin's `withTimeout`).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// coro::run(async {
+///     let quick = coro::timeout(Duration::from_secs(1), async { 5 }).await;
+///     assert_eq!(quick, Ok(5));
+///     let slow = coro::timeout(Duration::from_millis(1), coro::sleep(Duration::from_secs(60))).await;
+///     assert!(slow.is_err());
+/// });
+/// ```
+pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+    Timeout {
+        future: Some(future),
+        sleep: sleep(duration),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future returned by [`timeout`].
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Timeout<F> {
+        #[pin]
+        future: Option<F>,
+        sleep: Sleep,
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let Some(future) = this.future.as_mut().as_pin_mut() else {
+            return Poll::Ready(Err(Elapsed(())));
+        };
+        if let Poll::Ready(output) = future.poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        if Pin::new(this.sleep).poll(cx).is_ready() {
+            this.future.set(None);
+            return Poll::Ready(Err(Elapsed(())));
+        }
+        Poll::Pending
+    }
+}
+
+/// A clock that ticks every `period`, the first tick at once.
+///
+/// If a tick is late (the task was busy), the next ones are counted from when it
+/// happened: ticks are skipped rather than bunched up.
+///
+/// # Panics
+/// If `period` is zero.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// coro::run(async {
+///     let mut every = coro::interval(Duration::from_millis(2));
+///     let first = every.tick().await;
+///     let second = every.tick().await;
+///     assert!(second - first >= Duration::from_millis(2));
+/// });
+/// ```
+pub fn interval(period: Duration) -> Interval {
+    assert!(
+        !period.is_zero(),
+        "`coro::interval` needs a period above zero"
+    );
+    Interval {
+        period,
+        next: Instant::now(),
+    }
+}
+
+/// The clock returned by [`interval`].
+#[derive(Debug)]
+pub struct Interval {
+    period: Duration,
+    next: Instant,
+}
+
+impl Interval {
+    /// Waits for the next tick and returns the instant it was due.
+    ///
+    /// ```
+    /// coro::run(async {
+    ///     let mut every = coro::interval(std::time::Duration::from_millis(1));
+    ///     every.tick().await;
+    /// });
+    /// ```
+    pub async fn tick(&mut self) -> Instant {
+        let due = self.next;
+        sleep_until(due).await;
+        let now = Instant::now();
+        self.next = if now > due + self.period {
+            now + self.period
+        } else {
+            due + self.period
+        };
+        due
+    }
+
+    /// The time between ticks.
+    ///
+    /// ```
+    /// let every = coro::interval(std::time::Duration::from_secs(1));
+    /// assert_eq!(every.period(), std::time::Duration::from_secs(1));
+    /// ```
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+}
