@@ -1,0 +1,132 @@
+//! Each example runs (with small sizes) and prints what it claims.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// `cargo test` builds the examples next to the test binaries' directory.
+fn example(name: &str, args: &[&str]) -> String {
+    let mut path = std::env::current_exe().expect("the test binary's path");
+    path.pop();
+    if path.ends_with("deps") {
+        path.pop();
+    }
+    let binary: PathBuf = path.join("examples").join(name);
+    let output = Command::new(&binary)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running {binary:?}: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{name} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn tour_shows_each_kind_and_a_cancelled_child() {
+    let out = example("tour", &[]);
+    assert!(
+        out.contains("fibonacci: [0, 1, 1, 2, 3, 5, 8, 13, 21, 34]"),
+        "{out}"
+    );
+    assert!(out.contains("after 10: mean 6.00"), "{out}");
+    assert!(
+        out.contains("running_average finished after 3 samples"),
+        "{out}"
+    );
+    assert!(out.contains("countdown: 3... 2... 1... liftoff"), "{out}");
+    assert!(
+        out.contains("scope: got \"record 1\"; slow child cancelled: true"),
+        "{out}"
+    );
+    assert!(
+        out.contains("timeout after 30 ms: Err(Elapsed(()))"),
+        "{out}"
+    );
+}
+
+#[test]
+fn network_calls_overlap_when_they_suspend() {
+    let out = example("network_calls", &["--scale", "50"]);
+    let sums: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.split("sum ").nth(1)?.split(',').next())
+        .collect();
+    assert_eq!(sums, ["1900", "1900", "1900"], "{out}");
+    let speedup: f64 = out
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("speed-up over blocking: coro::sleep ")?
+                .split('x')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .expect("a speed-up line");
+    assert!(
+        speedup > 3.0,
+        "twenty overlapping calls should beat twenty sequential ones: {out}"
+    );
+}
+
+#[test]
+fn callback_bridge_resumes_from_the_callback_thread() {
+    let out = example("callback_bridge", &[]);
+    assert!(
+        out.contains("contents of /index.html\nerror: 404 for /missing\ncontents of /about.html"),
+        "{out}"
+    );
+    assert!(
+        out.contains("2 of 3 concurrent requests succeeded"),
+        "{out}"
+    );
+}
+
+#[test]
+fn pipeline_stops_every_stage_when_cancelled() {
+    let out = example("pipeline", &[]);
+    assert!(out.contains("sum of squares past 1000: 1015"), "{out}");
+    let cancelled = out.split("sum of squares past 1000: 1015").nth(1).unwrap();
+    for stage in ["generate", "square", "sum"] {
+        assert!(
+            cancelled.contains(&format!("stage {stage} stopped")),
+            "{stage} was not torn down: {out}"
+        );
+    }
+    assert!(
+        out.contains("endless pipeline: cancelled by the timeout"),
+        "{out}"
+    );
+}
+
+#[test]
+fn threads_vs_coroutines_agree_on_the_results() {
+    let out = example("threads_vs_coroutines", &["200"]);
+    assert!(
+        out.contains("200 jobs, each waiting 100ms; results agree"),
+        "{out}"
+    );
+    assert!(
+        out.contains("thread per job:") && out.contains("coroutine per job:"),
+        "{out}"
+    );
+}
+
+#[test]
+fn million_reports_memory_for_both() {
+    let out = example("million", &["20000"]);
+    let row = |label: &str| -> Vec<String> {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no {label} row: {out}"));
+        line[label.len()..]
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(row("coro tasks (coro::sleep)")[0], "20000", "{out}");
+    assert_eq!(row("OS threads (thread::sleep)")[0], "200", "{out}");
+}
