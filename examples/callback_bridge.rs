@@ -8,9 +8,11 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
+type Callback = Box<dyn FnOnce(Result<String, String>) + Send>;
+
 /// A legacy client: every request takes a callback, called later on its own thread.
 struct LegacyClient {
-    requests: mpsc::Sender<(String, Box<dyn FnOnce(Result<String, String>) + Send>)>,
+    requests: mpsc::Sender<(String, Callback)>,
 }
 
 impl LegacyClient {
