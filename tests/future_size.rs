@@ -22,7 +22,7 @@ macro_rules! size_cases {
             )*
         }
         /// (body, our size, rustc's size); each pair also runs and must agree.
-        fn table() -> Vec<(&'static str, usize, usize)> {
+        pub fn table() -> Vec<(&'static str, usize, usize)> {
             vec![$({
                 let (a, b) = (ours::$name($($arg),*), theirs::$name($($arg),*));
                 let sizes = (std::mem::size_of_val(&a), std::mem::size_of_val(&b));

@@ -192,6 +192,11 @@ fn binding_pat(cfg: &Cfg, binding: BindingId) -> TokenStream {
     }
 }
 
+/// The local a sync machine moves between blocks within one resume.
+fn next_state() -> Ident {
+    Ident::new("__coro_next", Span::mixed_site())
+}
+
 /// The pinned field of a state that waits on an `.await`.
 fn future_field() -> Ident {
     Ident::new("__coro_future", Span::mixed_site())
@@ -425,6 +430,7 @@ impl<'a> Emitter<'a> {
         let p = &self.private;
         let (state_ty, state, dispatch, cx) =
             (&self.state_ty, &self.state, &self.dispatch, &self.cx);
+        let next = next_state();
         let arms: Vec<TokenStream> = self
             .live
             .order
@@ -452,12 +458,20 @@ impl<'a> Emitter<'a> {
             )
         } else {
             (
-                quote!(#p::replace(&mut #state, #state_ty::Poisoned)),
+                quote!(#next),
                 quote!(#state_ty::Done),
                 quote!(#state_ty::Poisoned),
             )
         };
-        let dispatch_loop = quote! {
+        // A sync machine takes its state out once per resume into a local, which
+        // moves between blocks within the resume: a local that never escapes is
+        // kept in registers, so those moves become plain jumps. The captured state is
+        // written again only when the coroutine suspends or finishes.
+        let take_state = (!self.is_async()).then(|| {
+            quote!(#[allow(unused_mut)] let mut #next = #p::replace(&mut #state, #state_ty::Poisoned);)
+        });
+        let dispatch_loop = quote! {{
+            #take_state
             #label loop {
                 match #scrutinee {
                     #(#arms)*
@@ -465,7 +479,7 @@ impl<'a> Emitter<'a> {
                     #poisoned_pat => #p::resumed_after_panic(),
                 }
             }
-        };
+        }};
         let start = self.start_value();
         let slot = &self.resume_slot;
         let sync_machine = |wrapper: TokenStream| {
@@ -783,21 +797,40 @@ impl<'a> Emitter<'a> {
         }
     }
 
+    /// Goes on at `target` within this resume.
     fn transition(&self, env: &Env, target: BlockId) -> TokenStream {
         self.uses_dispatch.set(true);
-        let store = self.store(env, target);
         let dispatch = &self.dispatch;
-        quote!(#store continue #dispatch;)
+        if self.is_async() {
+            let store = self.store(env, target);
+            return quote!(#store continue #dispatch;);
+        }
+        let next = next_state();
+        let value = self.variant_value(env, target, None);
+        quote!(#next = #value; continue #dispatch;)
     }
 
-    /// Moves the bindings live at `target` into its variant.
+    /// Moves the bindings live at `target` into its variant, stored as the state the
+    /// next resume starts from.
     fn store(&self, env: &Env, target: BlockId) -> TokenStream {
         self.store_with(env, target, None)
     }
 
-    /// Moves the bindings live at `target` into its variant, with the future it will
-    /// poll if it waits on an `.await`.
+    /// Like [`Emitter::store`], with the future `target` will poll if it waits on an
+    /// `.await`.
     fn store_with(&self, env: &Env, target: BlockId, future: Option<TokenStream>) -> TokenStream {
+        let value = self.variant_value(env, target, future);
+        self.assign_state(value)
+    }
+
+    /// `target`'s variant, holding the bindings live there (reached by their current
+    /// names), and compile errors for any that cannot be reached.
+    fn variant_value(
+        &self,
+        env: &Env,
+        target: BlockId,
+        future: Option<TokenStream>,
+    ) -> TokenStream {
         let state_ty = &self.state_ty;
         let name = self.variant[target].as_ref().expect("a state");
         let mut errors = TokenStream::new();
@@ -823,8 +856,7 @@ impl<'a> Emitter<'a> {
                 }
             });
         }
-        let assign = self.assign_state(quote!(#state_ty::#name { #(#fields),* }));
-        quote!(#errors #assign)
+        quote!({ #errors #state_ty::#name { #(#fields),* } })
     }
 
     /// What the resume closure returns to hand out a yielded value.

@@ -1,0 +1,97 @@
+//! Generator iteration: the sum of a filtered sequence of 10^6 items, written as a
+//! `#[coro::coroutine]` generator, a hand-written `Iterator`, `std::iter::from_fn`,
+//! and genawaiter. Run pinned: `taskset -c 0 cargo bench --bench generators`.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+
+const N: u64 = 1_000_000;
+
+#[coro::coroutine]
+fn coro_multiples(n: u64) -> impl Iterator<Item = u64> {
+    for i in 0..n {
+        if i % 3 == 0 || i % 5 == 0 {
+            yield_!(i);
+        }
+    }
+}
+
+struct Multiples {
+    next: u64,
+    end: u64,
+}
+
+impl Iterator for Multiples {
+    type Item = u64;
+
+    fn next(&mut self) -> Option<u64> {
+        while self.next < self.end {
+            let i = self.next;
+            self.next += 1;
+            if i % 3 == 0 || i % 5 == 0 {
+                return Some(i);
+            }
+        }
+        None
+    }
+}
+
+fn from_fn_multiples(n: u64) -> impl Iterator<Item = u64> {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < n {
+            let current = i;
+            i += 1;
+            if current % 3 == 0 || current % 5 == 0 {
+                return Some(current);
+            }
+        }
+        None
+    })
+}
+
+fn genawaiter_multiples(n: u64) -> impl Iterator<Item = u64> {
+    genawaiter::rc::Gen::new(move |co| async move {
+        for i in 0..n {
+            if i % 3 == 0 || i % 5 == 0 {
+                co.yield_(i).await;
+            }
+        }
+    })
+    .into_iter()
+}
+
+fn expected() -> u64 {
+    (0..N).filter(|i| i % 3 == 0 || i % 5 == 0).sum()
+}
+
+fn generators(c: &mut Criterion) {
+    let expected = expected();
+    assert_eq!(coro_multiples(N).sum::<u64>(), expected);
+    assert_eq!(Multiples { next: 0, end: N }.sum::<u64>(), expected);
+    assert_eq!(from_fn_multiples(N).sum::<u64>(), expected);
+    assert_eq!(genawaiter_multiples(N).sum::<u64>(), expected);
+    let mut group = c.benchmark_group("generator");
+    group.bench_function("coro", |b| {
+        b.iter(|| coro_multiples(black_box(N)).sum::<u64>())
+    });
+    group.bench_function("hand-written", |b| {
+        b.iter(|| {
+            Multiples {
+                next: 0,
+                end: black_box(N),
+            }
+            .sum::<u64>()
+        })
+    });
+    group.bench_function("iter::from_fn", |b| {
+        b.iter(|| from_fn_multiples(black_box(N)).sum::<u64>())
+    });
+    group.bench_function("genawaiter", |b| {
+        b.iter(|| genawaiter_multiples(black_box(N)).sum::<u64>())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, generators);
+criterion_main!(benches);
