@@ -133,7 +133,7 @@ fn spawn(c: &mut Criterion) {
             let executor = async_executor::LocalExecutor::new();
             futures::executor::block_on(executor.run(executor.spawn(async {
                 for _ in 0..black_box(YIELDS) {
-                    futures::pending!(); // like yield_now: wake then return Pending
+                    coro::yield_now().await; // wakes itself and returns Pending once: runs on any executor
                 }
             })))
         })
