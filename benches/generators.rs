@@ -10,7 +10,7 @@ const N: u64 = 1_000_000;
 #[coro::coroutine]
 fn coro_multiples(n: u64) -> impl Iterator<Item = u64> {
     for i in 0..n {
-        if i % 3 == 0 || i % 5 == 0 {
+        if i.is_multiple_of(3) || i.is_multiple_of(5) {
             yield_!(i);
         }
     }
@@ -28,7 +28,7 @@ impl Iterator for Multiples {
         while self.next < self.end {
             let i = self.next;
             self.next += 1;
-            if i % 3 == 0 || i % 5 == 0 {
+            if i.is_multiple_of(3) || i.is_multiple_of(5) {
                 return Some(i);
             }
         }
@@ -42,7 +42,7 @@ fn from_fn_multiples(n: u64) -> impl Iterator<Item = u64> {
         while i < n {
             let current = i;
             i += 1;
-            if current % 3 == 0 || current % 5 == 0 {
+            if current.is_multiple_of(3) || current.is_multiple_of(5) {
                 return Some(current);
             }
         }
@@ -53,7 +53,7 @@ fn from_fn_multiples(n: u64) -> impl Iterator<Item = u64> {
 fn genawaiter_multiples(n: u64) -> impl Iterator<Item = u64> {
     genawaiter::rc::Gen::new(move |co| async move {
         for i in 0..n {
-            if i % 3 == 0 || i % 5 == 0 {
+            if i.is_multiple_of(3) || i.is_multiple_of(5) {
                 co.yield_(i).await;
             }
         }
@@ -62,7 +62,7 @@ fn genawaiter_multiples(n: u64) -> impl Iterator<Item = u64> {
 }
 
 fn expected() -> u64 {
-    (0..N).filter(|i| i % 3 == 0 || i % 5 == 0).sum()
+    (0..N).filter(|i| i.is_multiple_of(3) || i.is_multiple_of(5)).sum()
 }
 
 fn generators(c: &mut Criterion) {
