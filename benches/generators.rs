@@ -62,7 +62,9 @@ fn genawaiter_multiples(n: u64) -> impl Iterator<Item = u64> {
 }
 
 fn expected() -> u64 {
-    (0..N).filter(|i| i.is_multiple_of(3) || i.is_multiple_of(5)).sum()
+    (0..N)
+        .filter(|i| i.is_multiple_of(3) || i.is_multiple_of(5))
+        .sum()
 }
 
 fn generators(c: &mut Criterion) {
