@@ -479,3 +479,28 @@ differential! {
     }
     run() script [1, 2, 20, 30] expect ["yield 1", "yield 2", "yield 2", "yield 21", "return 32"]
 }
+
+differential! {
+    fn loop_without_suspension_on_some_turns() -> impl Iterator<Item = u32> {
+        for i in 0..7 {
+            let _turn = Noisy::new(if i % 3 == 0 { "kept" } else { "skipped" });
+            if i % 3 == 0 {
+                yield_!(i);
+                log("after yield");
+            } else if i == 4 {
+                continue;
+            }
+            log("end of turn");
+        }
+    }
+    run() limit 10 expect [
+        "make kept", "yield 0", "after yield", "end of turn", "drop kept",
+        "make skipped", "end of turn", "drop skipped",
+        "make skipped", "end of turn", "drop skipped",
+        "make kept", "yield 3", "after yield", "end of turn", "drop kept",
+        "make skipped", "drop skipped",
+        "make skipped", "end of turn", "drop skipped",
+        "make kept", "yield 6", "after yield", "end of turn", "drop kept",
+        "return ()",
+    ]
+}

@@ -66,14 +66,33 @@ struct Env {
     names: HashMap<BindingId, Ident>,
     /// Which binding each user-visible name means right now.
     visible: HashMap<String, BindingId>,
+    /// The state whose arm is a Rust loop, if any: going back to it is `continue`.
+    looping: Option<Looping>,
+}
+
+/// A loop-header state written as a Rust `loop` around its own code.
+#[derive(Clone)]
+struct Looping {
+    header: BlockId,
+    /// Carried bindings still held by the variables restored before the loop.
+    fixed: std::collections::HashSet<BindingId>,
+    used: std::rc::Rc<std::cell::Cell<bool>>,
+    /// The code left the loop's frame: the arm is written again without the loop.
+    broken: std::rc::Rc<std::cell::Cell<bool>>,
 }
 
 #[derive(Clone, Default)]
 struct Frame {
-    /// `None` for the inside of an `if`/`match` arm written inline: a boundary the
-    /// inlined code never closes.
+    /// `None` for the inside of an `if`/`match` arm written inline.
     scope: Option<ScopeId>,
+    /// Opened outside the code being written (an arm written inline sees the frames
+    /// around it): closing it cannot end a Rust block, so it is closed by hand.
+    outer: bool,
     tokens: TokenStream,
+    /// Bindings declared in this frame, in order.
+    declared: Vec<BindingId>,
+    /// Written as `'label: loop { .. }` rather than `{ .. }`.
+    loop_label: Option<Lifetime>,
     /// `visible` entries this frame overwrote, to put back when it closes.
     saved: Vec<(String, Option<BindingId>)>,
     /// Bindings of outer scopes whose current name was declared in this frame.
@@ -102,10 +121,14 @@ impl Env {
         let previous = self.visible.insert(key.clone(), binding);
         let frame = self.frame();
         frame.saved.push((key, previous));
+        frame.declared.push(binding);
         if frame.scope != Some(cfg.bindings[binding].scope) {
             frame.hosted.push(binding);
         }
         self.names.insert(binding, name);
+        if let Some(looping) = &mut self.looping {
+            looping.fixed.remove(&binding);
+        }
     }
 
     /// Before a declaration of `name`: if it would hide a binding that is still
@@ -127,10 +150,39 @@ impl Env {
         }
     }
 
-    /// Ends the innermost scope's Rust block. Bindings of outer scopes that were
-    /// aliased inside it and are still live come back out under their own names.
-    fn close(&mut self, cfg: &Cfg, live: &BitSet) {
-        let frame = self.frames.pop().expect("an open frame");
+    /// Ends the innermost scope. Bindings of outer scopes that were aliased inside it
+    /// and are still live come back out under their own names. `init` says which
+    /// bindings are surely initialised here.
+    fn close(&mut self, cfg: &Cfg, live: &BitSet, init: &BitSet) {
+        let Some(at) = self.frames.iter().rposition(|f| f.scope.is_some()) else {
+            return;
+        };
+        if let Some(looping) = &self.looping
+            && self.frames[at + 1..].iter().any(|f| f.loop_label.is_some())
+        {
+            // This scope was opened before the loop began: the loop cannot close it.
+            looping.broken.set(true);
+        }
+        let lexical = at == self.frames.len() - 1 && !self.frames[at].outer;
+        let frame = self.frames.remove(at);
+        if !lexical {
+            // The scope's Rust block encloses this code: drop what it declared, as
+            // leaving it would (what may have been moved is left to the block's end).
+            let dropped = Ident::new("__coro_dropped", Span::mixed_site());
+            for &binding in frame.declared.iter().rev() {
+                let Some(name) = self.names.get(&binding).cloned() else {
+                    continue;
+                };
+                let reachable = self.visible.get(&name.to_string()) == Some(&binding)
+                    || name.to_string().starts_with("__coro_alias");
+                if Some(cfg.bindings[binding].scope) == frame.scope
+                    && init.contains(binding)
+                    && reachable
+                {
+                    self.push(quote!({ let #dropped = #name; }));
+                }
+            }
+        }
         for (key, previous) in frame.saved.into_iter().rev() {
             match previous {
                 Some(binding) => self.visible.insert(key, binding),
@@ -144,41 +196,77 @@ impl Env {
             .filter(|&b| live.contains(b) && Some(cfg.bindings[b].scope) != frame.scope)
             .filter(|b| self.names.contains_key(b))
             .collect();
-        let inner = frame.tokens;
-        if handed_back.is_empty() {
-            self.push(quote!({ #inner }));
-            return;
-        }
-        let values: Vec<&Ident> = handed_back.iter().map(|b| &self.names[b]).collect();
+        let values: Vec<Ident> = handed_back.iter().map(|b| self.names[b].clone()).collect();
         let pats: Vec<TokenStream> = handed_back.iter().map(|&b| binding_pat(cfg, b)).collect();
-        let tokens = quote! {
-            #[allow(unused_mut, unused_variables)]
-            let (#(#pats,)*) = { #inner (#(#values,)*) };
-        };
-        self.push(tokens);
+        if lexical {
+            let inner = frame.tokens;
+            if handed_back.is_empty() {
+                self.push(wrap(frame.loop_label.as_ref(), inner));
+            } else {
+                self.push(quote! {
+                    #[allow(unused_mut, unused_variables)]
+                    let (#(#pats,)*) = { #inner (#(#values,)*) };
+                });
+            }
+        } else {
+            self.push(quote! {
+                #(#[allow(unused_mut, unused_variables)] let #pats = #values;)*
+            });
+        }
         for binding in handed_back {
             let name = cfg.bindings[binding].name.clone();
             self.declare(cfg, binding, name);
         }
     }
 
-    /// Closes every frame (the code in them has diverged) and returns the tokens.
+    /// Closes the frames this code opened (it has diverged) and returns its tokens:
+    /// each frame's code ends with its inner frame's, as a block or a loop.
     fn finish(mut self) -> TokenStream {
-        while self.frames.len() > 1 {
-            let inner = self.frames.pop().unwrap().tokens;
-            self.push(quote!({ #inner }));
+        let mut inner: Option<(TokenStream, Option<Lifetime>)> = None;
+        while let Some(frame) = self.frames.pop() {
+            if frame.outer {
+                break;
+            }
+            let mut tokens = frame.tokens;
+            if let Some((code, label)) = inner.take() {
+                tokens.extend(wrap(label.as_ref(), code));
+            }
+            inner = Some((tokens, frame.loop_label));
         }
-        self.frames.pop().map(|f| f.tokens).unwrap_or_default()
+        match inner {
+            Some((code, Some(label))) => wrap(Some(&label), code),
+            Some((code, None)) => code,
+            None => TokenStream::new(),
+        }
     }
 
     /// A fresh environment for code written inside an `if`/`match` arm: it sees the
-    /// same names but writes into its own frame.
+    /// same names and scopes, but writes into its own frame.
     fn arm(&self) -> Env {
+        let mut frames: Vec<Frame> = self
+            .frames
+            .iter()
+            .map(|f| Frame {
+                outer: true,
+                tokens: TokenStream::new(),
+                ..f.clone()
+            })
+            .collect();
+        frames.push(Frame::default());
         Env {
-            frames: vec![Frame::default()],
+            frames,
             names: self.names.clone(),
             visible: self.visible.clone(),
+            looping: self.looping.clone(),
         }
+    }
+}
+
+/// A frame's code as a block, or as a labelled loop.
+fn wrap(label: Option<&Lifetime>, inner: TokenStream) -> TokenStream {
+    match label {
+        Some(label) => quote!(#label: loop { #inner }),
+        None => quote!({ #inner }),
     }
 }
 
@@ -190,6 +278,11 @@ fn binding_pat(cfg: &Cfg, binding: BindingId) -> TokenStream {
     } else {
         quote!(#name)
     }
+}
+
+/// The label of a state's arm written as a loop.
+fn loop_label() -> Lifetime {
+    Lifetime::new("'__coro_loop", Span::mixed_site())
 }
 
 /// The local a sync machine moves between blocks within one resume.
@@ -228,25 +321,19 @@ fn is_unit(ty: &Type) -> bool {
 
 impl<'a> Emitter<'a> {
     fn new(func: &'a CoroutineFn, cfg: &'a Cfg, live: &'a Liveness) -> Self {
-        // A block entered from one place, in the same scope, is written there. Inside
-        // an `if`/`match` arm it must also close only the scopes it opens, since the
-        // arm cannot close a Rust block opened outside it.
+        // A block entered from one place, in the same scope, is written there; so is a
+        // join that only closes scopes before going on (written at each of its
+        // predecessors). Inside an `if`/`match` arm, scopes opened outside it are
+        // closed by hand (see `Env::close`).
         let mut inline = vec![false; cfg.blocks.len()];
-        let mut in_construct = vec![false; cfg.blocks.len()];
         for &block in &live.order {
             let data = &cfg.blocks[block];
-            let [pred] = live.preds[block][..] else {
-                continue;
-            };
-            if block == ENTRY || data.resumed || exit_scope(cfg, pred) != data.scope {
+            let preds = &live.preds[block];
+            let same_scope = preds.iter().all(|&p| exit_scope(cfg, p) == data.scope);
+            if block == ENTRY || data.resumed || preds.is_empty() || !same_scope {
                 continue;
             }
-            let nested =
-                in_construct[pred] || !matches!(cfg.blocks[pred].term, Terminator::Goto(_));
-            if !nested || is_balanced(cfg, block) {
-                inline[block] = true;
-                in_construct[block] = nested;
-            }
+            inline[block] = preds.len() == 1 || is_trivial_join(cfg, live, block);
         }
         let mut variant = vec![None; cfg.blocks.len()];
         let mut generic = HashMap::new();
@@ -558,9 +645,48 @@ impl<'a> Emitter<'a> {
             let state_ty = &self.state_ty;
             quote!(#state_ty::#name { #(#fields),* })
         };
+        // A state entered again from its own code (a loop's head) is written as a Rust
+        // loop, so going round is a jump rather than a pass through the dispatch.
+        if block != ENTRY && !self.is_async() {
+            let (body, used, broken) = self.arm_body(env.clone(), block, &carried, true);
+            if used && !broken {
+                return quote!(#pattern => { #body });
+            }
+        }
+        let (body, ..) = self.arm_body(env, block, &carried, false);
+        quote!(#pattern => { #body })
+    }
+
+    /// Declares again, uninitialised, the bindings in scope at `block` that are not
+    /// carried but are assigned later (those of `scope`, or all).
+    fn redeclare(&self, env: &mut Env, block: BlockId, scope: Option<ScopeId>) {
+        let live = &self.live.live_in[block];
+        for binding in self.live.redeclare_in[block].iter() {
+            let data = &self.cfg.bindings[binding];
+            if scope.is_some_and(|scope| data.scope != scope) {
+                continue;
+            }
+            env.alias_hidden(self.cfg, &data.name, &[binding], live);
+            let pat = binding_pat(self.cfg, binding);
+            env.push(quote!(#[allow(unused_mut, unused_variables)] let #pat;));
+            env.declare(self.cfg, binding, data.name.clone());
+        }
+    }
+
+    /// The code of a state's arm after its pattern: restore the bindings, one Rust
+    /// block per scope, then the state's own code. Returns whether the loop was used,
+    /// and whether it had to be given up.
+    fn arm_body(
+        &self,
+        mut env: Env,
+        block: BlockId,
+        carried: &[BindingId],
+        looped: bool,
+    ) -> (TokenStream, bool, bool) {
+        let used = std::rc::Rc::new(std::cell::Cell::new(false));
+        let broken = std::rc::Rc::new(std::cell::Cell::new(false));
         if block != ENTRY {
             let live = &self.live.live_in[block];
-            let redeclared: Vec<BindingId> = self.live.redeclare_in[block].iter().collect();
             for (depth, scope) in self
                 .cfg
                 .scope_chain(self.cfg.blocks[block].scope)
@@ -580,21 +706,28 @@ impl<'a> Emitter<'a> {
                     env.push(quote!(#[allow(unused_mut, unused_variables)] let #pat = #from;));
                     env.declare(self.cfg, binding, data.name.clone());
                 }
-                for &binding in redeclared
-                    .iter()
-                    .filter(|&&b| self.cfg.bindings[b].scope == scope)
-                {
-                    let data = &self.cfg.bindings[binding];
-                    env.alias_hidden(self.cfg, &data.name, &[binding], live);
-                    let pat = binding_pat(self.cfg, binding);
-                    env.push(quote!(#[allow(unused_mut, unused_variables)] let #pat;));
-                    env.declare(self.cfg, binding, data.name.clone());
+                if !looped {
+                    self.redeclare(&mut env, block, Some(scope));
                 }
+            }
+            if looped {
+                env.frames.push(Frame {
+                    loop_label: Some(loop_label()),
+                    ..Frame::default()
+                });
+                env.looping = Some(Looping {
+                    header: block,
+                    fixed: carried.iter().copied().collect(),
+                    used: used.clone(),
+                    broken: broken.clone(),
+                });
+                // Inside the loop, so each turn starts them afresh.
+                self.redeclare(&mut env, block, None);
             }
         }
         self.block(&mut env, block);
         let body = prune_unused_declarations(env.finish());
-        quote!(#pattern => { #body })
+        (body, used.get(), broken.get())
     }
 
     /// Writes the statements and terminator of `block` into `env`.
@@ -603,7 +736,10 @@ impl<'a> Emitter<'a> {
         for (index, stmt) in data.stmts.iter().enumerate() {
             match stmt {
                 Stmt::Enter(scope) => env.open(Some(*scope)),
-                Stmt::Exit(_) => env.close(self.cfg, &self.live.live_after(self.cfg, block, index)),
+                Stmt::Exit(_) => {
+                    let (live, init) = self.live.after(self.cfg, block, index);
+                    env.close(self.cfg, &live, &init);
+                }
                 Stmt::Let { local, binds, .. } => {
                     let live = self.live.live_after(self.cfg, block, index);
                     self.local(env, local, binds, &live);
@@ -799,6 +935,21 @@ impl<'a> Emitter<'a> {
 
     /// Goes on at `target` within this resume.
     fn transition(&self, env: &Env, target: BlockId) -> TokenStream {
+        if let Some(looping) = &env.looping
+            && looping.header == target
+            && self.carried(target).into_iter().all(|b| {
+                let name = &self.cfg.bindings[b].name;
+                looping.fixed.contains(&b)
+                    && env.names.get(&b) == Some(name)
+                    && env.visible.get(&name.to_string()) == Some(&b)
+            })
+        {
+            // Back to the loop this arm is written as: the bindings are already in
+            // the variables the loop's next turn starts with.
+            looping.used.set(true);
+            let label = loop_label();
+            return quote!(continue #label;);
+        }
         self.uses_dispatch.set(true);
         let dispatch = &self.dispatch;
         if self.is_async() {
@@ -931,21 +1082,26 @@ fn exit_scope(cfg: &Cfg, block: BlockId) -> ScopeId {
     scope
 }
 
-/// Does the block only close scopes it opened? Only such a block can be written
-/// inside another construct.
-fn is_balanced(cfg: &Cfg, block: BlockId) -> bool {
-    let mut depth = 0i32;
-    for stmt in &cfg.blocks[block].stmts {
-        match stmt {
-            Stmt::Enter(_) => depth += 1,
-            Stmt::Exit(_) => depth -= 1,
-            _ => {}
+/// A join that only closes scopes and goes on to a block that is not itself such a
+/// join: cheap to write at each predecessor, and it saves a pass through the
+/// dispatch on every use.
+fn is_trivial_join(cfg: &Cfg, live: &Liveness, block: BlockId) -> bool {
+    let only_scopes = |b: BlockId| {
+        cfg.blocks[b]
+            .stmts
+            .iter()
+            .all(|s| matches!(s, Stmt::Exit(_)))
+    };
+    match cfg.blocks[block].term {
+        Terminator::Goto(target) => {
+            only_scopes(block)
+                && target != block
+                && !(only_scopes(target)
+                    && matches!(cfg.blocks[target].term, Terminator::Goto(_))
+                    && live.preds[target].len() > 1)
         }
-        if depth < 0 {
-            return false;
-        }
+        _ => false,
     }
-    true
 }
 
 /// Rewrites what leaves the body from straight code: `return` and `?` finish the

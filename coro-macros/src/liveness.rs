@@ -225,6 +225,12 @@ fn reverse_post_order(succs: &[Vec<BlockId>]) -> Vec<BlockId> {
 impl Liveness {
     /// The bindings live right after statement `index` of `block`.
     pub fn live_after(&self, cfg: &Cfg, block: BlockId, index: usize) -> BitSet {
+        self.after(cfg, block, index).0
+    }
+
+    /// The bindings live, and those surely initialised, right after statement
+    /// `index` of `block`.
+    pub fn after(&self, cfg: &Cfg, block: BlockId, index: usize) -> (BitSet, BitSet) {
         let data = &cfg.blocks[block];
         let mut uninit = self.uninit_in[block].clone();
         let mut scope: ScopeId = data.scope;
@@ -259,7 +265,11 @@ impl Liveness {
                 live.insert(binding);
             }
         }
-        live
+        let mut init = BitSet::new(cfg.bindings.len());
+        (0..cfg.bindings.len())
+            .filter(|&b| !uninit.contains(b))
+            .for_each(|b| init.insert(b));
+        (live, init)
     }
 }
 

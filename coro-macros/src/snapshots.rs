@@ -321,6 +321,18 @@ snapshot!(
     }
 );
 
+snapshot!(
+    loop_head_written_as_a_rust_loop,
+    fn multiples(n: u64) -> impl Iterator<Item = u64> {
+        for i in 0..n {
+            let _scoped = guard();
+            if i % 3 == 0 || i % 5 == 0 {
+                yield_!(i);
+            }
+        }
+    }
+);
+
 /// Prints the expansion of the function in the file named by `CORO_EXPAND`:
 /// `CORO_EXPAND=body.rs cargo test -p coro-macros print_expansion -- --ignored --nocapture`
 #[test]

@@ -74,6 +74,8 @@ pub(crate) struct Children<'env> {
     ready: Arc<Ready>,
     body_waker: Arc<ChildWaker>,
     failure: RefCell<Option<Failure>>,
+    /// The batch being polled; swapped with the queue so neither reallocates.
+    batch: RefCell<Vec<usize>>,
 }
 
 impl<'env> Children<'env> {
@@ -94,6 +96,7 @@ impl<'env> Children<'env> {
             ready,
             body_waker,
             failure: RefCell::new(None),
+            batch: RefCell::new(Vec::new()),
         }
     }
 
@@ -135,19 +138,22 @@ impl<'env> Children<'env> {
         }
     }
 
-    /// Takes the queued indices; says whether the body was among them.
-    fn take_ready(&self) -> (Vec<usize>, bool) {
-        let mut queue =
-            std::mem::take(&mut *self.ready.queue.lock().unwrap_or_else(|e| e.into_inner()));
-        let body = queue
+    /// Moves the queued indices into `batch`; says whether the body was among them.
+    fn take_ready(&self, batch: &mut Vec<usize>) -> bool {
+        batch.clear();
+        std::mem::swap(
+            batch,
+            &mut *self.ready.queue.lock().unwrap_or_else(|e| e.into_inner()),
+        );
+        let body = batch
             .iter()
             .position(|&i| i == BODY)
-            .map(|at| queue.swap_remove(at))
+            .map(|at| batch.swap_remove(at))
             .is_some();
         if body {
             self.body_waker.queued.store(false, Ordering::Release);
         }
-        (queue, body)
+        body
     }
 
     pub(crate) fn has_ready(&self) -> bool {
@@ -162,8 +168,11 @@ impl<'env> Children<'env> {
     /// Polls the children queued since the last call. Returns whether the body was
     /// woken, for the owner to poll it.
     pub(crate) fn poll_ready(&self) -> bool {
-        let (batch, body) = self.take_ready();
-        for index in batch {
+        // A child polled here may poll a nested scope, never this one: the batch is
+        // free to borrow for the whole loop.
+        let mut batch = self.batch.take();
+        let body = self.take_ready(&mut batch);
+        for &index in &batch {
             let taken = {
                 let mut slab = self.slab.borrow_mut();
                 match slab.get_mut(index).and_then(Option::as_mut) {
@@ -199,6 +208,7 @@ impl<'env> Children<'env> {
                 }
             }
         }
+        *self.batch.borrow_mut() = batch;
         body
     }
 

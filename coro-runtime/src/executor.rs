@@ -137,7 +137,7 @@ pub fn run<F: Future>(future: F) -> F::Output {
         if executor.detached.has_ready() {
             executor.detached.poll_ready();
         }
-        let next_timer = Timers::fire(&executor.timers, Instant::now());
+        let next_timer = Timers::fire(&executor.timers);
         if main.woken.load(Ordering::Acquire) || executor.detached.has_ready() {
             continue;
         }

@@ -45,9 +45,14 @@ impl Timers {
         self.wakers.remove(&id);
     }
 
-    /// Wakes every timer due at `now`; returns the next deadline. Wakers run after
-    /// the timers are released, so a woken task may register new ones.
-    pub(crate) fn fire(timers: &RefCell<Timers>, now: Instant) -> Option<Instant> {
+    /// Wakes every timer due now; returns the next deadline. Wakers run after the
+    /// timers are released, so a woken task may register new ones. Reads the clock
+    /// only when a timer is pending.
+    pub(crate) fn fire(timers: &RefCell<Timers>) -> Option<Instant> {
+        if timers.borrow().heap.is_empty() {
+            return None;
+        }
+        let now = Instant::now();
         let mut due = Vec::new();
         let next = {
             let mut timers = timers.borrow_mut();
