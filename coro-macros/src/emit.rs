@@ -56,6 +56,14 @@ struct Emitter<'a> {
     cx: Ident,
     uses_dispatch: std::cell::Cell<bool>,
     uses_resume_slot: std::cell::Cell<bool>,
+    /// States whose arm is written as a loop; a resume that goes on to one of them
+    /// enters a copy of that loop directly.
+    loop_heads: std::cell::RefCell<std::collections::HashSet<BlockId>>,
+    /// The states the arm being written goes on to.
+    arm_targets: std::cell::RefCell<Vec<BlockId>>,
+    /// The states reachable from the start through the arms as written: others
+    /// (joins every predecessor copied) get no variant and no arm.
+    kept: std::cell::RefCell<std::collections::HashSet<BlockId>>,
 }
 
 /// Where names stand while one state's code is written.
@@ -68,6 +76,8 @@ struct Env {
     visible: HashMap<String, BindingId>,
     /// The state whose arm is a Rust loop, if any: going back to it is `continue`.
     looping: Option<Looping>,
+    /// Writing a resume's arm: the state it goes on to may be entered in place.
+    resuming: bool,
 }
 
 /// A loop-header state written as a Rust `loop` around its own code.
@@ -258,6 +268,7 @@ impl Env {
             names: self.names.clone(),
             visible: self.visible.clone(),
             looping: self.looping.clone(),
+            resuming: self.resuming,
         }
     }
 }
@@ -369,6 +380,9 @@ impl<'a> Emitter<'a> {
             cx: Ident::new("__coro_cx", Span::mixed_site()),
             uses_dispatch: Default::default(),
             uses_resume_slot: Default::default(),
+            loop_heads: Default::default(),
+            arm_targets: Default::default(),
+            kept: Default::default(),
         }
     }
 
@@ -377,8 +391,8 @@ impl<'a> Emitter<'a> {
             attrs, vis, sig, ..
         } = self.func;
         let items = &self.cfg.items;
-        let state_enum = self.state_enum();
         let machine = self.machine();
+        let state_enum = self.state_enum();
         quote! {
             #(#attrs)*
             #vis #sig {
@@ -440,16 +454,36 @@ impl<'a> Emitter<'a> {
         let param_generics: Vec<Ident> = (0..self.cfg.params.len())
             .map(|i| format_ident!("P{}", i))
             .collect();
-        let mut binding_generics: Vec<(&BindingId, &Ident)> = self.generic.iter().collect();
+        let kept = self.kept.borrow();
+        let used: std::collections::HashSet<BindingId> = kept
+            .iter()
+            .filter(|&&b| b != ENTRY)
+            .flat_map(|&b| self.carried(b))
+            .collect();
+        let mut binding_generics: Vec<(&BindingId, &Ident)> = self
+            .generic
+            .iter()
+            .filter(|(b, _)| used.contains(b))
+            .collect();
         binding_generics
             .sort_by_key(|(_, ident)| ident.to_string()[1..].parse::<usize>().unwrap_or(0));
         let future_generics: Vec<Ident> = (0..self.cfg.await_slots)
             .map(|i| format_ident!("F{}", i))
             .collect();
+        let kept_slots: std::collections::HashSet<usize> = kept
+            .iter()
+            .filter_map(|&b| self.cfg.blocks[b].polls.map(|p| p.slot))
+            .collect();
         let generics: Vec<&Ident> = param_generics
             .iter()
             .chain(binding_generics.iter().map(|(_, i)| *i))
-            .chain(future_generics.iter())
+            .chain(
+                future_generics
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| kept_slots.contains(i))
+                    .map(|(_, g)| g),
+            )
             .collect();
         let params = &self.cfg.params;
         let is_async = self.is_async();
@@ -473,7 +507,7 @@ impl<'a> Emitter<'a> {
             .live
             .order
             .iter()
-            .filter(|&&b| b != ENTRY)
+            .filter(|&&b| b != ENTRY && kept.contains(&b))
             .filter_map(|&block| {
                 let name = self.variant[block].as_ref()?;
                 let mut fields = Vec::new();
@@ -518,13 +552,37 @@ impl<'a> Emitter<'a> {
         let (state_ty, state, dispatch, cx) =
             (&self.state_ty, &self.state, &self.dispatch, &self.cx);
         let next = next_state();
-        let arms: Vec<TokenStream> = self
+        let mut written = HashMap::new();
+        for &block in self
             .live
             .order
             .iter()
             .filter(|&&b| self.variant[b].is_some())
-            .map(|&block| self.state_arm(block))
+        {
+            let arm = self.state_arm(block);
+            written.insert(
+                block,
+                (arm, self.arm_targets.take(), self.uses_dispatch.take()),
+            );
+        }
+        let mut kept = std::collections::HashSet::from([ENTRY]);
+        let mut work = vec![ENTRY];
+        while let Some(block) = work.pop() {
+            for &target in &written[&block].1 {
+                if kept.insert(target) {
+                    work.push(target);
+                }
+            }
+        }
+        let arms: Vec<TokenStream> = self
+            .live
+            .order
+            .iter()
+            .filter(|b| kept.contains(b))
+            .map(|b| written[b].0.clone())
             .collect();
+        self.uses_dispatch.set(kept.iter().any(|b| written[b].2));
+        *self.kept.borrow_mut() = kept;
         let set_done = self.assign_state(quote!(#state_ty::Done));
         let done = match &self.func.kind {
             Kind::Generator { .. } => quote!({
@@ -650,6 +708,7 @@ impl<'a> Emitter<'a> {
         if block != ENTRY && !self.is_async() {
             let (body, used, broken) = self.arm_body(env.clone(), block, &carried, true);
             if used && !broken {
+                self.loop_heads.borrow_mut().insert(block);
                 return quote!(#pattern => { #body });
             }
         }
@@ -663,7 +722,8 @@ impl<'a> Emitter<'a> {
         let live = &self.live.live_in[block];
         for binding in self.live.redeclare_in[block].iter() {
             let data = &self.cfg.bindings[binding];
-            if scope.is_some_and(|scope| data.scope != scope) {
+            // Already declared in this arm (entering a copy of `block`): keep that one.
+            if scope.is_some_and(|scope| data.scope != scope) || env.names.contains_key(&binding) {
                 continue;
             }
             env.alias_hidden(self.cfg, &data.name, &[binding], live);
@@ -685,6 +745,9 @@ impl<'a> Emitter<'a> {
     ) -> (TokenStream, bool, bool) {
         let used = std::rc::Rc::new(std::cell::Cell::new(false));
         let broken = std::rc::Rc::new(std::cell::Cell::new(false));
+        env.resuming = self.cfg.blocks[block].resumed;
+        self.arm_targets.borrow_mut().clear();
+        self.uses_dispatch.set(false);
         if block != ENTRY {
             let live = &self.live.live_in[block];
             for (depth, scope) in self
@@ -950,6 +1013,15 @@ impl<'a> Emitter<'a> {
             let label = loop_label();
             return quote!(continue #label;);
         }
+        let worth_copying = self.loop_heads.borrow().contains(&target) || env.resuming;
+        if env.looping.is_none()
+            && worth_copying
+            && target != ENTRY
+            && !self.is_async()
+            && let Some(entered) = self.enter_loop(env, target)
+        {
+            return entered;
+        }
         self.uses_dispatch.set(true);
         let dispatch = &self.dispatch;
         if self.is_async() {
@@ -957,8 +1029,54 @@ impl<'a> Emitter<'a> {
             return quote!(#store continue #dispatch;);
         }
         let next = next_state();
+        self.arm_targets.borrow_mut().push(target);
         let value = self.variant_value(env, target, None);
         quote!(#next = #value; continue #dispatch;)
+    }
+
+    /// Enters a copy of loop head `header`'s loop here, when the bindings it carries
+    /// are in their own variables: a resume inside a loop then goes round without
+    /// passing through the dispatch. `None` if the copy cannot be made.
+    fn enter_loop(&self, env: &Env, header: BlockId) -> Option<TokenStream> {
+        let carried = self.carried(header);
+        let in_place = carried.iter().all(|&b| {
+            let name = &self.cfg.bindings[b].name;
+            env.names.get(&b) == Some(name) && env.visible.get(&name.to_string()) == Some(&b)
+        });
+        if !in_place {
+            return None;
+        }
+        let broken = std::rc::Rc::new(std::cell::Cell::new(false));
+        let mut inner = env.arm();
+        inner.frames.push(Frame {
+            loop_label: Some(loop_label()),
+            ..Frame::default()
+        });
+        inner.looping = Some(Looping {
+            header,
+            fixed: carried.into_iter().collect(),
+            used: std::rc::Rc::new(std::cell::Cell::new(false)),
+            broken: broken.clone(),
+        });
+        let used = inner
+            .looping
+            .as_ref()
+            .map(|l| l.used.clone())
+            .expect("set above");
+        self.redeclare(&mut inner, header, None);
+        self.block(&mut inner, header);
+        if !used.get()
+            && let Some(frame) = inner
+                .frames
+                .iter_mut()
+                .rev()
+                .find(|f| f.loop_label.is_some())
+        {
+            // Entered once and left through the dispatch: a block, not a loop.
+            frame.loop_label = None;
+        }
+        let tokens = inner.finish();
+        (!broken.get()).then_some(tokens)
     }
 
     /// Moves the bindings live at `target` into its variant, stored as the state the
@@ -970,6 +1088,7 @@ impl<'a> Emitter<'a> {
     /// Like [`Emitter::store`], with the future `target` will poll if it waits on an
     /// `.await`.
     fn store_with(&self, env: &Env, target: BlockId, future: Option<TokenStream>) -> TokenStream {
+        self.arm_targets.borrow_mut().push(target);
         let value = self.variant_value(env, target, future);
         self.assign_state(value)
     }
@@ -1168,7 +1287,18 @@ impl VisitMut for Rewriter<'_> {
 /// A binding that is declared uninitialised and only assigned in a later state would
 /// otherwise leave a `let x;` whose type nothing in this state determines, which rustc
 /// rejects; the declaration does nothing there, so it goes.
-fn prune_unused_declarations(tokens: TokenStream) -> TokenStream {
+fn prune_unused_declarations(mut tokens: TokenStream) -> TokenStream {
+    // A declaration mentioned only by a later, unused declaration goes in a later round.
+    loop {
+        let (pruned, removed) = prune_once(tokens);
+        tokens = pruned;
+        if !removed {
+            return tokens;
+        }
+    }
+}
+
+fn prune_once(tokens: TokenStream) -> (TokenStream, bool) {
     let mut idents = Vec::new();
     let mut declarations = Vec::new();
     collect_declarations(tokens.clone(), &mut idents, &mut declarations);
@@ -1177,8 +1307,11 @@ fn prune_unused_declarations(tokens: TokenStream) -> TokenStream {
         .filter(|(position, name)| !idents[position + 1..].iter().any(|ident| ident == name))
         .map(|(position, _)| position)
         .collect();
+    if unused.is_empty() {
+        return (tokens, false);
+    }
     let mut counter = 0;
-    remove_declarations(tokens, &unused, &mut counter)
+    (remove_declarations(tokens, &unused, &mut counter), true)
 }
 
 /// The length of the `[#[attr]] let [mut] name ;` starting at `tokens[i]`, and the
