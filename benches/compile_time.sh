@@ -23,6 +23,11 @@ edition = "2024"
 coro = { path = "$root" }
 
 [workspace]
+
+# Macros run as compiled: optimise them (cargo's default for release builds is
+# opt-level 0 for proc macros and build scripts).
+[profile.release.build-override]
+opt-level = 3
 TOML
     {
         for ((i = 0; i < n; i++)); do
