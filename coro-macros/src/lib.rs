@@ -1,10 +1,10 @@
 //! The `#[coroutine]` transform of [coro](https://docs.rs/coro). Use it through the
 //! `coro` facade, which documents it.
 //!
-//! One file per phase, data flowing one way: [`parse`] reads the signature,
-//! [`lower`] splits the body into blocks at suspension points (with [`scan`] reading
-//! straight code), [`liveness`] finds what crosses each boundary, [`emit`] writes
-//! the state machine, and [`diag`] holds every message a user can see.
+//! One file per phase, data flowing one way: `parse` reads the signature,
+//! `lower` splits the body into blocks at suspension points (with `scan` reading
+//! straight code), `liveness` finds what crosses each boundary, `emit` writes
+//! the state machine, and `diag` holds every message a user can see.
 
 mod diag;
 mod emit;

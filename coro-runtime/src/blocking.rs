@@ -1,8 +1,8 @@
 //! Blocking work off the executor's thread (Kotlin's `Dispatchers.IO`).
 //!
 //! A small process-wide pool of threads, started lazily: a job runs on an idle
-//! thread, or on a new one while there are fewer than [`MAX_THREADS`]; a thread idle
-//! for [`IDLE_TIMEOUT`] exits. The executor only awaits a shared cell, so blocking
+//! thread, or on a new one while there are fewer than 64; a thread idle for ten
+//! seconds exits. The executor only awaits a shared cell, so blocking
 //! work never stalls timers or other tasks.
 
 use std::collections::VecDeque;
@@ -15,9 +15,9 @@ use std::thread;
 use std::time::Duration;
 
 /// Most threads the pool runs at once; further jobs queue.
-pub const MAX_THREADS: usize = 64;
+const MAX_THREADS: usize = 64;
 /// How long an idle pool thread waits for work before it exits.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -127,6 +127,11 @@ where
 }
 
 /// The future returned by [`spawn_blocking`].
+///
+/// ```
+/// let blocking: coro::Blocking<u8> = coro::spawn_blocking(|| 3);
+/// assert_eq!(coro::run(blocking), 3);
+/// ```
 #[must_use = "the blocking function runs anyway; await this to get its result"]
 pub struct Blocking<T> {
     shared: Arc<Mutex<Shared<T>>>,

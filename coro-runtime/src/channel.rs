@@ -95,12 +95,31 @@ fn make<T>(capacity: Option<usize>) -> (Sender<T>, Receiver<T>) {
     (Sender { chan: chan.clone() }, Receiver { chan })
 }
 
-/// The sending side of a channel; clone it for more senders.
+/// The sending side of a channel; clone it for more senders. Dropping the last one
+/// ends the receiver's stream.
+///
+/// ```
+/// let (tx, mut rx) = coro::channel::unbounded();
+/// let tx2 = tx.clone();
+/// tx.try_send(1).unwrap();
+/// tx2.try_send(2).unwrap();
+/// assert_eq!((rx.try_recv(), rx.try_recv()), (Ok(1), Ok(2)));
+/// ```
 pub struct Sender<T> {
     chan: Arc<Chan<T>>,
 }
 
 /// The error of a send whose receiver is gone; it gives the value back.
+///
+/// ```
+/// let (tx, rx) = coro::channel::unbounded();
+/// drop(rx);
+/// let coro::channel::SendError(value) = tx.try_send(7).map_err(|e| match e {
+///     coro::channel::TrySendError::Disconnected(v) => coro::channel::SendError(v),
+///     coro::channel::TrySendError::Full(v) => coro::channel::SendError(v),
+/// }).unwrap_err();
+/// assert_eq!(value, 7);
+/// ```
 #[derive(PartialEq, Eq, Clone, Copy)]
 pub struct SendError<T>(pub T);
 
@@ -119,6 +138,12 @@ impl<T> fmt::Display for SendError<T> {
 impl<T> std::error::Error for SendError<T> {}
 
 /// Why [`Sender::try_send`] could not send now.
+///
+/// ```
+/// let (tx, _rx) = coro::channel::bounded(1);
+/// tx.try_send(()).unwrap();
+/// assert!(matches!(tx.try_send(()), Err(coro::channel::TrySendError::Full(()))));
+/// ```
 #[derive(PartialEq, Eq, Clone, Copy, Debug)]
 pub enum TrySendError<T> {
     /// The channel is at capacity; the value is given back.
@@ -223,6 +248,15 @@ impl<T> fmt::Debug for Sender<T> {
 }
 
 /// The future returned by [`Sender::send`].
+///
+/// ```
+/// coro::run(async {
+///     let (tx, mut rx) = coro::channel::bounded(1);
+///     let sending = tx.send(1);
+///     sending.await.unwrap();
+///     assert_eq!(rx.recv().await, Ok(1));
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct SendFuture<'a, T> {
     sender: &'a Sender<T>,
@@ -267,11 +301,29 @@ impl<T> Future for SendFuture<'_, T> {
 
 /// The receiving side of a channel. It is also a [`Stream`](futures_core::Stream)
 /// of the values, ending when every sender is gone.
+///
+/// ```
+/// coro::run(async {
+///     let (tx, mut rx) = coro::channel::unbounded();
+///     tx.try_send("a").unwrap();
+///     drop(tx);
+///     let next = std::future::poll_fn(|cx| coro::Stream::poll_next(std::pin::Pin::new(&mut rx), cx));
+///     assert_eq!(next.await, Some("a"));
+/// });
+/// ```
 pub struct Receiver<T> {
     chan: Arc<Chan<T>>,
 }
 
 /// The error of a receive on an empty channel whose senders are all gone.
+///
+/// ```
+/// coro::run(async {
+///     let (tx, mut rx) = coro::channel::unbounded::<u8>();
+///     drop(tx);
+///     assert_eq!(rx.recv().await, Err(coro::channel::RecvError));
+/// });
+/// ```
 #[derive(PartialEq, Eq, Clone, Copy, Debug)]
 pub struct RecvError;
 
@@ -284,6 +336,13 @@ impl fmt::Display for RecvError {
 impl std::error::Error for RecvError {}
 
 /// Why [`Receiver::try_recv`] got no value.
+///
+/// ```
+/// let (tx, mut rx) = coro::channel::unbounded::<u8>();
+/// assert_eq!(rx.try_recv(), Err(coro::channel::TryRecvError::Empty));
+/// drop(tx);
+/// assert_eq!(rx.try_recv(), Err(coro::channel::TryRecvError::Disconnected));
+/// ```
 #[derive(PartialEq, Eq, Clone, Copy, Debug)]
 pub enum TryRecvError {
     /// Nothing queued yet; senders remain.
@@ -392,6 +451,15 @@ impl<T> futures_core::Stream for Receiver<T> {
 }
 
 /// The future returned by [`Receiver::recv`].
+///
+/// ```
+/// coro::run(async {
+///     let (tx, mut rx) = coro::channel::unbounded();
+///     tx.try_send(5).unwrap();
+///     let receiving = rx.recv();
+///     assert_eq!(receiving.await, Ok(5));
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct RecvFuture<'a, T> {
     receiver: &'a mut Receiver<T>,
@@ -437,6 +505,12 @@ pub fn oneshot<T>() -> (OneshotSender<T>, OneshotReceiver<T>) {
 }
 
 /// The sending side of a [`oneshot`] channel.
+///
+/// ```
+/// let (tx, rx) = coro::channel::oneshot();
+/// tx.send(1).unwrap();
+/// assert_eq!(coro::run(rx), Ok(1));
+/// ```
 pub struct OneshotSender<T> {
     state: Arc<Mutex<OneshotState<T>>>,
 }
@@ -480,6 +554,12 @@ impl<T> fmt::Debug for OneshotSender<T> {
 
 /// The receiving side of a [`oneshot`] channel: a future of the value, or
 /// [`RecvError`] if the sender was dropped without sending.
+///
+/// ```
+/// let (tx, rx) = coro::channel::oneshot::<u8>();
+/// drop(tx);
+/// assert_eq!(coro::run(rx), Err(coro::channel::RecvError));
+/// ```
 pub struct OneshotReceiver<T> {
     state: Arc<Mutex<OneshotState<T>>>,
 }

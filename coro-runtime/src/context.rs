@@ -91,6 +91,11 @@ pub fn with<T: 'static, F: Future>(value: T, future: F) -> WithContext<F> {
 
 pin_project_lite::pin_project! {
     /// The future returned by [`with`]: `future`, polled with one more context value.
+    ///
+    /// ```
+    /// let scoped: coro::context::WithContext<_> = coro::context::with(1u8, async { coro::context::get::<u8>() });
+    /// assert_eq!(coro::run(scoped), Some(1));
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct WithContext<F> {
         #[pin]

@@ -86,6 +86,11 @@ pub fn suspend_with<T, F: FnOnce(Continuation<T>)>(register: F) -> SuspendWith<T
 }
 
 /// The future returned by [`suspend_with`].
+///
+/// ```
+/// let suspended: coro::SuspendWith<u8, _> = coro::suspend_with(|cont| cont.resume(2));
+/// assert_eq!(coro::run(suspended), 2);
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct SuspendWith<T, F> {
     register: Option<F>,

@@ -109,6 +109,11 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`].
+///
+/// ```
+/// let nap: coro::Sleep = coro::sleep(std::time::Duration::from_millis(1));
+/// coro::run(nap);
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct Sleep {
@@ -203,6 +208,11 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 
 pin_project_lite::pin_project! {
     /// The future returned by [`timeout`].
+    ///
+    /// ```
+    /// let bounded: coro::Timeout<_> = coro::timeout(std::time::Duration::from_secs(1), async { 1 });
+    /// assert_eq!(coro::run(bounded), Ok(1));
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct Timeout<F> {
         #[pin]
@@ -260,6 +270,11 @@ pub fn interval(period: Duration) -> Interval {
 }
 
 /// The clock returned by [`interval`].
+///
+/// ```
+/// let mut clock: coro::Interval = coro::interval(std::time::Duration::from_millis(1));
+/// coro::run(async move { clock.tick().await });
+/// ```
 #[derive(Debug)]
 pub struct Interval {
     period: Duration,
