@@ -12,6 +12,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
+use crate::task::remember_waker;
+
 struct Chan<T> {
     state: Mutex<State<T>>,
 }
@@ -411,13 +413,7 @@ impl<T> Receiver<T> {
                     drop(state);
                     return self.poll_recv(cx);
                 }
-                if !state
-                    .receiver
-                    .as_ref()
-                    .is_some_and(|w| w.will_wake(cx.waker()))
-                {
-                    state.receiver = Some(cx.waker().clone());
-                }
+                remember_waker(&mut state.receiver, cx.waker());
                 Poll::Pending
             }
         }
@@ -575,13 +571,7 @@ impl<T> Future for OneshotReceiver<T> {
         if !state.sender_alive {
             return Poll::Ready(Err(RecvError));
         }
-        if !state
-            .receiver
-            .as_ref()
-            .is_some_and(|w| w.will_wake(cx.waker()))
-        {
-            state.receiver = Some(cx.waker().clone());
-        }
+        remember_waker(&mut state.receiver, cx.waker());
         Poll::Pending
     }
 }

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
-use crate::task::{Failure, Task};
+use crate::task::{Failure, Task, remember_waker};
 
 /// The index that stands for the owner's own body rather than a child.
 pub(crate) const BODY: usize = usize::MAX;
@@ -132,10 +132,10 @@ impl<'env> Children<'env> {
 
     /// Remembers the owner's waker, for children woken from now on.
     pub(crate) fn set_owner(&self, waker: &Waker) {
-        let mut owner = self.ready.owner.lock().unwrap_or_else(|e| e.into_inner());
-        if !owner.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            *owner = Some(waker.clone());
-        }
+        remember_waker(
+            &mut self.ready.owner.lock().unwrap_or_else(|e| e.into_inner()),
+            waker,
+        );
     }
 
     /// Moves the queued indices into `batch`; says whether the body was among them.

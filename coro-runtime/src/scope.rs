@@ -57,14 +57,38 @@ impl<'env> Scope<'env> {
         F: Future + 'env,
         F::Output: 'env,
     {
-        let slot = Slot::new();
-        self.children.spawn(Box::pin(ChildTask::new(
-            future,
-            slot.clone(),
-            false,
-            deliver_value,
-        )));
-        JoinHandle::new(slot)
+        spawn_on(&self.children, future, false)
+    }
+}
+
+/// Spawns a child whose output is its handle's value; if `supervised`, its panic is
+/// the handle's business rather than the scope's.
+fn spawn_on<'env, F>(
+    children: &Children<'env>,
+    future: F,
+    supervised: bool,
+) -> JoinHandle<F::Output>
+where
+    F: Future + 'env,
+    F::Output: 'env,
+{
+    let slot = Slot::new();
+    children.spawn(Box::pin(ChildTask::new(
+        future,
+        slot.clone(),
+        supervised,
+        deliver_value,
+    )));
+    JoinHandle::new(slot)
+}
+
+/// The outcome of a scope whose children return no errors: its value, or its panic
+/// resurfacing.
+fn value_or_panic<T>(outcome: Result<T, Failure>) -> T {
+    match outcome {
+        Ok(value) => value,
+        Err(Failure::Panic(payload)) => resume_unwind(payload),
+        Err(Failure::Error) => unreachable!("only a try_scope's children return errors"),
     }
 }
 
@@ -149,14 +173,7 @@ impl<'env> SupervisorScope<'env> {
         F: Future + 'env,
         F::Output: 'env,
     {
-        let slot = Slot::new();
-        self.children.spawn(Box::pin(ChildTask::new(
-            future,
-            slot.clone(),
-            true,
-            deliver_value,
-        )));
-        JoinHandle::new(slot)
+        spawn_on(&self.children, future, true)
     }
 }
 
@@ -183,11 +200,7 @@ pub async fn scope<'env, T>(body: impl AsyncFnOnce(&Scope<'env>) -> T) -> T {
     let scope = Scope {
         children: Children::new(),
     };
-    match drive(&scope.children, body(&scope), |_| false).await {
-        Ok(value) => value,
-        Err(Failure::Panic(payload)) => resume_unwind(payload),
-        Err(Failure::Error) => unreachable!("a plain scope's children return no errors"),
-    }
+    value_or_panic(drive(&scope.children, body(&scope), |_| false).await)
 }
 
 /// Like [`scope`], for fallible work: the body and the children return
@@ -243,11 +256,7 @@ pub async fn supervisor_scope<'env, T>(body: impl AsyncFnOnce(&SupervisorScope<'
     let scope = SupervisorScope {
         children: Children::new(),
     };
-    match drive(&scope.children, body(&scope), |_| false).await {
-        Ok(value) => value,
-        Err(Failure::Panic(payload)) => resume_unwind(payload),
-        Err(Failure::Error) => unreachable!("a supervisor scope's children return no errors"),
-    }
+    value_or_panic(drive(&scope.children, body(&scope), |_| false).await)
 }
 
 /// Polls the body and the children until the body is done and no child is left, or

@@ -5,6 +5,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
+use crate::task::remember_waker;
+
 struct Shared<T> {
     value: Option<T>,
     waker: Option<Waker>,
@@ -124,13 +126,7 @@ impl<T, F: FnOnce(Continuation<T>)> Future for SuspendWith<T, F> {
             drop(shared);
             panic!("the `Continuation` of `coro::suspend_with` was dropped without `resume`");
         }
-        if !shared
-            .waker
-            .as_ref()
-            .is_some_and(|w| w.will_wake(cx.waker()))
-        {
-            shared.waker = Some(cx.waker().clone());
-        }
+        remember_waker(&mut shared.waker, cx.waker());
         Poll::Pending
     }
 }

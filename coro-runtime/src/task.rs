@@ -236,11 +236,7 @@ impl<T> Future for JoinHandle<T> {
         match std::mem::replace(&mut *state, SlotState::Taken) {
             SlotState::Running => {
                 *state = SlotState::Running;
-                let mut joiner = self.slot.joiner.borrow_mut();
-                match joiner.as_ref() {
-                    Some(waker) if waker.will_wake(cx.waker()) => {}
-                    _ => *joiner = Some(cx.waker().clone()),
-                }
+                remember_waker(&mut self.slot.joiner.borrow_mut(), cx.waker());
                 Poll::Pending
             }
             SlotState::Done(value) => Poll::Ready(Ok(value)),
@@ -255,6 +251,17 @@ impl<T> fmt::Debug for JoinHandle<T> {
         f.debug_struct("JoinHandle")
             .field("finished", &self.is_finished())
             .finish()
+    }
+}
+
+/// Stores `waker` in `slot` unless the one there already wakes the same task: a
+/// task re-polled by the same executor keeps its waker, and no clone is made.
+pub(crate) fn remember_waker(slot: &mut Option<Waker>, waker: &Waker) {
+    if !slot
+        .as_ref()
+        .is_some_and(|current| current.will_wake(waker))
+    {
+        *slot = Some(waker.clone());
     }
 }
 
