@@ -123,7 +123,15 @@ impl<'env> Children<'env> {
             waker: waker.clone(),
         });
         self.live.set(self.live.get() + 1);
-        waker.wake_by_ref();
+        // Queued without waking the owner: a child is only spawned while its owner
+        // runs (the body or a sibling is being polled), and the owner looks at the
+        // queue before it returns.
+        waker.queued.store(true, Ordering::Release);
+        self.ready
+            .queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(index);
     }
 
     pub(crate) fn is_empty(&self) -> bool {

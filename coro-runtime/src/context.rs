@@ -31,6 +31,15 @@ pub(crate) fn current() -> Option<Rc<ContextMap>> {
 /// Runs `f` with `map` as the current context, restoring the previous one after,
 /// even if `f` panics.
 pub(crate) fn with_installed<R>(map: Option<Rc<ContextMap>>, f: impl FnOnce() -> R) -> R {
+    let same = CURRENT.with(|c| match (&*c.borrow(), &map) {
+        (None, None) => true,
+        (Some(current), Some(map)) => Rc::ptr_eq(current, map),
+        _ => false,
+    });
+    if same {
+        // The usual case: a child polled under the context it was spawned in.
+        return f();
+    }
     struct Restore(Option<Rc<ContextMap>>);
     impl Drop for Restore {
         fn drop(&mut self) {
