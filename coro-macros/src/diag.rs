@@ -124,3 +124,10 @@ pub fn await_in_macro(outer: &str) -> String {
          await first, e.g. `let value = future.await;`, then pass `value` to `{outer}!`"
     )
 }
+
+pub fn yield_in_nested_item(mac: &str) -> String {
+    format!(
+        "`{mac}!` cannot suspend from inside a nested item: only the `#[coroutine]` function's own body is turned into a state machine; \
+         make the nested function a `#[coro::coroutine]` of its own and forward its values with `yield_from!`"
+    )
+}

@@ -245,7 +245,13 @@ impl<'ast> Visit<'ast> for Validator<'_> {
         }
     }
 
-    fn visit_item(&mut self, _: &'ast syn::Item) {}
+    /// A nested function is not part of the state machine: a `yield_!` in it would
+    /// otherwise meet only "cannot find macro".
+    fn visit_item(&mut self, item: &'ast syn::Item) {
+        if let Some(found) = suspend_macro_in_tokens(quote::ToTokens::to_token_stream(item)) {
+            self.errors.spanned(item, diag::yield_in_nested_item(found));
+        }
+    }
 }
 
 /// The comma-separated expressions inside a macro call.
