@@ -504,3 +504,72 @@ differential! {
         "return ()",
     ]
 }
+
+differential! {
+    fn nested_loops_with_guards_breaks_and_shadowing() -> impl Coroutine<u32, Yield = String, Return = u32> {
+        let mut total = 0;
+        let x = 100;
+        'outer: for i in 0..4u32 {
+            let _outer_guard = Noisy::new("outer turn");
+            let x = x + i;
+            let mut j = 0;
+            while j < 3 {
+                j += 1;
+                let _inner_guard = Noisy::new("inner turn");
+                match (i + j) % 3 {
+                    0 => continue,
+                    1 if i == 2 => break 'outer,
+                    1 => {
+                        let x = x * 2;
+                        total += yield_!(format!("{i}/{j}: {x}"));
+                    }
+                    _ => {
+                        if j == 2 {
+                            break;
+                        }
+                        log(format!("skip {i}/{j}"));
+                    }
+                }
+            }
+            log(format!("x is {x}"));
+        }
+        total + x
+    }
+    run() script [1, 2, 3, 4, 5] expect [
+        "make outer turn", "make inner turn", "yield \"0/1: 200\"", "drop inner turn",
+        "make inner turn", "drop inner turn", "x is 100", "drop outer turn",
+        "make outer turn", "make inner turn", "skip 1/1", "drop inner turn",
+        "make inner turn", "drop inner turn",
+        "make inner turn", "yield \"1/3: 202\"", "drop inner turn", "x is 101", "drop outer turn",
+        "make outer turn", "make inner turn", "drop inner turn", "make inner turn", "drop inner turn",
+        "drop outer turn", "return 103",
+    ]
+}
+
+differential! {
+    fn yields_in_every_arm_of_a_loop() -> impl Iterator<Item = String> {
+        let words = vec!["a", "bb", "", "ccc"];
+        let mut index = 0;
+        loop {
+            let word = match words.get(index) {
+                Some(w) => *w,
+                None => break,
+            };
+            index += 1;
+            let label = match word.len() {
+                0 => {
+                    yield_!("empty".to_string());
+                    continue;
+                }
+                1 => "one",
+                n if n > 2 => {
+                    yield_!(format!("long {n}"));
+                    "many"
+                }
+                _ => "two",
+            };
+            yield_!(format!("{word}:{label}"));
+        }
+    }
+    run() limit 10 expect ["yield \"a:one\"", "yield \"bb:two\"", "yield \"empty\"", "yield \"long 3\"", "yield \"ccc:many\"", "return ()"]
+}
