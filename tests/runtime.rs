@@ -188,6 +188,8 @@ fn dropping_a_handle_does_not_cancel_the_task() {
 fn cancelling_a_task_cancels_its_subtree_depth_first_before_the_await_returns() {
     let log = Log::default();
     coro::run(coro::scope(async |s| {
+        // The great-grandchild says when it is running, so the cancel comes after.
+        let (started, all_running) = channel::oneshot::<()>();
         let child_log = log.clone();
         let child = s.spawn(async move {
             let _child = child_log.guard("child");
@@ -199,6 +201,7 @@ fn cancelling_a_task_cancels_its_subtree_depth_first_before_the_await_returns() 
                         let leaf_log = grandchild_log.clone();
                         s.spawn(async move {
                             let _leaf = leaf_log.guard("great-grandchild");
+                            started.send(()).unwrap();
                             std::future::pending::<()>().await;
                         });
                         std::future::pending::<()>().await
@@ -209,7 +212,7 @@ fn cancelling_a_task_cancels_its_subtree_depth_first_before_the_await_returns() 
             })
             .await
         });
-        coro::sleep(Duration::from_millis(2)).await;
+        all_running.await.unwrap();
         assert!(log.entries().is_empty(), "everything is still running");
         child.cancel();
         let error = child.await.unwrap_err();
@@ -467,12 +470,14 @@ fn children_inherit_the_task_context() {
 #[test]
 fn is_finished_reports_completion() {
     coro::run(coro::scope(async |s| {
+        let (release, released) = channel::oneshot::<()>();
         let quick = s.spawn(async {});
-        let slow = s.spawn(coro::sleep(Duration::from_millis(5)));
+        let slow = s.spawn(released);
         coro::yield_now().await;
         assert!(quick.is_finished());
         assert!(!slow.is_finished());
-        slow.await.unwrap();
+        release.send(()).unwrap();
+        slow.await.unwrap().unwrap();
     }));
 }
 
