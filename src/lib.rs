@@ -145,3 +145,8 @@ macro_rules! yield_from {
         )
     };
 }
+
+/// The README's examples, compiled and run as doctests so the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
