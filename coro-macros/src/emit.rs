@@ -705,7 +705,7 @@ impl<'a> Emitter<'a> {
         };
         // A state entered again from its own code (a loop's head) is written as a Rust
         // loop, so going round is a jump rather than a pass through the dispatch.
-        if block != ENTRY && !self.is_async() {
+        if block != ENTRY && !self.is_async() && self.has_back_edge(block) {
             let (body, used, broken) = self.arm_body(env.clone(), block, &carried, true);
             if used && !broken {
                 self.loop_heads.borrow_mut().insert(block);
@@ -714,6 +714,15 @@ impl<'a> Emitter<'a> {
         }
         let (body, ..) = self.arm_body(env, block, &carried, false);
         quote!(#pattern => { #body })
+    }
+
+    /// Is `block` entered from a block that comes after it (a loop's way back)?
+    fn has_back_edge(&self, block: BlockId) -> bool {
+        let position = |b: BlockId| self.live.order.iter().position(|&o| o == b);
+        let here = position(block);
+        self.live.preds[block]
+            .iter()
+            .any(|&pred| position(pred) >= here)
     }
 
     /// Declares again, uninitialised, the bindings in scope at `block` that are not
@@ -1287,31 +1296,41 @@ impl VisitMut for Rewriter<'_> {
 /// A binding that is declared uninitialised and only assigned in a later state would
 /// otherwise leave a `let x;` whose type nothing in this state determines, which rustc
 /// rejects; the declaration does nothing there, so it goes.
-fn prune_unused_declarations(mut tokens: TokenStream) -> TokenStream {
-    // A declaration mentioned only by a later, unused declaration goes in a later round.
-    loop {
-        let (pruned, removed) = prune_once(tokens);
-        tokens = pruned;
-        if !removed {
-            return tokens;
-        }
-    }
-}
-
-fn prune_once(tokens: TokenStream) -> (TokenStream, bool) {
+fn prune_unused_declarations(tokens: TokenStream) -> TokenStream {
     let mut idents = Vec::new();
     let mut declarations = Vec::new();
     collect_declarations(tokens.clone(), &mut idents, &mut declarations);
-    let unused: std::collections::HashSet<usize> = declarations
-        .into_iter()
-        .filter(|(position, name)| !idents[position + 1..].iter().any(|ident| ident == name))
-        .map(|(position, _)| position)
-        .collect();
+    // A declaration mentioned only by later declarations that are themselves unused
+    // goes too: repeat until nothing changes, on the identifiers read once.
+    let declared_at: std::collections::HashSet<usize> =
+        declarations.iter().map(|(at, _)| *at).collect();
+    let mut unused: std::collections::HashSet<usize> = std::collections::HashSet::new();
+    loop {
+        let before = unused.len();
+        for (position, name) in &declarations {
+            if unused.contains(position) {
+                continue;
+            }
+            let mentioned = idents[position + 1..]
+                .iter()
+                .enumerate()
+                .any(|(offset, ident)| {
+                    let at = position + 1 + offset;
+                    ident == name && !(declared_at.contains(&at) && unused.contains(&at))
+                });
+            if !mentioned {
+                unused.insert(*position);
+            }
+        }
+        if unused.len() == before {
+            break;
+        }
+    }
     if unused.is_empty() {
-        return (tokens, false);
+        return tokens;
     }
     let mut counter = 0;
-    (remove_declarations(tokens, &unused, &mut counter), true)
+    remove_declarations(tokens, &unused, &mut counter)
 }
 
 /// The length of the `[#[attr]] let [mut] name ;` starting at `tokens[i]`, and the

@@ -343,3 +343,34 @@ fn print_expansion() {
     let item: proc_macro2::TokenStream = source.parse().expect("Rust tokens");
     println!("{}", expand_pretty(item));
 }
+
+#[test]
+#[ignore = "a timing probe for developers"]
+fn time_expansion() {
+    use std::time::{Duration, Instant};
+    let item: proc_macro2::TokenStream = "pub fn g(n: u64) -> impl Iterator<Item = u64> { let mut acc = 1; for k in 0..n { if k % 3 == 1 { acc += k; yield_!(acc); } } }".parse().unwrap();
+    let mut phases = [Duration::ZERO; 5];
+    for _ in 0..500 {
+        let t = Instant::now();
+        let func = crate::parse::parse(proc_macro2::TokenStream::new(), item.clone()).unwrap();
+        phases[0] += t.elapsed();
+        let t = Instant::now();
+        let mut errors = crate::diag::Errors::default();
+        crate::scan::validate(&func.body, &func.kind, &mut errors);
+        let cfg = crate::lower::lower(&func, &mut errors);
+        phases[1] += t.elapsed();
+        let t = Instant::now();
+        let live = crate::liveness::analyze(&cfg, &mut errors);
+        phases[2] += t.elapsed();
+        let t = Instant::now();
+        let tokens = crate::emit::emit(&func, &cfg, &live);
+        phases[3] += t.elapsed();
+        let t = Instant::now();
+        std::hint::black_box(tokens.to_string());
+        phases[4] += t.elapsed();
+    }
+    println!(
+        "500 expansions: parse {:?}, lower {:?}, liveness {:?}, emit {:?}, to_string {:?}",
+        phases[0], phases[1], phases[2], phases[3], phases[4]
+    );
+}
