@@ -118,10 +118,10 @@ fn panic_message(payload: &(dyn Any + Send)) -> &str {
 /// Where a task's outcome meets its handle.
 pub(crate) struct Slot<T> {
     state: RefCell<SlotState<T>>,
-    joiner: RefCell<Option<Waker>>,
+    joiner: Cell<Option<Waker>>,
     cancel_requested: Cell<bool>,
     /// The task's own waker: a cancel request wakes the task so its owner sees it.
-    task_waker: RefCell<Option<Waker>>,
+    task_waker: Cell<Option<Waker>>,
 }
 
 enum SlotState<T> {
@@ -135,15 +135,15 @@ impl<T> Slot<T> {
     pub(crate) fn new() -> Rc<Self> {
         Rc::new(Slot {
             state: RefCell::new(SlotState::Running),
-            joiner: RefCell::new(None),
+            joiner: Cell::new(None),
             cancel_requested: Cell::new(false),
-            task_waker: RefCell::new(None),
+            task_waker: Cell::new(None),
         })
     }
 
     fn finish(&self, state: SlotState<T>) {
         *self.state.borrow_mut() = state;
-        if let Some(joiner) = self.joiner.borrow_mut().take() {
+        if let Some(joiner) = self.joiner.take() {
             joiner.wake();
         }
     }
@@ -205,9 +205,11 @@ impl<T> JoinHandle<T> {
             return;
         }
         self.slot.cancel_requested.set(true);
-        if let Some(waker) = self.slot.task_waker.borrow().as_ref() {
+        let waker = self.slot.task_waker.take();
+        if let Some(waker) = &waker {
             waker.wake_by_ref();
         }
+        self.slot.task_waker.set(waker);
     }
 
     /// Has the task finished, by completing, failing or being cancelled?
@@ -236,7 +238,9 @@ impl<T> Future for JoinHandle<T> {
         match std::mem::replace(&mut *state, SlotState::Taken) {
             SlotState::Running => {
                 *state = SlotState::Running;
-                remember_waker(&mut self.slot.joiner.borrow_mut(), cx.waker());
+                let mut joiner = self.slot.joiner.take();
+                remember_waker(&mut joiner, cx.waker());
+                self.slot.joiner.set(joiner);
                 Poll::Pending
             }
             SlotState::Done(value) => Poll::Ready(Ok(value)),
@@ -285,28 +289,26 @@ pub(crate) trait Task {
 
 /// How a task's output reaches its handle; `false` means the output is a failure
 /// the owner must handle (a `try_scope` child's `Err`, already stored in its scope).
-pub(crate) type Deliver<O, T> = fn(O, &Slot<T>) -> bool;
+/// Passed as a function item, it takes no room in the task.
+pub(crate) trait Deliver<O, T>: Fn(O, &Slot<T>) -> bool {}
+
+impl<O, T, D: Fn(O, &Slot<T>) -> bool> Deliver<O, T> for D {}
 
 pin_project_lite::pin_project! {
     /// A future with its handle's slot, its inherited context and its panic policy.
-    pub(crate) struct ChildTask<F: Future, T> {
+    pub(crate) struct ChildTask<F: Future, T, D> {
         #[pin]
         future: F,
         slot: Rc<Slot<T>>,
         context: Option<Rc<ContextMap>>,
         // Panics are the handle's business (supervisor scopes, detached tasks).
         supervised: bool,
-        deliver: Deliver<F::Output, T>,
+        deliver: D,
     }
 }
 
-impl<F: Future, T> ChildTask<F, T> {
-    pub(crate) fn new(
-        future: F,
-        slot: Rc<Slot<T>>,
-        supervised: bool,
-        deliver: Deliver<F::Output, T>,
-    ) -> Self {
+impl<F: Future, T, D: Deliver<F::Output, T>> ChildTask<F, T, D> {
+    pub(crate) fn new(future: F, slot: Rc<Slot<T>>, supervised: bool, deliver: D) -> Self {
         ChildTask {
             future,
             slot,
@@ -317,7 +319,7 @@ impl<F: Future, T> ChildTask<F, T> {
     }
 }
 
-impl<F: Future, T> Task for ChildTask<F, T> {
+impl<F: Future, T, D: Deliver<F::Output, T>> Task for ChildTask<F, T, D> {
     fn poll_task(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
         let this = self.project();
         let future = this.future;
@@ -352,7 +354,7 @@ impl<F: Future, T> Task for ChildTask<F, T> {
     }
 
     fn set_waker(&self, waker: &Waker) {
-        *self.slot.task_waker.borrow_mut() = Some(waker.clone());
+        self.slot.task_waker.set(Some(waker.clone()));
     }
 }
 
