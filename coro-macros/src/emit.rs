@@ -47,7 +47,7 @@ struct Emitter<'a> {
     /// The variant of each state.
     variant: Vec<Option<Ident>>,
     /// The generic parameter of each binding that is ever carried.
-    generic: HashMap<BindingId, Ident>,
+    generic: std::collections::BTreeMap<BindingId, Ident>,
     private: TokenStream,
     state_ty: Ident,
     state: Ident,
@@ -347,7 +347,7 @@ impl<'a> Emitter<'a> {
             inline[block] = preds.len() == 1 || is_trivial_join(cfg, live, block);
         }
         let mut variant = vec![None; cfg.blocks.len()];
-        let mut generic = HashMap::new();
+        let mut generic = std::collections::BTreeMap::new();
         for &block in &live.order {
             if inline[block] {
                 continue;
@@ -460,13 +460,11 @@ impl<'a> Emitter<'a> {
             .filter(|&&b| b != ENTRY)
             .flat_map(|&b| self.carried(b))
             .collect();
-        let mut binding_generics: Vec<(&BindingId, &Ident)> = self
+        let binding_generics: Vec<(&BindingId, &Ident)> = self
             .generic
             .iter()
             .filter(|(b, _)| used.contains(b))
             .collect();
-        binding_generics
-            .sort_by_key(|(_, ident)| ident.to_string()[1..].parse::<usize>().unwrap_or(0));
         let future_generics: Vec<Ident> = (0..self.cfg.await_slots)
             .map(|i| format_ident!("F{}", i))
             .collect();

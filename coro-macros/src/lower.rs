@@ -495,8 +495,10 @@ impl Builder<'_> {
             return (Vec::new(), BorrowKind::Reference);
         };
         let (mut expr, kind) = match &*init.expr {
+            // The iterator of a desugared `for`: `IntoIterator::into_iter(source)`.
             Expr::Call(call)
-                if call.args.len() == 1 && quote!(#call).to_string().contains("IntoIterator") =>
+                if call.args.len() == 1
+                    && matches!(&*call.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "into_iter")) =>
             {
                 (&call.args[0], BorrowKind::ForIterator)
             }
