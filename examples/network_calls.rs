@@ -26,6 +26,15 @@ async fn suspending_call(i: u64, scale: u64) -> u64 {
     i * 10
 }
 
+/// Waits for every call, in order, and adds up their results.
+async fn sum_of(calls: Vec<coro::JoinHandle<u64>>) -> u64 {
+    let mut sum = 0;
+    for call in calls {
+        sum += call.await.unwrap();
+    }
+    sum
+}
+
 fn scale_from_args() -> u64 {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--full") {
@@ -59,14 +68,12 @@ fn main() {
 
     let start = Instant::now();
     let concurrent = coro::run(coro::scope(async |s| {
-        let handles: Vec<_> = (0..CALLS)
-            .map(|i| s.spawn(suspending_call(i, scale)))
-            .collect();
-        let mut sum = 0;
-        for handle in handles {
-            sum += handle.await.unwrap();
-        }
-        sum
+        sum_of(
+            (0..CALLS)
+                .map(|i| s.spawn(suspending_call(i, scale)))
+                .collect(),
+        )
+        .await
     }));
     let suspending_time = start.elapsed();
     println!(
@@ -75,14 +82,9 @@ fn main() {
 
     let start = Instant::now();
     let pooled = coro::run(coro::scope(async |s| {
-        let handles: Vec<_> = (0..CALLS)
-            .map(|i| s.spawn(coro::spawn_blocking(move || blocking_call(i, scale))))
-            .collect();
-        let mut sum = 0;
-        for handle in handles {
-            sum += handle.await.unwrap();
-        }
-        sum
+        let calls =
+            (0..CALLS).map(|i| s.spawn(coro::spawn_blocking(move || blocking_call(i, scale))));
+        sum_of(calls.collect()).await
     }));
     let pooled_time = start.elapsed();
     println!(
