@@ -360,3 +360,26 @@ fn every_kind_compiles_under_forbid_unsafe_code() {
         coro::CoroutineState::Complete(5)
     );
 }
+
+same_as_async_block!(await_on_some_turns_of_a_loop_with_guards, {
+    let mut out = Vec::new();
+    for i in 0..6u32 {
+        let _turn = Guard(i);
+        if i % 2 == 0 {
+            out.push(later(i, 1).await);
+        } else if i == 3 {
+            continue;
+        }
+        log(format!("end of turn {i}"));
+    }
+    format!("{out:?}")
+});
+
+/// Logs its drop, to compare drop order with a plain `async` block.
+struct Guard(u32);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        log(format!("drop guard {}", self.0));
+    }
+}

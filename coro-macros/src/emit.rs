@@ -703,7 +703,8 @@ impl<'a> Emitter<'a> {
         };
         // A state entered again from its own code (a loop's head) is written as a Rust
         // loop, so going round is a jump rather than a pass through the dispatch.
-        if block != ENTRY && !self.is_async() && self.has_back_edge(block) {
+        // (A state that polls a future re-polls it on entry: it cannot be a loop's head.)
+        if block != ENTRY && self.cfg.blocks[block].polls.is_none() && self.has_back_edge(block) {
             let (body, used, broken) = self.arm_body(env.clone(), block, &carried, true);
             if used && !broken {
                 self.loop_heads.borrow_mut().insert(block);
@@ -1024,7 +1025,7 @@ impl<'a> Emitter<'a> {
         if env.looping.is_none()
             && worth_copying
             && target != ENTRY
-            && !self.is_async()
+            && self.cfg.blocks[target].polls.is_none()
             && let Some(entered) = self.enter_loop(env, target)
         {
             return entered;
