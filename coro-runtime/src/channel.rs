@@ -24,7 +24,22 @@ struct State<T> {
     senders: usize,
     receiver_alive: bool,
     receiver: Option<Waker>,
+    /// The receiver is waiting: `receiver` is due a wake.
+    receiver_waiting: bool,
     waiting_senders: Vec<Waker>,
+}
+
+impl<T> State<T> {
+    /// Wakes a waiting receiver by reference, under the lock, keeping its waker: when it
+    /// waits again from the same task it re-registers without a clone. (A waker never
+    /// takes a channel's lock, so waking here cannot deadlock.)
+    fn wake_receiver(&mut self) {
+        if std::mem::take(&mut self.receiver_waiting)
+            && let Some(receiver) = &self.receiver
+        {
+            receiver.wake_by_ref();
+        }
+    }
 }
 
 impl<T> Chan<T> {
@@ -91,6 +106,7 @@ fn make<T>(capacity: Option<usize>) -> (Sender<T>, Receiver<T>) {
             senders: 1,
             receiver_alive: true,
             receiver: None,
+            receiver_waiting: false,
             waiting_senders: Vec::new(),
         }),
     });
@@ -204,9 +220,7 @@ impl<T> Sender<T> {
             return Err(TrySendError::Full(value));
         }
         state.queue.push_back(value);
-        let receiver = state.receiver.take();
-        drop(state);
-        wake(receiver);
+        state.wake_receiver();
         Ok(())
     }
 
@@ -236,9 +250,7 @@ impl<T> Drop for Sender<T> {
         let mut state = self.chan.lock();
         state.senders -= 1;
         if state.senders == 0 {
-            let receiver = state.receiver.take();
-            drop(state);
-            wake(receiver);
+            state.wake_receiver();
         }
     }
 }
@@ -414,6 +426,7 @@ impl<T> Receiver<T> {
                     return self.poll_recv(cx);
                 }
                 remember_waker(&mut state.receiver, cx.waker());
+                state.receiver_waiting = true;
                 Poll::Pending
             }
         }
