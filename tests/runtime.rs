@@ -503,3 +503,40 @@ fn coroutine_futures_and_streams_run_on_the_executor() {
     });
     assert_eq!(collected, [0, 2, 4, 6]);
 }
+
+#[test]
+fn coro_time_works_on_other_executors() {
+    let start = Instant::now();
+    futures::executor::block_on(coro::sleep(Duration::from_millis(20)));
+    assert!(start.elapsed() >= Duration::from_millis(20));
+    let timed_out = futures::executor::block_on(coro::timeout(
+        Duration::from_millis(5),
+        std::future::pending::<()>(),
+    ));
+    assert!(timed_out.is_err());
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let ticks = runtime.block_on(async {
+        let handles: Vec<_> = (0..20u64)
+            .map(|i| {
+                tokio::spawn(async move {
+                    coro::sleep(Duration::from_millis(20 - i)).await;
+                    i
+                })
+            })
+            .collect();
+        let mut sum = 0;
+        for handle in handles {
+            sum += handle.await.unwrap();
+        }
+        let mut every = coro::interval(Duration::from_millis(2));
+        let first = every.tick().await;
+        let second = every.tick().await;
+        assert!(second - first >= Duration::from_millis(2));
+        sum
+    });
+    assert_eq!(ticks, (0..20).sum());
+}

@@ -4,7 +4,9 @@
 //! Timers live in the executor: a binary heap of deadlines and a map from timer to
 //! waker. A sleeping future registers once and refreshes its waker only if it
 //! changed; dropping it unregisters it (its heap entry is skipped lazily). The
-//! executor parks the thread until the earliest deadline.
+//! executor parks the thread until the earliest deadline. Polled on another executor
+//! (tokio, smol, `futures`), a sleep registers with a process-wide timer thread
+//! instead, so coro's time works anywhere.
 
 use std::cell::RefCell;
 use std::cmp::Reverse;
@@ -12,10 +14,11 @@ use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::executor::{try_with_executor, with_executor};
+use crate::executor::try_with_executor;
 
 #[derive(Default)]
 pub(crate) struct Timers {
@@ -45,6 +48,25 @@ impl Timers {
         self.wakers.remove(&id);
     }
 
+    /// Removes the timers due at `now`: their wakers, and the next deadline.
+    fn take_due(&mut self, now: Instant) -> (Vec<Waker>, Option<Instant>) {
+        let mut due = Vec::new();
+        while let Some(Reverse((deadline, id))) = self.heap.peek().copied() {
+            if !self.wakers.contains_key(&id) {
+                self.heap.pop();
+            } else if deadline <= now {
+                self.heap.pop();
+                due.extend(self.wakers.remove(&id));
+            } else {
+                break;
+            }
+        }
+        (
+            due,
+            self.heap.peek().map(|Reverse((deadline, _))| *deadline),
+        )
+    }
+
     /// Wakes every timer due now; returns the next deadline. Wakers run after the
     /// timers are released, so a woken task may register new ones. Reads the clock
     /// only when a timer is pending.
@@ -52,34 +74,90 @@ impl Timers {
         if timers.borrow().heap.is_empty() {
             return None;
         }
-        let now = Instant::now();
-        let mut due = Vec::new();
-        let next = {
-            let mut timers = timers.borrow_mut();
-            while let Some(Reverse((deadline, id))) = timers.heap.peek().copied() {
-                if !timers.wakers.contains_key(&id) {
-                    timers.heap.pop();
-                } else if deadline <= now {
-                    timers.heap.pop();
-                    due.extend(timers.wakers.remove(&id));
-                } else {
-                    break;
-                }
-            }
-            timers.heap.peek().map(|Reverse((deadline, _))| *deadline)
-        };
+        let (due, next) = timers.borrow_mut().take_due(Instant::now());
         due.into_iter().for_each(Waker::wake);
         next
+    }
+}
+
+/// The timers of sleeps polled outside coro's executor: a thread, started on first
+/// use, that sleeps until the earliest deadline and wakes what is due.
+struct TimerThread {
+    timers: Mutex<Timers>,
+    changed: Condvar,
+}
+
+impl TimerThread {
+    fn get() -> &'static TimerThread {
+        static THREAD: OnceLock<TimerThread> = OnceLock::new();
+        let mut started = false;
+        let clock = THREAD.get_or_init(|| {
+            started = true;
+            TimerThread {
+                timers: Mutex::new(Timers::default()),
+                changed: Condvar::new(),
+            }
+        });
+        if started {
+            std::thread::Builder::new()
+                .name("coro-timers".into())
+                .spawn(move || clock.run())
+                .expect("coro: could not start the timer thread");
+        }
+        clock
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Timers> {
+        self.timers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn run(&self) {
+        let mut timers = self.lock();
+        loop {
+            let (due, next) = timers.take_due(Instant::now());
+            if !due.is_empty() {
+                drop(timers);
+                due.into_iter().for_each(Waker::wake);
+                timers = self.lock();
+                continue;
+            }
+            timers = match next {
+                Some(deadline) => {
+                    let wait = deadline.saturating_duration_since(Instant::now());
+                    self.changed
+                        .wait_timeout(timers, wait)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+                None => self.changed.wait(timers).unwrap_or_else(|e| e.into_inner()),
+            };
+        }
+    }
+}
+
+/// Where a sleep's timer is registered.
+#[derive(Debug, Clone, Copy)]
+enum Registered {
+    Executor(u64),
+    Thread(u64),
+}
+
+impl Registered {
+    fn cancel(self) {
+        match self {
+            Registered::Executor(id) => {
+                try_with_executor(|executor| executor.timers.borrow_mut().cancel(id));
+            }
+            Registered::Thread(id) => TimerThread::get().lock().cancel(id),
+        }
     }
 }
 
 /// Suspends the current task for `duration` without blocking the thread.
 ///
 /// Costs one heap entry in the executor while pending. The task resumes at the
-/// first executor turn after the deadline; it never resumes early.
-///
-/// # Panics
-/// When polled outside [`crate::run`] (the timer lives in coro's executor).
+/// first executor turn after the deadline; it never resumes early. Polled on another
+/// executor, the sleep is woken by a process-wide timer thread instead.
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -118,7 +196,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 #[derive(Debug)]
 pub struct Sleep {
     deadline: Instant,
-    timer: Option<u64>,
+    timer: Option<Registered>,
 }
 
 impl Sleep {
@@ -138,32 +216,40 @@ impl Future for Sleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if Instant::now() >= self.deadline {
-            if let Some(id) = self.timer.take() {
-                try_with_executor(|executor| executor.timers.borrow_mut().cancel(id));
+            if let Some(timer) = self.timer.take() {
+                timer.cancel();
             }
             return Poll::Ready(());
         }
-        let deadline = self.deadline;
-        let timer = self.timer;
-        let id = with_executor("coro::sleep", |executor| {
-            let mut timers = executor.timers.borrow_mut();
-            match timer {
-                Some(id) => {
-                    timers.refresh(id, cx.waker());
-                    id
-                }
-                None => timers.register(deadline, cx.waker()),
+        let (deadline, waker) = (self.deadline, cx.waker());
+        self.timer = Some(match self.timer {
+            Some(Registered::Executor(id)) => {
+                try_with_executor(|executor| executor.timers.borrow_mut().refresh(id, waker));
+                Registered::Executor(id)
+            }
+            Some(Registered::Thread(id)) => {
+                TimerThread::get().lock().refresh(id, waker);
+                Registered::Thread(id)
+            }
+            None => {
+                try_with_executor(|executor| executor.timers.borrow_mut().register(deadline, waker))
+                    .map(Registered::Executor)
+                    .unwrap_or_else(|| {
+                        let clock = TimerThread::get();
+                        let id = clock.lock().register(deadline, waker);
+                        clock.changed.notify_one();
+                        Registered::Thread(id)
+                    })
             }
         });
-        self.timer = Some(id);
         Poll::Pending
     }
 }
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let Some(id) = self.timer.take() {
-            try_with_executor(|executor| executor.timers.borrow_mut().cancel(id));
+        if let Some(timer) = self.timer.take() {
+            timer.cancel();
         }
     }
 }
