@@ -222,10 +222,18 @@ impl Future for Sleep {
             return Poll::Ready(());
         }
         let (deadline, waker) = (self.deadline, cx.waker());
+        let on_thread = |deadline: Instant, waker: &Waker| {
+            let clock = TimerThread::get();
+            let id = clock.lock().register(deadline, waker);
+            clock.changed.notify_one();
+            Registered::Thread(id)
+        };
         self.timer = Some(match self.timer {
             Some(Registered::Executor(id)) => {
-                try_with_executor(|executor| executor.timers.borrow_mut().refresh(id, waker));
-                Registered::Executor(id)
+                // Moved off the executor's thread since: the timer thread takes over.
+                try_with_executor(|executor| executor.timers.borrow_mut().refresh(id, waker))
+                    .map(|()| Registered::Executor(id))
+                    .unwrap_or_else(|| on_thread(deadline, waker))
             }
             Some(Registered::Thread(id)) => {
                 TimerThread::get().lock().refresh(id, waker);
@@ -234,12 +242,7 @@ impl Future for Sleep {
             None => {
                 try_with_executor(|executor| executor.timers.borrow_mut().register(deadline, waker))
                     .map(Registered::Executor)
-                    .unwrap_or_else(|| {
-                        let clock = TimerThread::get();
-                        let id = clock.lock().register(deadline, waker);
-                        clock.changed.notify_one();
-                        Registered::Thread(id)
-                    })
+                    .unwrap_or_else(|| on_thread(deadline, waker))
             }
         });
         Poll::Pending
