@@ -54,6 +54,15 @@ impl SuspendMacro {
     }
 }
 
+/// The name a macro is called by (`println` for `std::println!`).
+fn macro_name(mac: &Macro) -> String {
+    mac.path
+        .segments
+        .last()
+        .map(|s| s.ident.to_string())
+        .unwrap_or_default()
+}
+
 /// Does this expression have to be split into blocks: does it suspend, or jump out
 /// of itself to a loop that was split?
 pub fn needs_lowering(expr: &Expr) -> bool {
@@ -210,12 +219,7 @@ impl<'ast> Visit<'ast> for Validator<'_> {
 
     fn visit_macro(&mut self, mac: &'ast Macro) {
         let Some(suspend) = SuspendMacro::of(mac) else {
-            let outer = mac
-                .path
-                .segments
-                .last()
-                .map(|s| s.ident.to_string())
-                .unwrap_or_default();
+            let outer = macro_name(mac);
             if let Some(inner) = suspend_macro_in_tokens(mac.tokens.clone()) {
                 self.errors
                     .spanned(mac, diag::yield_in_macro(inner, &outer));
@@ -697,12 +701,7 @@ impl<'r> Scanner<'r> {
     }
 
     fn mac(&mut self, mac: &Macro) {
-        let name = mac
-            .path
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default();
+        let name = macro_name(mac);
         let parsed = macro_args(mac);
         match (name.as_str(), parsed) {
             (name, Ok(args))

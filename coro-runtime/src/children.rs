@@ -18,7 +18,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
-use crate::task::{Failure, Task, remember_waker};
+use crate::task::{ChildTask, Failure, JoinHandle, Slot, Task, deliver_value, remember_waker};
+use std::future::Future;
 
 /// The index that stands for the owner's own body rather than a child.
 pub(crate) const BODY: usize = usize::MAX;
@@ -132,6 +133,23 @@ impl<'env> Children<'env> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(index);
+    }
+
+    /// Spawns `future` as a child whose output is its handle's value; if
+    /// `supervised`, its panic is the handle's business rather than the owner's.
+    pub(crate) fn spawn_value<F>(&self, future: F, supervised: bool) -> JoinHandle<F::Output>
+    where
+        F: Future + 'env,
+        F::Output: 'env,
+    {
+        let slot = Slot::new();
+        self.spawn(Box::pin(ChildTask::new(
+            future,
+            slot.clone(),
+            supervised,
+            deliver_value,
+        )));
+        JoinHandle::new(slot)
     }
 
     pub(crate) fn is_empty(&self) -> bool {

@@ -18,7 +18,7 @@ use std::thread::{self, Thread};
 use std::time::Instant;
 
 use crate::children::Children;
-use crate::task::{ChildTask, JoinHandle, Slot, deliver_value};
+use crate::task::JoinHandle;
 use crate::time::Timers;
 
 pub(crate) struct Executor {
@@ -175,14 +175,7 @@ where
     F::Output: 'static,
 {
     with_executor("coro::spawn_detached", |executor| {
-        let slot = Slot::new();
-        executor.detached.spawn(Box::pin(ChildTask::new(
-            future,
-            slot.clone(),
-            true,
-            deliver_value,
-        )));
-        JoinHandle::new(slot)
+        executor.detached.spawn_value(future, true)
     })
 }
 

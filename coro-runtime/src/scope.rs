@@ -16,7 +16,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use crate::children::Children;
-use crate::task::{ChildTask, Failure, JoinHandle, Slot, deliver_success, deliver_value};
+use crate::task::{ChildTask, Failure, JoinHandle, Slot, deliver_success};
 
 /// The handle a [`scope`] body spawns children with.
 ///
@@ -57,29 +57,8 @@ impl<'env> Scope<'env> {
         F: Future + 'env,
         F::Output: 'env,
     {
-        spawn_on(&self.children, future, false)
+        self.children.spawn_value(future, false)
     }
-}
-
-/// Spawns a child whose output is its handle's value; if `supervised`, its panic is
-/// the handle's business rather than the scope's.
-fn spawn_on<'env, F>(
-    children: &Children<'env>,
-    future: F,
-    supervised: bool,
-) -> JoinHandle<F::Output>
-where
-    F: Future + 'env,
-    F::Output: 'env,
-{
-    let slot = Slot::new();
-    children.spawn(Box::pin(ChildTask::new(
-        future,
-        slot.clone(),
-        supervised,
-        deliver_value,
-    )));
-    JoinHandle::new(slot)
 }
 
 /// The outcome of a scope whose children return no errors: its value, or its panic
@@ -173,7 +152,7 @@ impl<'env> SupervisorScope<'env> {
         F: Future + 'env,
         F::Output: 'env,
     {
-        spawn_on(&self.children, future, true)
+        self.children.spawn_value(future, true)
     }
 }
 
