@@ -56,8 +56,9 @@ pub fn yield_in_closure(mac: &str, container: &str) -> String {
 
 pub fn yield_in_macro(mac: &str, outer: &str) -> String {
     format!(
-        "`{mac}!` inside the arguments of `{outer}!` is not supported: `#[coroutine]` cannot see into other macros; \
-         bind the value first, e.g. `let value = {mac}!(..);`, then pass `value` to `{outer}!`"
+        "`{mac}!` inside the arguments of `{outer}!` is not supported by the compact machine, which cannot see into other macros; \
+         bind the value first, e.g. `let value = {mac}!(..);`, then pass `value` to `{outer}!`, \
+         or write `#[coro::coroutine(pinned)]`, which expands the body's macros in place"
     )
 }
 
@@ -80,6 +81,11 @@ pub fn try_in_generator() -> &'static str {
      return `impl Coroutine<Yield = .., Return = Result<.., E>>`, or handle the error and `return`"
 }
 
+pub fn try_in_async_generator() -> &'static str {
+    "the `?` operator cannot be used in an async generator returning `impl Stream`: it ends with no value to carry the error; \
+     yield the error as an item (`impl Stream<Item = Result<T, E>>`, then `return`), or handle it"
+}
+
 pub fn unsupported(construct: &str, advice: &str) -> String {
     format!("`#[coroutine]` does not support a suspension point {construct}; {advice}")
 }
@@ -88,19 +94,22 @@ pub fn yield_arity(mac: &str) -> String {
     format!("`{mac}!` takes exactly one expression, e.g. `{mac}!(value)`")
 }
 
+/// Said after every borrow error of the compact machine.
+const PINNED_HINT: &str = "or write `#[coro::coroutine(pinned)]`, whose frame is pinned in place and may borrow its own locals";
+
 pub fn borrow_across_suspend(binding: &str, local: &str, point: &str) -> String {
     format!(
         "`{binding}` borrows the local `{local}` and is still in use across this {point}: \
-         a coroutine keeps its locals in its own state, so a borrow of one would point into memory that moves between resumes; \
-         end the borrow before the {point}, or hold an owned value (clone it, or move `{local}` itself)"
+         a compact coroutine keeps its locals in a state that moves between resumes, so a borrow of one would dangle; \
+         end the borrow before the {point}, hold an owned value (clone it, or move `{local}` itself), {PINNED_HINT}"
     )
 }
 
 pub fn for_over_borrow(local: &str, point: &str) -> String {
     format!(
         "this `for` loop iterates over a borrow of the local `{local}` and its body suspends at a {point}: \
-         the iterator would borrow a local of the coroutine across a suspension point; \
-         iterate over an owned value instead (`{local}` itself, `{local}.clone()`, or indices `0..{local}.len()`)"
+         the iterator would borrow a local of a compact coroutine across a suspension point; \
+         iterate over an owned value instead (`{local}` itself, `{local}.clone()`, or indices `0..{local}.len()`), {PINNED_HINT}"
     )
 }
 
@@ -113,15 +122,16 @@ pub fn shadowed_in_guard(binding: &str) -> String {
 pub fn closure_borrow_across_suspend(binding: &str, local: &str, point: &str) -> String {
     format!(
         "the closure `{binding}` borrows the local `{local}` and is still in use across this {point}: \
-         a coroutine keeps its locals in its own state, so a borrow of one would point into memory that moves between resumes; \
-         write `move |..|` so the closure holds its own copy of `{local}`"
+         a compact coroutine keeps its locals in a state that moves between resumes, so a borrow of one would dangle; \
+         write `move |..|` so the closure holds its own copy of `{local}`, {PINNED_HINT}"
     )
 }
 
 pub fn await_in_macro(outer: &str) -> String {
     format!(
-        "`.await` inside the arguments of `{outer}!` is not supported: `#[coroutine]` cannot see into other macros; \
-         await first, e.g. `let value = future.await;`, then pass `value` to `{outer}!`"
+        "`.await` inside the arguments of `{outer}!` is not supported by the compact machine, which cannot see into other macros; \
+         await first, e.g. `let value = future.await;`, then pass `value` to `{outer}!`, \
+         or drop `compact` from the attribute"
     )
 }
 
@@ -129,5 +139,17 @@ pub fn yield_in_nested_item(mac: &str) -> String {
     format!(
         "`{mac}!` cannot suspend from inside a nested item: only the `#[coroutine]` function's own body is turned into a state machine; \
          make the nested function a `#[coro::coroutine]` of its own and forward its values with `yield_from!`"
+    )
+}
+
+pub fn unknown_option() -> &'static str {
+    "unknown `#[coroutine]` option; the options are `compact` or `pinned` (which state machine to build) \
+     and `crate = path::to::coro`"
+}
+
+pub fn both_lowerings(first: &syn::Ident, second: &syn::Ident) -> String {
+    format!(
+        "`{second}` conflicts with `{first}`: a coroutine is lowered one way; \
+         keep `pinned` to allow borrows of locals across suspension points, or `compact` for a movable, `Unpin` machine"
     )
 }

@@ -1,11 +1,13 @@
 //! The `#[coroutine]` transform of [coro](https://docs.rs/coro). Use it through the
 //! `coro` facade, which documents it.
 //!
-//! One file per phase, data flowing one way: `parse` reads the signature,
-//! `lower` splits the body into blocks at suspension points (with `scan` reading
-//! straight code), `liveness` finds what crosses each boundary, `emit` writes
-//! the state machine, and `diag` holds every message a user can see.
+//! One file per phase, data flowing one way: `parse` reads the signature and the
+//! attribute, `choose` picks the compact or the pinned machine, then for the compact
+//! one `lower` splits the body into blocks at suspension points (with `scan` reading
+//! straight code) and `liveness` finds what crosses each boundary; `emit` writes
+//! either machine, and `diag` holds every message a user can see.
 
+mod choose;
 mod diag;
 mod emit;
 mod liveness;
@@ -19,6 +21,7 @@ mod snapshots;
 use proc_macro2::TokenStream;
 
 use diag::Errors;
+use parse::Lowering;
 
 /// Turns a function into a stackless coroutine. Documented, with examples, where
 /// users meet it: `coro::coroutine`.
@@ -36,15 +39,20 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         Ok(func) => func,
         Err(error) => return error.to_compile_error(),
     };
+    let lowering = choose::choose(&func);
     let mut errors = Errors::default();
-    scan::validate(&func.body, &func.kind, &mut errors);
+    scan::validate(&func.body, &func.kind, lowering, &mut errors);
     if !errors.is_empty() {
         return errors.into_result().unwrap_err().to_compile_error();
     }
-    let cfg = lower::lower(&func, &mut errors);
+    if lowering == Lowering::Pinned {
+        return emit::pinned::emit(&func);
+    }
+    let body = func.renamed_body();
+    let cfg = lower::lower(&func, &body, &mut errors);
     let live = liveness::analyze(&cfg, &mut errors);
     match errors.into_result() {
-        Ok(()) => emit::emit(&func, &cfg, &live),
+        Ok(()) => emit::compact::emit(&func, &cfg, &live),
         Err(error) => error.to_compile_error(),
     }
 }

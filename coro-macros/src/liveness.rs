@@ -280,7 +280,17 @@ fn report_borrows(cfg: &Cfg, liveness: &Liveness, errors: &mut Errors) {
     for &block in &liveness.order {
         let (next, origin, point) = match &cfg.blocks[block].term {
             Terminator::Yield { next, origin, .. } => {
-                (next, origin, "suspension point (`yield_!`)")
+                let forwards = origin
+                    .clone()
+                    .into_iter()
+                    .next()
+                    .is_some_and(|t| t.to_string() == "yield_from");
+                let point = if forwards {
+                    "suspension point (`yield_from!`)"
+                } else {
+                    "suspension point (`yield_!`)"
+                };
+                (next, origin, point)
             }
             Terminator::Await { next, origin, .. } => (next, origin, "suspension point (`.await`)"),
             _ => continue,
@@ -292,20 +302,28 @@ fn report_borrows(cfg: &Cfg, liveness: &Liveness, errors: &mut Errors) {
                 if !liveness.in_scope[scope].contains(local) || !reported.insert((holder, local)) {
                     continue;
                 }
-                let local_name = cfg.bindings[local].name.to_string();
+                let local_name = user_name(&cfg.bindings[local].name);
                 let message = match binding.borrow_kind {
                     BorrowKind::ForIterator => diag::for_over_borrow(&local_name, point),
                     BorrowKind::Closure => diag::closure_borrow_across_suspend(
-                        &binding.name.to_string(),
+                        &user_name(&binding.name),
                         &local_name,
                         point,
                     ),
                     BorrowKind::Reference => {
-                        diag::borrow_across_suspend(&binding.name.to_string(), &local_name, point)
+                        diag::borrow_across_suspend(&user_name(&binding.name), &local_name, point)
                     }
                 };
                 errors.spanned(origin, message);
             }
         }
+    }
+}
+
+/// The name the user wrote for a binding (`self`, not its stored name).
+fn user_name(name: &syn::Ident) -> String {
+    match name.to_string() {
+        stored if stored == crate::parse::SELF_NAME => "self".to_owned(),
+        other => other,
     }
 }

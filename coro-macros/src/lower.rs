@@ -17,7 +17,7 @@ use syn::visit_mut::VisitMut;
 use syn::{Block as SynBlock, Expr, Ident, Item, Local, Pat, Stmt as SynStmt};
 
 use crate::diag::{self, Errors};
-use crate::parse::{CoroutineFn, Kind};
+use crate::parse::{CoroutineFn, Kind, ParamForm};
 use crate::scan::{
     self, BindingId, Event, PatBinding, Scanner, SuspendMacro, block_needs_lowering,
     needs_lowering, pat_bindings, stmt_needs_lowering,
@@ -208,7 +208,8 @@ struct LoopFrame {
     result: Option<BindingId>,
 }
 
-pub fn lower(func: &CoroutineFn, errors: &mut Errors) -> Cfg {
+/// Lowers `body` (the function's body with `self` renamed) for the compact machine.
+pub fn lower(func: &CoroutineFn, body: &SynBlock, errors: &mut Errors) -> Cfg {
     let mut builder = Builder {
         kind: &func.kind,
         krate: &func.krate,
@@ -226,19 +227,33 @@ pub fn lower(func: &CoroutineFn, errors: &mut Errors) -> Cfg {
         loops: Vec::new(),
         errors,
         fresh: 0,
+        forwarding: None,
+        lending_params: Vec::new(),
     };
     builder.new_block(ROOT_SCOPE);
     for (index, param) in func.params.iter().enumerate() {
         let field = format_ident!("__coro_start{}", index, span = Span::mixed_site());
         builder.cfg.params.push(field.clone());
         let local = make_local(param.bind.clone(), Some(syn::parse_quote!(#field)));
-        builder.push_let(local);
+        let binds = builder.push_let(local);
+        let lends = matches!(
+            param.form,
+            ParamForm::Receiver {
+                by_ref: true,
+                mutable: false
+            } | ParamForm::Named {
+                by_shared_ref: true
+            }
+        );
+        if lends {
+            builder.lending_params.extend(binds);
+        }
     }
     builder.enter_scope();
-    for stmt in body_stmts(&func.body) {
+    for stmt in body_stmts(body) {
         builder.lower_stmt(stmt);
     }
-    let value = match func.body.stmts.last() {
+    let value = match body.stmts.last() {
         Some(SynStmt::Expr(tail, None)) => builder.lower_expr(tail, Want::Value),
         _ => syn::parse_quote!(()),
     };
@@ -366,6 +381,11 @@ struct Builder<'a> {
     loops: Vec<LoopFrame>,
     errors: &'a mut Errors,
     fresh: usize,
+    /// The user's `yield_from!` whose desugaring is being lowered.
+    forwarding: Option<TokenStream>,
+    /// Parameters that are shared references (`&self`, `tree: &Node`): a borrow
+    /// through one (`&tree.children`) borrows the caller's data, not the machine.
+    lending_params: Vec<BindingId>,
 }
 
 impl Builder<'_> {
@@ -510,6 +530,11 @@ impl Builder<'_> {
         match expr {
             Expr::Reference(reference) => {
                 let root = place_root(&reference.expr).and_then(|name| self.lookup(&name));
+                let through_lent = root.is_some_and(|b| self.lending_params.contains(&b))
+                    && !matches!(&*reference.expr, Expr::Path(_));
+                if through_lent {
+                    return (Vec::new(), kind);
+                }
                 (root.into_iter().collect(), kind)
             }
             Expr::Closure(closure) if closure.capture.is_none() => {
@@ -684,7 +709,11 @@ impl Builder<'_> {
                 }
                 Some(SuspendMacro::YieldFrom) => {
                     let desugared = self.desugar_yield_from(&mac.mac);
-                    self.lower_expr(&desugared, want)
+                    // The yields inside are the user's `yield_from!`, for messages.
+                    let outer = self.forwarding.replace(mac.to_token_stream());
+                    let value = self.lower_expr(&desugared, want);
+                    self.forwarding = outer;
+                    value
                 }
                 // A suspension inside another macro: reported by validation.
                 None => expr.clone(),
@@ -814,7 +843,10 @@ impl Builder<'_> {
             Terminator::Yield {
                 value,
                 next,
-                origin: mac.to_token_stream(),
+                origin: self
+                    .forwarding
+                    .clone()
+                    .unwrap_or_else(|| mac.to_token_stream()),
             },
             events,
         );

@@ -1,6 +1,8 @@
-//! Phase 1: read the annotated function. The signature says what the caller gets (the
-//! coroutine's [`Kind`]); the parameters become the first state's fields; `self` is
-//! renamed so the body can keep it in that state like any other parameter.
+//! Phase 1: read the annotated function and its attribute. The signature says what
+//! the caller gets (the coroutine's [`Kind`]); the attribute may force a lowering and
+//! name the facade crate. The body is kept as written: the compact lowering renames
+//! `self` (so the state can store it like any other parameter) and drops the
+//! parameters' `mut` (the body rebinds them), the pinned one needs neither.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote};
@@ -49,11 +51,34 @@ impl Kind {
     }
 }
 
-/// A parameter: how the signature passes it into the first state, and the pattern
-/// that binds it inside the body.
+/// A parameter: how the signature passes it on, and the pattern that binds it
+/// inside the body.
 pub struct Param {
+    /// `self`, the parameter's own name, or `__coro_paramN` for a pattern.
     pub passed: TokenStream,
+    /// The binding the body sees (`__coro_self` for a receiver), with its `mut`.
     pub bind: Pat,
+    pub form: ParamForm,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ParamForm {
+    /// `self`, `&self`, `&mut self`, `mut self`.
+    Receiver { by_ref: bool, mutable: bool },
+    /// `name: T` or `mut name: T`; `by_shared_ref` when `T` is written `&U`.
+    Named { by_shared_ref: bool },
+    /// A pattern (`(a, b): (A, B)`), renamed in the signature.
+    Pattern,
+}
+
+/// Which state machine the attribute asked for, if it did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Lowering {
+    /// A movable state enum the macro lays out (`Unpin`, smallest).
+    Compact,
+    /// An `async move` block rustc lays out: borrows of locals may cross
+    /// suspension points.
+    Pinned,
 }
 
 pub struct CoroutineFn {
@@ -62,16 +87,56 @@ pub struct CoroutineFn {
     pub sig: Signature,
     pub kind: Kind,
     pub params: Vec<Param>,
+    /// The body as written (`self` not renamed).
     pub body: Block,
     /// Path of the facade crate, `::coro` unless `#[coroutine(crate = path)]`.
     pub krate: Path,
+    /// `#[coroutine(compact)]` or `#[coroutine(pinned)]`.
+    pub forced: Option<Lowering>,
+}
+
+impl CoroutineFn {
+    pub fn has_self(&self) -> bool {
+        self.params
+            .iter()
+            .any(|p| matches!(p.form, ParamForm::Receiver { .. }))
+    }
+
+    /// The body with `self` renamed to [`SELF_NAME`], for the compact lowering.
+    pub fn renamed_body(&self) -> Block {
+        let mut body = self.body.clone();
+        if self.has_self() {
+            RenameSelf.visit_block_mut(&mut body);
+        }
+        body
+    }
+
+    /// The signature without `mut` on parameters, for the compact lowering, which
+    /// rebinds each parameter with its own mutability inside the machine.
+    pub fn signature_without_mut(&self) -> Signature {
+        let mut sig = self.sig.clone();
+        for input in sig.inputs.iter_mut() {
+            match input {
+                FnArg::Receiver(receiver) if receiver.reference.is_none() => {
+                    receiver.mutability = None;
+                }
+                FnArg::Receiver(_) => {}
+                FnArg::Typed(typed) => {
+                    if let Pat::Ident(pat) = &mut *typed.pat {
+                        pat.mutability = None;
+                    }
+                }
+            }
+        }
+        sig
+    }
 }
 
 /// The name `self` takes inside a coroutine body.
 pub const SELF_NAME: &str = "__coro_self";
 
 pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<CoroutineFn> {
-    let krate = parse_attr(attr)?;
+    let (krate, forced) = parse_attr(attr)?;
     let item: Item = syn::parse2(item)?;
     let func = match item {
         Item::Fn(func) => func,
@@ -91,11 +156,8 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<CoroutineFn> {
             None
         }
     };
-    let (params, has_self) = read_params(&mut sig);
-    let mut body = *func.block;
-    if has_self {
-        RenameSelf.visit_block_mut(&mut body);
-    }
+    let params = read_params(&mut sig);
+    let body = *func.block;
     errors.into_result()?;
     Ok(CoroutineFn {
         attrs: func.attrs,
@@ -105,26 +167,36 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<CoroutineFn> {
         params,
         body,
         krate,
+        forced,
     })
 }
 
-fn parse_attr(attr: TokenStream) -> syn::Result<Path> {
+fn parse_attr(attr: TokenStream) -> syn::Result<(Path, Option<Lowering>)> {
     let mut krate: Path = syn::parse_quote!(::coro);
+    let mut forced: Option<(Lowering, Ident)> = None;
     if attr.is_empty() {
-        return Ok(krate);
+        return Ok((krate, None));
     }
     let parser = syn::meta::parser(|meta| {
-        if meta.path.is_ident("crate") {
+        let lowering = if meta.path.is_ident("compact") {
+            Lowering::Compact
+        } else if meta.path.is_ident("pinned") {
+            Lowering::Pinned
+        } else if meta.path.is_ident("crate") {
             krate = meta.value()?.parse()?;
-            Ok(())
+            return Ok(());
         } else {
-            Err(meta.error(
-                "unknown `#[coroutine]` option; the only option is `crate = path::to::coro`",
-            ))
+            return Err(meta.error(diag::unknown_option()));
+        };
+        let name = meta.path.get_ident().cloned().expect("checked above");
+        if let Some((_, first)) = &forced {
+            return Err(meta.error(diag::both_lowerings(first, &name)));
         }
+        forced = Some((lowering, name));
+        Ok(())
     });
     syn::parse::Parser::parse2(parser, attr)?;
-    Ok(krate)
+    Ok((krate, forced.map(|(lowering, _)| lowering)))
 }
 
 fn item_kind(item: &Item) -> &'static str {
@@ -237,18 +309,15 @@ fn first_type(args: Option<&AngleBracketedGenericArguments>) -> Option<Type> {
     })
 }
 
-/// Strips `mut` from the signature (the body rebinds each parameter with its own
-/// mutability) and names pattern parameters so they can be passed into the state.
-fn read_params(sig: &mut Signature) -> (Vec<Param>, bool) {
+/// Names pattern parameters so they can be passed on whole.
+fn read_params(sig: &mut Signature) -> Vec<Param> {
     let mut params = Vec::new();
-    let mut has_self = false;
     for (index, input) in sig.inputs.iter_mut().enumerate() {
         match input {
             FnArg::Receiver(receiver) => {
-                has_self = true;
                 // `mut self` makes the binding mutable; `&mut self` is the type.
                 let mutability = match receiver.reference {
-                    None => receiver.mutability.take(),
+                    None => receiver.mutability,
                     Some(_) => None,
                 };
                 let name = Ident::new(SELF_NAME, receiver.self_token.span);
@@ -261,15 +330,20 @@ fn read_params(sig: &mut Signature) -> (Vec<Param>, bool) {
                         ident: name,
                         subpat: None,
                     }),
+                    form: ParamForm::Receiver {
+                        by_ref: receiver.reference.is_some(),
+                        mutable: receiver.mutability.is_some(),
+                    },
                 });
             }
             FnArg::Typed(typed) => match &mut *typed.pat {
                 Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
-                    let bind = Pat::Ident(pat.clone());
-                    pat.mutability = None;
+                    let by_shared_ref =
+                        matches!(&*typed.ty, Type::Reference(r) if r.mutability.is_none());
                     params.push(Param {
                         passed: pat.ident.to_token_stream(),
-                        bind,
+                        bind: Pat::Ident(pat.clone()),
+                        form: ParamForm::Named { by_shared_ref },
                     });
                 }
                 pat => {
@@ -285,12 +359,13 @@ fn read_params(sig: &mut Signature) -> (Vec<Param>, bool) {
                     params.push(Param {
                         passed: quote!(#name),
                         bind,
+                        form: ParamForm::Pattern,
                     });
                 }
             },
         }
     }
-    (params, has_self)
+    params
 }
 
 /// Renames `self` to [`SELF_NAME`] in the body, outside nested items, so it can be

@@ -13,7 +13,7 @@ use syn::visit::Visit;
 use syn::{Block, Expr, Local, Macro, Pat, Stmt};
 
 use crate::diag::{self, Errors};
-use crate::parse::Kind;
+use crate::parse::{Kind, Lowering};
 
 pub type BindingId = usize;
 
@@ -163,11 +163,14 @@ impl<'ast> Visit<'ast> for Finder {
 }
 
 /// Reports suspension points the transform cannot turn into states, with the user's
-/// span: inside closures, async blocks or other macros; `.await` where there is no
-/// waker; `yield_!` where there is no `Yield` type; `?` where there is no return value.
-pub fn validate(body: &Block, kind: &Kind, errors: &mut Errors) {
+/// span: inside closures, async blocks or nested items; `.await` where there is no
+/// waker; `yield_!` where there is no `Yield` type; `?` where there is no return
+/// value. The compact machine also cannot split other macros' arguments or `unsafe`
+/// blocks; the pinned one, being an `async` block, can.
+pub fn validate(body: &Block, kind: &Kind, lowering: Lowering, errors: &mut Errors) {
     let mut validator = Validator {
         kind,
+        lowering,
         container: None,
         errors,
     };
@@ -176,6 +179,7 @@ pub fn validate(body: &Block, kind: &Kind, errors: &mut Errors) {
 
 struct Validator<'a> {
     kind: &'a Kind,
+    lowering: Lowering,
     container: Option<&'static str>,
     errors: &'a mut Errors,
 }
@@ -201,24 +205,41 @@ impl<'ast> Visit<'ast> for Validator<'_> {
                 self.visit_expr(&e.base);
             }
             Expr::Try(e) => {
-                if self.container.is_none() && matches!(self.kind, Kind::Generator { .. }) {
-                    self.errors.spanned(e.question_token, diag::try_in_generator());
+                if self.container.is_none() {
+                    match self.kind {
+                        Kind::Generator { .. } => {
+                            self.errors.spanned(e.question_token, diag::try_in_generator());
+                        }
+                        Kind::Stream { .. } => self
+                            .errors
+                            .spanned(e.question_token, diag::try_in_async_generator()),
+                        Kind::Coroutine { .. } | Kind::Future { .. } => {}
+                    }
                 }
                 self.visit_expr(&e.expr);
             }
-            Expr::Unsafe(e) if block_needs_lowering(&e.block) => self.errors.spanned(
+            Expr::Unsafe(e)
+                if self.lowering == Lowering::Compact && block_needs_lowering(&e.block) =>
+            {
+                self.errors.spanned(
                 e.unsafe_token,
                 diag::unsupported(
                     "inside an `unsafe` block",
                     "keep the `unsafe` block around the unsafe operation alone and suspend outside it",
                 ),
-            ),
+            )
+            }
             _ => syn::visit::visit_expr(self, expr),
         }
     }
 
     fn visit_macro(&mut self, mac: &'ast Macro) {
         let Some(suspend) = SuspendMacro::of(mac) else {
+            if self.lowering == Lowering::Pinned {
+                // Expanded inside the `async` block, where the suspension macros are
+                // defined: any macro may carry them.
+                return;
+            }
             let outer = macro_name(mac);
             if let Some(inner) = suspend_macro_in_tokens(mac.tokens.clone()) {
                 self.errors
@@ -263,6 +284,11 @@ pub fn macro_args(mac: &Macro) -> syn::Result<Vec<Expr>> {
     let args =
         mac.parse_body_with(syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated)?;
     Ok(args.into_iter().collect())
+}
+
+/// Does a macro's input hold a suspension point (`yield_!`, `yield_from!`, `.await`)?
+pub fn suspends_in_tokens(tokens: TokenStream) -> bool {
+    suspend_macro_in_tokens(tokens.clone()).is_some() || await_in_tokens(tokens)
 }
 
 fn suspend_macro_in_tokens(tokens: TokenStream) -> Option<&'static str> {

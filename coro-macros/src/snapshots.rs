@@ -356,14 +356,20 @@ fn time_expansion() {
         phases[0] += t.elapsed();
         let t = Instant::now();
         let mut errors = crate::diag::Errors::default();
-        crate::scan::validate(&func.body, &func.kind, &mut errors);
-        let cfg = crate::lower::lower(&func, &mut errors);
+        crate::scan::validate(
+            &func.body,
+            &func.kind,
+            crate::parse::Lowering::Compact,
+            &mut errors,
+        );
+        let body = func.renamed_body();
+        let cfg = crate::lower::lower(&func, &body, &mut errors);
         phases[1] += t.elapsed();
         let t = Instant::now();
         let live = crate::liveness::analyze(&cfg, &mut errors);
         phases[2] += t.elapsed();
         let t = Instant::now();
-        let tokens = crate::emit::emit(&func, &cfg, &live);
+        let tokens = crate::emit::compact::emit(&func, &cfg, &live);
         phases[3] += t.elapsed();
         let t = Instant::now();
         std::hint::black_box(tokens.to_string());

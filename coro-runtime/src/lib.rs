@@ -16,6 +16,7 @@ mod children;
 pub mod context;
 mod coroutine;
 mod executor;
+mod pinned;
 #[doc(hidden)]
 pub mod private;
 mod scope;

@@ -93,3 +93,7 @@ pub fn polled_after_completion() -> ! {
 pub fn resumed_after_panic() -> ! {
     panic!("coroutine resumed after it panicked")
 }
+
+pub use crate::pinned::{
+    YieldSlot, pinned_coroutine, pinned_future, pinned_generator, pinned_stream,
+};

@@ -1,4 +1,4 @@
-#[coro::coroutine]
+#[coro::coroutine(compact)]
 async fn shown() -> u32 {
     println!("{}", std::future::ready(1).await);
     2

@@ -1,4 +1,4 @@
-#[coro::coroutine]
+#[coro::coroutine(compact)]
 async fn lengths() -> usize {
     let names = vec![String::from("a")];
     let first = &names[0];

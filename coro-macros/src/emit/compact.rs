@@ -1,4 +1,4 @@
-//! Phase 4: tokens. The machine is a local generic enum (one variant per state, each
+//! The compact machine, in tokens. The machine is a local generic enum (one variant per state, each
 //! holding exactly the bindings live there, their types left to inference) and a
 //! resume closure that dispatches on it:
 //!
@@ -25,8 +25,9 @@ use std::collections::HashMap;
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::visit_mut::VisitMut;
-use syn::{Expr, Ident, Lifetime, Local, Type};
+use syn::{Expr, Ident, Lifetime, Local};
 
+use super::{is_unit, nameable};
 use crate::diag;
 use crate::liveness::{BitSet, Liveness};
 use crate::lower::{BlockId, Cfg, ENTRY, ROOT_SCOPE, ScopeId, Stmt, Terminator};
@@ -318,18 +319,6 @@ fn field(binding: BindingId) -> Ident {
     format_ident!("__coro_b{}", binding, span = Span::mixed_site())
 }
 
-/// A type to name in a turbofish, or `_` where it cannot be named there.
-fn nameable(ty: Option<&Type>) -> TokenStream {
-    match ty {
-        Some(ty) if !ty.to_token_stream().to_string().contains("impl") => quote!(#ty),
-        _ => quote!(_),
-    }
-}
-
-fn is_unit(ty: &Type) -> bool {
-    matches!(ty, Type::Tuple(t) if t.elems.is_empty())
-}
-
 impl<'a> Emitter<'a> {
     fn new(func: &'a CoroutineFn, cfg: &'a Cfg, live: &'a Liveness) -> Self {
         // A block entered from one place, in the same scope, is written there; so is a
@@ -387,9 +376,8 @@ impl<'a> Emitter<'a> {
     }
 
     fn function(&self) -> TokenStream {
-        let CoroutineFn {
-            attrs, vis, sig, ..
-        } = self.func;
+        let CoroutineFn { attrs, vis, .. } = self.func;
+        let sig = self.func.signature_without_mut();
         let items = &self.cfg.items;
         let machine = self.machine();
         let state_enum = self.state_enum();

@@ -1,0 +1,138 @@
+//! The pinned machine, in tokens: the body, as written, inside an `async move`
+//! block that rustc lays out, so a borrow of a local may cross any suspension point.
+//!
+//! ```text
+//! fn f(a: A) -> impl Stream<Item = Y> {
+//!     let slot = YieldSlot::new();
+//!     pinned_stream(slot.handle(), async move {
+//!         let _ = &a;                                  // `a` is stored once, whole
+//!         macro_rules! yield_ { ($v:expr) => { slot.yield_item($v).await } }
+//!         macro_rules! yield_from { ($s:expr) => { slot.forward_stream($s).await } }
+//!         body
+//!     })
+//! }
+//! ```
+//!
+//! The suspension macros are defined in the block, so they are found wherever the
+//! body's own macros put them (`println!("{}", yield_!(x))`). Parameters are
+//! captured, not moved into a second local as an `async fn` does, so each argument
+//! is stored once (rust-lang/rust#62958); `let _ = &a;` makes the block capture the
+//! whole parameter even when the body names only a field of it, or nothing, so the
+//! argument lives as long as it would in an `async fn`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::Ident;
+
+use super::nameable;
+use crate::parse::{CoroutineFn, Kind, ParamForm};
+
+pub fn emit(func: &CoroutineFn) -> TokenStream {
+    let CoroutineFn {
+        attrs,
+        vis,
+        sig,
+        kind,
+        krate,
+        ..
+    } = func;
+    let p = quote!(#krate::__private);
+    let slot = Ident::new("__coro_slot", Span::mixed_site());
+    let body = async_body(func, &slot);
+    let machine = match kind {
+        Kind::Future { output } => {
+            let t = nameable(output.as_ref());
+            quote!(#p::pinned_future::<#t, _>(#body))
+        }
+        Kind::Stream { item } => {
+            let y = nameable(Some(item));
+            quote! {
+                let #slot = #p::YieldSlot::<#y, ()>::new();
+                #p::pinned_stream::<#y, _>(#slot.handle(), #body)
+            }
+        }
+        Kind::Generator { item } => {
+            let y = nameable(Some(item));
+            quote! {
+                let #slot = #p::YieldSlot::<#y, ()>::new();
+                #p::pinned_generator::<#y, _>(#slot.handle(), #body)
+            }
+        }
+        Kind::Coroutine {
+            resume,
+            yield_ty,
+            ret,
+        } => {
+            let (r, y, t) = (
+                nameable(Some(resume)),
+                nameable(yield_ty.as_ref()),
+                nameable(ret.as_ref()),
+            );
+            quote! {
+                let #slot = #p::YieldSlot::<#y, #r>::new();
+                #p::pinned_coroutine::<#r, #y, #t, _>(#slot.handle(), #body)
+            }
+        }
+    };
+    quote! {
+        #(#attrs)*
+        #vis #sig {
+            #machine
+        }
+    }
+}
+
+/// `async move { captures; suspension macros; body }`.
+fn async_body(func: &CoroutineFn, slot: &Ident) -> TokenStream {
+    let mut prelude = Vec::new();
+    for param in &func.params {
+        let passed = &param.passed;
+        prelude.push(match param.form {
+            ParamForm::Receiver { .. } | ParamForm::Named { .. } => {
+                quote!(let _ = &#passed;)
+            }
+            // An `async fn` keeps a pattern argument whole until its body ends, even
+            // the parts a `_` does not bind; so does this.
+            ParamForm::Pattern => {
+                let bind = &param.bind;
+                quote!(let #passed = #passed; let #bind = #passed;)
+            }
+        });
+    }
+    let macros = suspension_macros(&func.kind, slot);
+    if macros.is_some() {
+        prelude.push(quote!(let _ = &#slot;));
+    }
+    let stmts = &func.body.stmts;
+    quote! {
+        async move {
+            #(#prelude)*
+            #macros
+            #(#stmts)*
+        }
+    }
+}
+
+/// `yield_!` and `yield_from!` for this kind, as `macro_rules!` in the block.
+fn suspension_macros(kind: &Kind, slot: &Ident) -> Option<TokenStream> {
+    let (yield_method, forward_method) = match kind {
+        Kind::Future { .. } => return None,
+        Kind::Stream { .. } => (quote!(yield_item), quote!(forward_stream)),
+        Kind::Generator { .. } => (quote!(yield_item), quote!(forward_iter)),
+        Kind::Coroutine { .. } => (quote!(yield_value), quote!(forward_coroutine)),
+    };
+    let call = Span::call_site();
+    let yield_name = Ident::new("yield_", call);
+    let yield_from_name = Ident::new("yield_from", call);
+    Some(quote_spanned! {Span::mixed_site()=>
+        #[allow(unused_macros)]
+        macro_rules! #yield_name {
+            () => { #slot.#yield_method(()).await };
+            ($value:expr $(,)?) => { #slot.#yield_method($value).await };
+        }
+        #[allow(unused_macros)]
+        macro_rules! #yield_from_name {
+            ($source:expr $(,)?) => { #slot.#forward_method($source).await };
+        }
+    })
+}
