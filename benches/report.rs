@@ -93,12 +93,19 @@ fn main() {
         );
     }
     println!();
-    println!("| future body | coro (bytes) | rustc async fn (bytes) | coro / rustc |");
-    println!("|---|---:|---:|---:|");
-    for (name, ours, theirs) in future_size::table() {
+    println!(
+        "| future body | compact (bytes) | pinned (bytes) | rustc async fn (bytes) | compact / rustc | pinned / rustc |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    for row in future_size::table() {
         println!(
-            "| {name} | {ours} | {theirs} | {:.2} |",
-            ours as f64 / theirs as f64
+            "| {} | {} | {} | {} | {:.2} | {:.2} |",
+            row.body,
+            row.compact,
+            row.pinned,
+            row.rustc,
+            row.compact as f64 / row.rustc as f64,
+            row.pinned as f64 / row.rustc as f64
         );
     }
 }

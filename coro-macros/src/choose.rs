@@ -297,3 +297,64 @@ impl<'ast> Visit<'ast> for BorrowFinder<'_> {
 
     fn visit_item(&mut self, _: &'ast syn::Item) {}
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chosen(item: &str) -> Lowering {
+        let func = crate::parse::parse(TokenStream::new(), item.parse().unwrap()).unwrap();
+        choose(&func)
+    }
+
+    #[test]
+    fn borrows_of_locals_pick_pinned() {
+        for body in [
+            "async fn f(mut s: S) { let mut buf = [0; 4]; s.read(&mut buf).await; }",
+            "async fn f(mut rx: Rx) { while let Some(v) = rx.recv().await { drop(v); } }",
+            "async fn f(v: Vec<u32>) { for x in &v { g(*x).await; } }",
+            "async fn f(v: Vec<u32>) { let it = v.iter(); g().await; drop(it); }",
+            "async fn f(m: Arc<Mutex<u32>>) { let g = m.lock().await; h().await; drop(g); }",
+            "async fn f(&mut self) { self.ping().await; self.ping().await; }",
+            "async fn f(c: &mut Conn) { c.ping().await; }",
+            "async fn f(t: &Tree) { let r = &t; g().await; r.len(); }",
+            "async fn f() { let x = 1; let c = || x + 1; g().await; c(); }",
+            "async fn f(o: Option<u32>) { if let Some(ref v) = o { g(*v).await; } }",
+            "async fn f(s: S) { let s = pin!(s); s.await; }",
+            "async fn f() { println!(\"{}\", g().await); }",
+            "async fn f() { client().get(url).await; }",
+            "fn f(input: S) -> impl Stream<Item = u32> { let line = input.next().await; yield_!(line.len()); }",
+        ] {
+            assert_eq!(chosen(body), Lowering::Pinned, "{body}");
+        }
+    }
+
+    #[test]
+    fn bodies_without_borrows_of_locals_stay_compact() {
+        for body in [
+            "async fn f(id: u32) -> String { sleep(ms(10)).await; format!(\"{id}\") }",
+            "async fn f(&self) -> usize { let n = self.items.len(); g(&self.name).await; n }",
+            "async fn f(t: &Tree) { for c in &t.children { g(c).await; } }",
+            "async fn f() -> u64 { let a = ready(1).await; let b = ready(2).await; a + b }",
+            "async fn f(data: [u8; 64]) -> u8 { ready(()).await; data[63] }",
+            "async fn f() { let v = vec![1, 2]; let c = move || v.len(); g().await; c(); }",
+            "async fn f() { println!(\"{}\", CONFIG.name()); g(&STATIC).await; }",
+            "fn f(n: u32) -> impl Stream<Item = u32> { for i in 0..n { sleep(i).await; yield_!(i); } }",
+            // Generators and coroutines are compact unless asked.
+            "fn f(v: Vec<u32>) -> impl Iterator<Item = u32> { for x in &v { yield_!(*x); } }",
+        ] {
+            assert_eq!(chosen(body), Lowering::Compact, "{body}");
+        }
+    }
+
+    #[test]
+    fn the_attribute_decides_when_it_says() {
+        let item =
+            "fn f(v: Vec<u32>) -> impl Iterator<Item = u32> { for x in &v { yield_!(*x); } }";
+        let func = crate::parse::parse(quote::quote!(pinned), item.parse().unwrap()).unwrap();
+        assert_eq!(choose(&func), Lowering::Pinned);
+        let item = "async fn f(mut rx: Rx) { rx.recv().await; }";
+        let func = crate::parse::parse(quote::quote!(compact), item.parse().unwrap()).unwrap();
+        assert_eq!(choose(&func), Lowering::Compact);
+    }
+}

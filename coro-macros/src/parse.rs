@@ -255,10 +255,10 @@ fn read_kind(sig: &mut Signature) -> syn::Result<Kind> {
             _ => None,
         };
         let kind = match last.ident.to_string().as_str() {
-            "Iterator" => Kind::Generator {
+            "Iterator" | "FusedIterator" => Kind::Generator {
                 item: required(args, "Item", bound)?,
             },
-            "Stream" => Kind::Stream {
+            "Stream" | "FusedStream" => Kind::Stream {
                 item: required(args, "Item", bound)?,
             },
             "Future" => Kind::Future {

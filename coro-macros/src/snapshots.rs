@@ -290,6 +290,7 @@ snapshot!(
 
 snapshot!(
     suspend_function_awaits,
+    #[coroutine(compact)]
     async fn fetch(id: u32) -> String {
         let name = lookup(id).await;
         if name.is_empty() {
@@ -330,6 +331,62 @@ snapshot!(
                 yield_!(i);
             }
         }
+    }
+);
+
+// The pinned lowering: chosen for suspend functions and async generators that
+// borrow their locals, on request for the other kinds.
+
+snapshot!(
+    pinned_suspend_function_borrows_its_buffer,
+    async fn echo(mut stream: TcpStream) -> std::io::Result<usize> {
+        let mut buf = [0u8; 1024];
+        let n = stream.read(&mut buf).await?;
+        stream.write_all(&buf[..n]).await?;
+        Ok(n)
+    }
+);
+
+snapshot!(
+    pinned_async_generator_awaits_its_input,
+    fn words<S: Stream<Item = String>>(input: S) -> impl Stream<Item = String> {
+        let mut input = pin!(input);
+        while let Some(line) = input.next().await {
+            for word in line.split_whitespace() {
+                yield_!(word.to_owned());
+            }
+        }
+        yield_from!(tail());
+    }
+);
+
+snapshot!(
+    pinned_generator_on_request,
+    #[coroutine(pinned)]
+    fn letters(words: Vec<String>) -> impl Iterator<Item = char> {
+        for word in &words {
+            yield_from!(word.chars());
+        }
+    }
+);
+
+snapshot!(
+    pinned_coroutine_on_request,
+    #[coroutine(pinned)]
+    fn max_so_far() -> impl Coroutine<u32, Yield = u32, Return = u32> {
+        let mut seen = vec![yield_!(0)];
+        let best = seen.iter().max();
+        let next = yield_!(*best.unwrap());
+        seen.push(next);
+        yield_from!(inner())
+    }
+);
+
+snapshot!(
+    pinned_methods_and_pattern_parameters,
+    async fn ping_twice(&mut self, (a, _): (u32, Guard), mut n: u32) -> u32 {
+        n += self.ping(a).await;
+        n + self.ping(a).await
     }
 );
 

@@ -134,6 +134,7 @@ pin_project_lite::pin_project! {
     #[must_use = "streams do nothing unless polled"]
     pub struct StreamFn<F, A> {
         resume: F,
+        done: bool,
         #[pin]
         awaiting: A,
     }
@@ -146,7 +147,11 @@ pub fn stream<Y, A, F>(awaiting: A, resume: F) -> StreamFn<F, A>
 where
     F: FnMut(Pin<&mut A>, &mut Context<'_>) -> Poll<Option<Y>>,
 {
-    StreamFn { resume, awaiting }
+    StreamFn {
+        resume,
+        done: false,
+        awaiting,
+    }
 }
 
 impl<Y, A, F> Stream for StreamFn<F, A>
@@ -158,6 +163,19 @@ where
     #[inline(always)]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Y>> {
         let this = self.project();
-        (this.resume)(this.awaiting, cx)
+        let polled = (this.resume)(this.awaiting, cx);
+        if let Poll::Ready(None) = polled {
+            *this.done = true;
+        }
+        polled
+    }
+}
+
+impl<Y, A, F> futures_core::FusedStream for StreamFn<F, A>
+where
+    F: FnMut(Pin<&mut A>, &mut Context<'_>) -> Poll<Option<Y>>,
+{
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }
