@@ -16,6 +16,17 @@ fn coro_multiples(n: u64) -> impl Iterator<Item = u64> {
     }
 }
 
+/// The same body in the pinned machine, which pins itself on the heap once and
+/// hands each item through its yield slot.
+#[coro::coroutine(pinned)]
+fn pinned_multiples(n: u64) -> impl Iterator<Item = u64> {
+    for i in 0..n {
+        if i.is_multiple_of(3) || i.is_multiple_of(5) {
+            yield_!(i);
+        }
+    }
+}
+
 struct Multiples {
     next: u64,
     end: u64,
@@ -70,12 +81,16 @@ fn expected() -> u64 {
 fn generators(c: &mut Criterion) {
     let expected = expected();
     assert_eq!(coro_multiples(N).sum::<u64>(), expected);
+    assert_eq!(pinned_multiples(N).sum::<u64>(), expected);
     assert_eq!(Multiples { next: 0, end: N }.sum::<u64>(), expected);
     assert_eq!(from_fn_multiples(N).sum::<u64>(), expected);
     assert_eq!(genawaiter_multiples(N).sum::<u64>(), expected);
     let mut group = c.benchmark_group("generator");
     group.bench_function("coro", |b| {
         b.iter(|| coro_multiples(black_box(N)).sum::<u64>())
+    });
+    group.bench_function("coro (pinned)", |b| {
+        b.iter(|| pinned_multiples(black_box(N)).sum::<u64>())
     });
     group.bench_function("hand-written", |b| {
         b.iter(|| {

@@ -2,7 +2,7 @@
 //! criterion results, and the future-size table. Run the benchmarks first:
 //!
 //! ```text
-//! taskset -c 0 cargo bench --bench generators --bench parser --bench spawn --bench pingpong --bench timers
+//! taskset -c 0 cargo bench --bench generators --bench awaits --bench parser --bench spawn --bench pingpong --bench timers
 //! cargo bench --bench report
 //! ```
 
@@ -16,6 +16,7 @@ mod future_size;
 /// Each group, what one unit of work is, and how many units one iteration does.
 const GROUPS: &[(&str, &str, f64)] = &[
     ("generator", "item", 1_000_000.0),
+    ("awaits_1k", "await", 1_000.0),
     ("parser", "byte", 1_020_000.0),
     ("spawn_join_100k", "task", 100_000.0),
     ("yield_now_100k", "yield", 100_000.0),

@@ -2,7 +2,9 @@
 //!
 //! A small process-wide pool of threads, started lazily: a job runs on an idle
 //! thread, or on a new one while there are fewer than 64; a thread idle for ten
-//! seconds exits. The executor only awaits a shared cell, so blocking
+//! seconds exits. Each idle thread takes one job, so a burst of jobs starts a thread
+//! for every job no idle thread is left for: jobs that wait on each other never
+//! queue behind each other. The executor only awaits a shared cell, so blocking
 //! work never stalls timers or other tasks.
 
 use std::collections::VecDeque;
@@ -45,7 +47,7 @@ impl Pool {
     fn execute(&'static self, job: Job) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.queue.push_back(job);
-        if state.idle > 0 {
+        if state.queue.len() <= state.idle {
             self.work.notify_one();
         } else if state.threads < MAX_THREADS {
             state.threads += 1;

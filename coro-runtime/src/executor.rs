@@ -76,12 +76,15 @@ impl Wake for ThreadWaker {
 }
 
 /// Installs the executor for this thread; on the way out (return or panic) drops
-/// the detached tasks, then uninstalls it.
+/// the detached tasks, then uninstalls it. A detached task's destructor may spawn
+/// another detached task, so the teardown repeats until none is left.
 struct Installed(Rc<Executor>);
 
 impl Drop for Installed {
     fn drop(&mut self) {
-        self.0.detached.cancel_all();
+        while !self.0.detached.is_empty() {
+            self.0.detached.cancel_all();
+        }
         let _ = CURRENT.try_with(|c| c.borrow_mut().take());
     }
 }

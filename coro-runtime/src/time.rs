@@ -20,11 +20,35 @@ use std::time::{Duration, Instant};
 
 use crate::executor::try_with_executor;
 
-#[derive(Default)]
+/// `now + duration`, or a deadline so far away it never comes (thirty years, as
+/// tokio does) when the sum does not fit in an `Instant`: `Duration::MAX` means
+/// "never".
+pub(crate) fn deadline_after(now: Instant, duration: Duration) -> Instant {
+    const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+    now.checked_add(duration.min(FAR_FUTURE))
+        .or_else(|| now.checked_add(FAR_FUTURE))
+        .unwrap_or(now)
+}
+
+/// One timer heap. Each gets its own number, so a registration is only ever
+/// refreshed or cancelled in the heap it was made in.
 pub(crate) struct Timers {
+    wheel: u64,
     heap: BinaryHeap<Reverse<(Instant, u64)>>,
     wakers: HashMap<u64, Waker>,
     next_id: u64,
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        static WHEELS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        Timers {
+            wheel: WHEELS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            heap: BinaryHeap::new(),
+            wakers: HashMap::new(),
+            next_id: 0,
+        }
+    }
 }
 
 impl Timers {
@@ -135,18 +159,28 @@ impl TimerThread {
     }
 }
 
-/// Where a sleep's timer is registered.
+/// Where a sleep's timer is registered: in which executor's heap, or on the
+/// timer thread.
 #[derive(Debug, Clone, Copy)]
 enum Registered {
-    Executor(u64),
+    Executor { wheel: u64, id: u64 },
     Thread(u64),
 }
 
 impl Registered {
+    /// Cancels the registration where it was made. A registration in another
+    /// executor's heap (the sleep has moved to another `run` or thread) cannot be
+    /// reached from here; it is a stale entry there, which wakes nobody who still
+    /// waits and is dropped when it falls due or its executor ends.
     fn cancel(self) {
         match self {
-            Registered::Executor(id) => {
-                try_with_executor(|executor| executor.timers.borrow_mut().cancel(id));
+            Registered::Executor { wheel, id } => {
+                try_with_executor(|executor| {
+                    let mut timers = executor.timers.borrow_mut();
+                    if timers.wheel == wheel {
+                        timers.cancel(id);
+                    }
+                });
             }
             Registered::Thread(id) => TimerThread::get().lock().cancel(id),
         }
@@ -169,7 +203,7 @@ impl Registered {
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    sleep_until(Instant::now() + duration)
+    sleep_until(deadline_after(Instant::now(), duration))
 }
 
 /// Suspends the current task until `deadline`; see [`sleep`].
@@ -228,22 +262,36 @@ impl Future for Sleep {
             clock.changed.notify_one();
             Registered::Thread(id)
         };
+        // Register with this thread's executor, or the timer thread outside one.
+        let register = |deadline: Instant, waker: &Waker| {
+            try_with_executor(|executor| {
+                let mut timers = executor.timers.borrow_mut();
+                let id = timers.register(deadline, waker);
+                Registered::Executor {
+                    wheel: timers.wheel,
+                    id,
+                }
+            })
+            .unwrap_or_else(|| on_thread(deadline, waker))
+        };
         self.timer = Some(match self.timer {
-            Some(Registered::Executor(id)) => {
-                // Moved off the executor's thread since: the timer thread takes over.
-                try_with_executor(|executor| executor.timers.borrow_mut().refresh(id, waker))
-                    .map(|()| Registered::Executor(id))
-                    .unwrap_or_else(|| on_thread(deadline, waker))
+            Some(Registered::Executor { wheel, id }) => {
+                let refreshed = try_with_executor(|executor| {
+                    let mut timers = executor.timers.borrow_mut();
+                    (timers.wheel == wheel).then(|| timers.refresh(id, waker))
+                })
+                .flatten();
+                match refreshed {
+                    Some(()) => Registered::Executor { wheel, id },
+                    // Moved to another `run`, or off the executor's thread.
+                    None => register(deadline, waker),
+                }
             }
             Some(Registered::Thread(id)) => {
                 TimerThread::get().lock().refresh(id, waker);
                 Registered::Thread(id)
             }
-            None => {
-                try_with_executor(|executor| executor.timers.borrow_mut().register(deadline, waker))
-                    .map(Registered::Executor)
-                    .unwrap_or_else(|| on_thread(deadline, waker))
-            }
+            None => register(deadline, waker),
         });
         Poll::Pending
     }
@@ -383,10 +431,11 @@ impl Interval {
         let due = self.next;
         sleep_until(due).await;
         let now = Instant::now();
-        self.next = if now > due + self.period {
-            now + self.period
+        let on_time = deadline_after(due, self.period);
+        self.next = if now > on_time {
+            deadline_after(now, self.period)
         } else {
-            due + self.period
+            on_time
         };
         due
     }
