@@ -157,3 +157,118 @@ fn run_tears_down_detached_tasks_spawned_by_destructors() {
     });
     assert_eq!(dropped.get(), 4, "every generation was dropped");
 }
+
+struct PanicOnDrop(&'static str);
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        panic!("{}", self.0);
+    }
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+/// A panic while a cancelled child is dropped belongs to that child's handle in a
+/// supervisor scope; its siblings and the scope go on.
+#[test]
+fn a_panicking_destructor_of_a_cancelled_child_stays_on_its_handle_under_a_supervisor() {
+    let (first, second) = coro::run(coro::supervisor_scope(async |s| {
+        let a = s.spawn(async {
+            let _p = PanicOnDrop("drop boom");
+            std::future::pending::<()>().await
+        });
+        let b = s.spawn(async {
+            coro::sleep(ms(20)).await;
+            5
+        });
+        coro::yield_now().await;
+        a.cancel();
+        let a = a.await;
+        (a, b.await.unwrap())
+    }));
+    let error = first.unwrap_err();
+    assert!(
+        error.is_panic(),
+        "the handle reports the destructor's panic: {error}"
+    );
+    assert_eq!(second, 5);
+}
+
+/// In a plain scope, the same panic is a failure like any other: it surfaces.
+#[test]
+fn a_panicking_destructor_of_a_cancelled_child_fails_a_plain_scope() {
+    let outcome = std::panic::catch_unwind(|| {
+        coro::run(coro::scope(async |s| {
+            let a = s.spawn(async {
+                let _p = PanicOnDrop("drop boom");
+                std::future::pending::<()>().await
+            });
+            coro::yield_now().await;
+            a.cancel();
+            let _ = a.await;
+            coro::sleep(ms(5)).await;
+        }))
+    });
+    assert_eq!(panic_text(&*outcome.unwrap_err()), "drop boom");
+}
+
+/// The first failure is the one reported, not a destructor's panic during the
+/// teardown it caused.
+#[test]
+fn the_first_panic_is_kept_when_a_sibling_panics_while_being_cancelled() {
+    let outcome = std::panic::catch_unwind(|| {
+        coro::run(coro::scope(async |s| {
+            s.spawn(async {
+                let _p = PanicOnDrop("secondary");
+                std::future::pending::<()>().await
+            });
+            s.spawn(async {
+                coro::yield_now().await;
+                panic!("original");
+            });
+            std::future::pending::<()>().await
+        }))
+    });
+    assert_eq!(panic_text(&*outcome.unwrap_err()), "original");
+}
+
+/// A cancelled child's destructors run with the child's context installed, as a
+/// completing child's do.
+#[test]
+fn a_cancelled_childs_destructor_sees_its_context() {
+    struct Report(std::rc::Rc<std::cell::Cell<Option<u32>>>);
+    impl Drop for Report {
+        fn drop(&mut self) {
+            self.0.set(coro::context::get::<u32>());
+        }
+    }
+    let seen = std::rc::Rc::new(std::cell::Cell::new(None));
+    let report = Report(seen.clone());
+    // The timeout drops the scope from outside the context: only the child's own
+    // inherited context can be there while it is dropped.
+    let outcome = coro::run(coro::timeout(
+        ms(5),
+        coro::context::with(
+            7u32,
+            coro::scope(async |s| {
+                s.spawn(async move {
+                    let _report = report;
+                    std::future::pending::<()>().await
+                });
+                std::future::pending::<()>().await
+            }),
+        ),
+    ));
+    assert!(outcome.is_err());
+    assert_eq!(seen.get(), Some(7));
+}

@@ -214,8 +214,9 @@ impl<'env> Children<'env> {
             };
             if task.cancel_requested() {
                 self.remove(index);
-                task.mark_cancelled();
-                drop(task);
+                if let Err(failure) = task.cancel() {
+                    self.record_failure(failure);
+                }
                 continue;
             }
             let waker = Waker::from(waker);
@@ -268,9 +269,12 @@ impl<'env> Children<'env> {
             if let Some(entry) = entry {
                 self.free.borrow_mut().push(index);
                 self.live.set(self.live.get() - 1);
-                if let Some(task) = entry.task {
-                    task.mark_cancelled();
-                    drop(task);
+                // The first failure stays the one reported: a destructor that
+                // panics during the teardown another failure caused is dropped.
+                if let Some(task) = entry.task
+                    && let Err(failure) = task.cancel()
+                {
+                    self.record_failure(failure);
                 }
             }
             index += 1;

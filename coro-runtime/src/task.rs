@@ -282,8 +282,11 @@ pub(crate) trait Task {
     /// `Ready(Err)` when the owner must handle a failure.
     fn poll_task(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Failure>>;
     fn cancel_requested(&self) -> bool;
-    /// Tells the handle the task is cancelled; the owner then drops the task.
-    fn mark_cancelled(&self);
+    /// Cancels the task: tells the handle, then drops the future with the task's
+    /// context installed (its destructors see what the task saw). A panic while
+    /// dropping is the handle's in a supervised task and the owner's failure
+    /// otherwise, as a panic while running would be; it never unwinds into the owner.
+    fn cancel(self: Pin<Box<Self>>) -> Result<(), Failure>;
     fn set_waker(&self, waker: &Waker);
 }
 
@@ -347,9 +350,22 @@ impl<F: Future, T, D: Deliver<F::Output, T>> Task for ChildTask<F, T, D> {
         self.slot.cancel_requested.get()
     }
 
-    fn mark_cancelled(&self) {
+    fn cancel(self: Pin<Box<Self>>) -> Result<(), Failure> {
         if self.slot.is_running() {
             self.slot.fail(JoinError::cancelled());
+        }
+        let (slot, context, supervised) =
+            (self.slot.clone(), self.context.clone(), self.supervised);
+        let dropped = context::with_installed(context, || {
+            catch_unwind(AssertUnwindSafe(move || drop(self)))
+        });
+        match dropped {
+            Ok(()) => Ok(()),
+            Err(payload) if supervised => {
+                slot.fail(JoinError::panic(payload));
+                Ok(())
+            }
+            Err(payload) => Err(Failure::Panic(payload)),
         }
     }
 
