@@ -47,26 +47,41 @@
 
 /// Turns a function into a stackless coroutine.
 ///
-/// The body is split at its suspension points (`yield_!`, `yield_from!`, `.await`)
-/// into the states of a local enum; each state holds exactly the bindings that live
-/// across it, with types left to inference. The expansion has no `unsafe`.
+/// The expansion has no `unsafe`, and is one of two machines:
+///
+/// - **compact**: the body is split at its suspension points (`yield_!`,
+///   `yield_from!`, `.await`) into the states of a local enum; each state holds
+///   exactly the bindings that live across it, with types left to inference. It is
+///   movable (`Unpin`) and never larger than rustc's `async fn`, but cannot hold a
+///   borrow of one of its own locals across a suspension point: such a body gets an
+///   error naming the binding and the suspension point.
+/// - **pinned**: the body, as written, inside an `async move` block that rustc lays
+///   out, so every body an `async` block accepts compiles; it is `!Unpin`, like an
+///   `async fn`.
+///
+/// Suspend functions and async generators are compact when the macro can see that
+/// no borrow of a local can cross a suspension point, and pinned otherwise.
+/// Generators and coroutines are compact unless the attribute says
+/// `#[coro::coroutine(pinned)]`; `#[coro::coroutine(compact)]` forces the compact
+/// machine.
 ///
 /// - **Where a suspension point may stand:** anywhere an expression may, in `let`,
 ///   `if`/`match`, loops, labelled `break`/`continue`, `return`, `?`, blocks, call
 ///   arguments and literals; operands evaluated before it are kept in Rust's order.
-///   Not inside closures, async blocks, other macros' arguments, match guards,
-///   `unsafe` blocks or `let` chains: each is a compile error that says so.
+///   Not inside closures, async blocks or nested items. The compact machine also
+///   rejects them inside other macros' arguments, match guards, `unsafe` blocks and
+///   `let` chains, each with a compile error that says so; the pinned one takes them.
 /// - **Lifetimes:** a binding lives to the end of its scope, as in plain Rust, unless
-///   it was moved. Borrows of parameters (`&self`, `&'a str`) may cross a suspension
-///   point; a borrow of a local may not (it would point into the moving state), and
-///   the error names the binding and the suspension point.
+///   it was moved. Borrows of parameters (`&self`, `&'a str`) may cross any
+///   suspension point.
 /// - **Resume arguments:** the first `resume` starts the body and its argument is
 ///   dropped; each later one is what the pending `yield_!` evaluates to.
 /// - **Drop and panics:** dropping a suspended coroutine drops its live bindings once,
 ///   in reverse order of declaration. A panic inside leaves it poisoned: resuming it
 ///   again panics with a message saying so; so does resuming a completed coroutine
 ///   (a generator's iterator returns `None` instead, and a stream `Ready(None)`).
-/// - **Cost:** no allocation; a resume is a jump on the state's discriminant.
+/// - **Cost:** no allocation (a pinned generator boxes itself once); a resume is a
+///   jump on the state's discriminant.
 ///
 /// `#[coro::coroutine(crate = path::to::coro)]` names the `coro` crate when it is
 /// re-exported under another path.

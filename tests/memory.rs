@@ -31,8 +31,41 @@ static ALLOCATOR: Counting = Counting;
 
 const TASKS: usize = 100_000;
 
+/// The counters are process-wide: one measurement at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Cancelled timers are freed, not kept until their deadline: with a half-hour
+/// heartbeat pending, a hundred thousand timeouts that finish early and a hundred
+/// thousand dropped sleeps leave the heap where it was.
+#[test]
+fn cancelled_timers_do_not_pile_up_behind_a_long_one() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    use std::time::Duration;
+    coro::run(async {
+        let heartbeat = coro::sleep(Duration::from_secs(1800));
+        let mut heartbeat = std::pin::pin!(heartbeat);
+        let _ = coro::timeout(Duration::ZERO, heartbeat.as_mut()).await;
+        // Warm up whatever the executor keeps (the heap's and map's capacity).
+        for _ in 0..1_000 {
+            let _ = coro::timeout(Duration::from_secs(3600), coro::yield_now()).await;
+        }
+        let before = LIVE_BYTES.load(Ordering::Relaxed);
+        for _ in 0..100_000 {
+            let _ = coro::timeout(Duration::from_secs(3600), coro::yield_now()).await;
+            let mut sleep = std::pin::pin!(coro::sleep(Duration::from_secs(3600)));
+            let _ = coro::timeout(Duration::ZERO, sleep.as_mut()).await;
+        }
+        let grown = LIVE_BYTES.load(Ordering::Relaxed) - before;
+        assert!(
+            grown < 64 * 1024,
+            "200,000 cancelled timers left {grown} bytes behind"
+        );
+    });
+}
+
 #[test]
 fn an_idle_task_costs_two_small_allocations_beyond_its_future() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     coro::run(coro::scope(async |s| {
         let mut handles = Vec::with_capacity(TASKS);
         let before_bytes = LIVE_BYTES.load(Ordering::Relaxed);

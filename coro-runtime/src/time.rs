@@ -3,7 +3,8 @@
 //!
 //! Timers live in the executor: a binary heap of deadlines and a map from timer to
 //! waker. A sleeping future registers once and refreshes its waker only if it
-//! changed; dropping it unregisters it (its heap entry is skipped lazily). The
+//! changed; dropping it unregisters it (its heap entry is skipped lazily, and
+//! swept once dead entries outnumber live ones). The
 //! executor parks the thread until the earliest deadline. Polled on another executor
 //! (tokio, smol, `futures`), a sleep registers with a process-wide timer thread
 //! instead, so coro's time works anywhere.
@@ -68,8 +69,15 @@ impl Timers {
         }
     }
 
+    /// Forgets a timer. Its heap entry stays until it falls due, but once dead
+    /// entries outnumber live ones the heap is rebuilt without them, so a long-lived
+    /// timer cannot make cancelled ones pile up behind it; each rebuild follows at
+    /// least as many cancellations as it costs.
     fn cancel(&mut self, id: u64) {
-        self.wakers.remove(&id);
+        if self.wakers.remove(&id).is_some() && self.heap.len() > 2 * self.wakers.len() + 64 {
+            let wakers = &self.wakers;
+            self.heap.retain(|Reverse((_, id))| wakers.contains_key(id));
+        }
     }
 
     /// Removes the timers due at `now`: their wakers, and the next deadline.
