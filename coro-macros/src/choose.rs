@@ -69,16 +69,7 @@ impl Names {
                     .map(|b| b.ident.to_string())
                     .collect(),
             };
-            let lends = matches!(
-                param.form,
-                ParamForm::Receiver {
-                    by_ref: true,
-                    mutable: false
-                } | ParamForm::Named {
-                    by_shared_ref: true
-                }
-            );
-            if lends {
+            if param.lends() {
                 shared_refs.extend(bound);
             } else {
                 locals.extend(bound);
@@ -189,28 +180,6 @@ impl BorrowFinder<'_> {
     }
 }
 
-/// Macros whose arguments are borrowed only while the macro runs.
-const FORMATTING: &[&str] = &[
-    "print",
-    "println",
-    "eprint",
-    "eprintln",
-    "format",
-    "format_args",
-    "write",
-    "writeln",
-    "panic",
-    "assert",
-    "assert_eq",
-    "assert_ne",
-    "debug_assert",
-    "debug_assert_eq",
-    "debug_assert_ne",
-    "todo",
-    "unimplemented",
-    "unreachable",
-];
-
 /// Macros whose arguments are expressions whose values the macro passes on.
 const VALUE_MACROS: &[&str] = &["vec", "dbg", "matches"];
 
@@ -281,7 +250,11 @@ impl<'ast> Visit<'ast> for BorrowFinder<'_> {
             .last()
             .map(|s| s.ident.to_string())
             .unwrap_or_default();
-        if FORMATTING.contains(&name.as_str()) {
+        // Their arguments are borrowed only while the macro runs.
+        if scan::FORMAT_MACROS.contains(&name.as_str())
+            || name == "assert"
+            || name == "debug_assert"
+        {
             return;
         }
         if VALUE_MACROS.contains(&name.as_str())

@@ -17,7 +17,7 @@ use syn::visit_mut::VisitMut;
 use syn::{Block as SynBlock, Expr, Ident, Item, Local, Pat, Stmt as SynStmt};
 
 use crate::diag::{self, Errors};
-use crate::parse::{CoroutineFn, Kind, ParamForm};
+use crate::parse::{CoroutineFn, Kind};
 use crate::scan::{
     self, BindingId, Event, PatBinding, Scanner, SuspendMacro, block_needs_lowering,
     needs_lowering, pat_bindings, stmt_needs_lowering,
@@ -236,16 +236,7 @@ pub fn lower(func: &CoroutineFn, body: &SynBlock, errors: &mut Errors) -> Cfg {
         builder.cfg.params.push(field.clone());
         let local = make_local(param.bind.clone(), Some(syn::parse_quote!(#field)));
         let binds = builder.push_let(local);
-        let lends = matches!(
-            param.form,
-            ParamForm::Receiver {
-                by_ref: true,
-                mutable: false
-            } | ParamForm::Named {
-                by_shared_ref: true
-            }
-        );
-        if lends {
+        if param.lends() {
             builder.lending_params.extend(binds);
         }
     }

@@ -61,6 +61,22 @@ pub struct Param {
     pub form: ParamForm,
 }
 
+impl Param {
+    /// A shared reference (`&self`, `tree: &Node`): borrowing through it borrows
+    /// what the caller lent, not the coroutine's own state.
+    pub fn lends(&self) -> bool {
+        matches!(
+            self.form,
+            ParamForm::Receiver {
+                by_ref: true,
+                mutable: false
+            } | ParamForm::Named {
+                by_shared_ref: true
+            }
+        )
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum ParamForm {
     /// `self`, `&self`, `&mut self`, `mut self`.

@@ -472,7 +472,7 @@ const BY_REF_METHODS: &[&str] = &[
 ];
 
 /// Macros whose arguments are taken by reference (the `format_args!` family).
-const FORMAT_MACROS: &[&str] = &[
+pub const FORMAT_MACROS: &[&str] = &[
     "print",
     "println",
     "eprint",
