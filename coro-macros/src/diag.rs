@@ -153,3 +153,11 @@ pub fn both_lowerings(first: &syn::Ident, second: &syn::Ident) -> String {
          keep `pinned` to allow borrows of locals across suspension points, or `compact` for a movable, `Unpin` machine"
     )
 }
+
+pub fn ambiguous_across_suspend(binding: &str) -> String {
+    format!(
+        "`{binding}` is moved or assigned on some paths to this suspension point and not on others: \
+         the compact machine has no drop flag to remember which; \
+         move or assign it on every path, or drop `compact` from the attribute (the pinned machine tracks it as rustc does)"
+    )
+}

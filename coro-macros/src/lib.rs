@@ -46,11 +46,20 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         return errors.into_result().unwrap_err().to_compile_error();
     }
     if lowering == Lowering::Pinned {
-        return emit::pinned::emit(&func);
+        return emit::pinned::emit(&func, emit::pinned::Boxing::AsAsked);
     }
     let body = func.renamed_body();
     let cfg = lower::lower(&func, &body, &mut errors);
     let live = liveness::analyze(&cfg, &mut errors);
+    if !live.ambiguous.is_empty() && errors.is_empty() {
+        // Without a drop flag the compact machine cannot say whether such a
+        // binding is there to store; rustc's own layout can.
+        if func.forced == Some(Lowering::Compact) {
+            liveness::report_ambiguous(&cfg, &live, &mut errors);
+        } else {
+            return emit::pinned::emit(&func, emit::pinned::Boxing::KeepUnpin);
+        }
+    }
     match errors.into_result() {
         Ok(()) => emit::compact::emit(&func, &cfg, &live),
         Err(error) => error.to_compile_error(),

@@ -69,14 +69,56 @@ pub struct Liveness {
     uninit_in: Vec<BitSet>,
     reads_out: Vec<BitSet>,
     in_scope: Vec<BitSet>,
+    /// Per state boundary, the bindings initialised on some paths into it and not
+    /// on others (moved or assigned in only one branch). Rust tracks those with a
+    /// drop flag the compact machine does not have.
+    pub ambiguous: Vec<(BlockId, BindingId)>,
+    copy_like: BitSet,
 }
 
-fn block_events(block: &Block) -> impl DoubleEndedIterator<Item = Event> + '_ {
+/// What a statement does to bindings. Entering a scope starts its bindings afresh
+/// (uninitialised), so nothing from a previous turn of a loop is taken to still be
+/// there on a path that does not declare them again.
+fn stmt_events(cfg: &Cfg, stmt: &Stmt) -> Vec<Event> {
+    match stmt {
+        Stmt::Enter(scope) => cfg
+            .bindings
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.scope == *scope)
+            .map(|(binding, _)| Event::Declare {
+                binding,
+                init: false,
+            })
+            .collect(),
+        other => other.events(),
+    }
+}
+
+fn raw_events<'a>(cfg: &'a Cfg, block: &'a Block) -> impl DoubleEndedIterator<Item = Event> + 'a {
     block
         .stmts
         .iter()
-        .flat_map(Stmt::events)
+        .flat_map(move |stmt| stmt_events(cfg, stmt))
         .chain(block.term_events.iter().copied())
+}
+
+/// A binding used again after it was "moved" (with no assignment between) is one
+/// whose moves were copies: a body that compiles as plain Rust cannot use a value
+/// it really moved. Its moves are reads.
+fn normalize(event: Event, copy_like: &BitSet) -> Event {
+    match event {
+        Event::Move(b) | Event::MaybeMove(b) if copy_like.contains(b) => Event::Read(b),
+        other => other,
+    }
+}
+
+fn block_events<'a>(
+    cfg: &'a Cfg,
+    block: &'a Block,
+    copy_like: &'a BitSet,
+) -> impl DoubleEndedIterator<Item = Event> + 'a {
+    raw_events(cfg, block).map(move |e| normalize(e, copy_like))
 }
 
 fn forward_uninit(set: &mut BitSet, event: Event) {
@@ -90,21 +132,46 @@ fn forward_uninit(set: &mut BitSet, event: Event) {
             binding,
             init: false,
         }
-        | Event::Move(binding) => set.insert(binding),
-        Event::Read(_) => {}
+        | Event::Move(binding)
+        | Event::MaybeMove(binding) => set.insert(binding),
+        Event::Read(_) | Event::MaybeAssign(_) => {}
+    }
+}
+
+fn forward_maybe_init(set: &mut BitSet, event: Event) {
+    match event {
+        Event::Declare {
+            binding,
+            init: true,
+        }
+        | Event::Assign(binding)
+        | Event::MaybeAssign(binding) => set.insert(binding),
+        Event::Declare {
+            binding,
+            init: false,
+        }
+        | Event::Move(binding) => set.remove(binding),
+        Event::Read(_) | Event::MaybeMove(_) => {}
     }
 }
 
 fn backward_reads(set: &mut BitSet, event: Event) {
     match event {
-        Event::Read(binding) | Event::Move(binding) => set.insert(binding),
+        Event::Read(binding) | Event::Move(binding) | Event::MaybeMove(binding) => {
+            set.insert(binding)
+        }
         Event::Assign(binding) | Event::Declare { binding, .. } => set.remove(binding),
+        Event::MaybeAssign(_) => {}
     }
 }
 
 fn backward_mentions(set: &mut BitSet, event: Event) {
     match event {
-        Event::Read(binding) | Event::Move(binding) | Event::Assign(binding) => set.insert(binding),
+        Event::Read(binding)
+        | Event::Move(binding)
+        | Event::Assign(binding)
+        | Event::MaybeAssign(binding)
+        | Event::MaybeMove(binding) => set.insert(binding),
         Event::Declare { binding, .. } => set.remove(binding),
     }
 }
@@ -121,6 +188,8 @@ pub fn analyze(cfg: &Cfg, errors: &mut Errors) -> Liveness {
         }
     }
 
+    let copy_like = copy_like(cfg, &order, &succs);
+
     // Forward: may a binding be uninitialised (never set, or moved out)?
     let mut uninit_in = vec![BitSet::new(n_bindings); n_blocks];
     let mut uninit_out = vec![BitSet::new(n_bindings); n_blocks];
@@ -134,8 +203,27 @@ pub fn analyze(cfg: &Cfg, errors: &mut Errors) -> Liveness {
                 uninit_in[block].union_with(&out);
             }
             let mut set = uninit_in[block].clone();
-            block_events(&cfg.blocks[block]).for_each(|e| forward_uninit(&mut set, e));
+            block_events(cfg, &cfg.blocks[block], &copy_like)
+                .for_each(|e| forward_uninit(&mut set, e));
             changed |= uninit_out[block].union_with(&set);
+        }
+    }
+
+    // Forward: may a binding be initialised?
+    let mut maybe_init_in = vec![BitSet::new(n_bindings); n_blocks];
+    let mut maybe_init_out = vec![BitSet::new(n_bindings); n_blocks];
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for &block in &order {
+            for &pred in &preds[block] {
+                let out = maybe_init_out[pred].clone();
+                maybe_init_in[block].union_with(&out);
+            }
+            let mut set = maybe_init_in[block].clone();
+            block_events(cfg, &cfg.blocks[block], &copy_like)
+                .for_each(|e| forward_maybe_init(&mut set, e));
+            changed |= maybe_init_out[block].union_with(&set);
         }
     }
 
@@ -151,7 +239,7 @@ pub fn analyze(cfg: &Cfg, errors: &mut Errors) -> Liveness {
                     outs[block].union_with(&succ_in);
                 }
                 let mut set = outs[block].clone();
-                block_events(&cfg.blocks[block])
+                block_events(cfg, &cfg.blocks[block], &copy_like)
                     .rev()
                     .for_each(|e| transfer(&mut set, e));
                 changed |= ins[block].union_with(&set);
@@ -180,10 +268,27 @@ pub fn analyze(cfg: &Cfg, errors: &mut Errors) -> Liveness {
     for &block in &order {
         let scope = cfg.blocks[block].scope;
         for binding in in_scope[scope].iter() {
-            if reads_in[block].contains(binding) || !uninit_in[block].contains(binding) {
+            // A `Copy` value has no destructor: it need not live to its scope's end.
+            let kept = !uninit_in[block].contains(binding) && !copy_like.contains(binding);
+            if reads_in[block].contains(binding) || kept {
                 live_in[block].insert(binding);
             } else if mentions_in[block].contains(binding) {
                 redeclare_in[block].insert(binding);
+            }
+        }
+    }
+
+    // Where the machine stores its bindings (a resume point, a join, a loop head),
+    // a binding initialised on one path in and not on another has no one answer.
+    let mut ambiguous = Vec::new();
+    for &block in &order {
+        let data = &cfg.blocks[block];
+        if !(data.resumed || preds[block].len() > 1) {
+            continue;
+        }
+        for binding in in_scope[data.scope].iter() {
+            if uninit_in[block].contains(binding) && maybe_init_in[block].contains(binding) {
+                ambiguous.push((block, binding));
             }
         }
     }
@@ -196,9 +301,46 @@ pub fn analyze(cfg: &Cfg, errors: &mut Errors) -> Liveness {
         uninit_in,
         reads_out,
         in_scope,
+        ambiguous,
+        copy_like,
     };
     report_borrows(cfg, &liveness, errors);
     liveness
+}
+
+/// The bindings read again after a move on some path, with no assignment between.
+fn copy_like(cfg: &Cfg, order: &[BlockId], succs: &[Vec<BlockId>]) -> BitSet {
+    let n = cfg.bindings.len();
+    let mut ins = vec![BitSet::new(n); cfg.blocks.len()];
+    let mut outs = vec![BitSet::new(n); cfg.blocks.len()];
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for &block in order.iter().rev() {
+            for &succ in &succs[block] {
+                let succ_in = ins[succ].clone();
+                outs[block].union_with(&succ_in);
+            }
+            let mut set = outs[block].clone();
+            raw_events(cfg, &cfg.blocks[block])
+                .rev()
+                .for_each(|e| backward_reads(&mut set, e));
+            changed |= ins[block].union_with(&set);
+        }
+    }
+    let mut copy_like = BitSet::new(n);
+    for &block in order {
+        let mut reads = outs[block].clone();
+        for event in raw_events(cfg, &cfg.blocks[block]).rev() {
+            if let Event::Move(b) | Event::MaybeMove(b) = event
+                && reads.contains(b)
+            {
+                copy_like.insert(b);
+            }
+            backward_reads(&mut reads, event);
+        }
+    }
+    copy_like
 }
 
 fn reverse_post_order(succs: &[Vec<BlockId>]) -> Vec<BlockId> {
@@ -235,9 +377,9 @@ impl Liveness {
         let mut uninit = self.uninit_in[block].clone();
         let mut scope: ScopeId = data.scope;
         for stmt in &data.stmts[..=index] {
-            stmt.events()
+            stmt_events(cfg, stmt)
                 .into_iter()
-                .for_each(|e| forward_uninit(&mut uninit, e));
+                .for_each(|e| forward_uninit(&mut uninit, normalize(e, &self.copy_like)));
             match stmt {
                 Stmt::Enter(inner) => scope = *inner,
                 Stmt::Exit(inner) => {
@@ -252,22 +394,24 @@ impl Liveness {
         data.term_events
             .iter()
             .rev()
-            .for_each(|&e| backward_reads(&mut reads, e));
+            .for_each(|&e| backward_reads(&mut reads, normalize(e, &self.copy_like)));
         for stmt in data.stmts[index + 1..].iter().rev() {
-            stmt.events()
+            stmt_events(cfg, stmt)
                 .into_iter()
                 .rev()
-                .for_each(|e| backward_reads(&mut reads, e));
+                .for_each(|e| backward_reads(&mut reads, normalize(e, &self.copy_like)));
         }
         let mut live = BitSet::new(cfg.bindings.len());
         for binding in self.in_scope[scope].iter() {
-            if reads.contains(binding) || !uninit.contains(binding) {
+            let kept = !uninit.contains(binding) && !self.copy_like.contains(binding);
+            if reads.contains(binding) || kept {
                 live.insert(binding);
             }
         }
         let mut init = BitSet::new(cfg.bindings.len());
+        // A `Copy` value needs no drop where its scope is closed by hand.
         (0..cfg.bindings.len())
-            .filter(|&b| !uninit.contains(b))
+            .filter(|&b| !uninit.contains(b) && !self.copy_like.contains(b))
             .for_each(|b| init.insert(b));
         (live, init)
     }
@@ -325,5 +469,32 @@ fn user_name(name: &syn::Ident) -> String {
     match name.to_string() {
         stored if stored == crate::parse::SELF_NAME => "self".to_owned(),
         other => other,
+    }
+}
+
+/// `#[coroutine(compact)]` on a body with a binding that is initialised on some
+/// paths into a suspension point and not on others: say which, where.
+pub fn report_ambiguous(cfg: &Cfg, liveness: &Liveness, errors: &mut Errors) {
+    let mut reported = HashSet::new();
+    for &(block, binding) in &liveness.ambiguous {
+        if !reported.insert(binding) {
+            continue;
+        }
+        let origin = liveness.preds[block]
+            .iter()
+            .find_map(|&pred| match &cfg.blocks[pred].term {
+                Terminator::Yield { next, origin, .. } | Terminator::Await { next, origin, .. }
+                    if *next == block =>
+                {
+                    Some(origin.clone())
+                }
+                _ => None,
+            });
+        let name = &cfg.bindings[binding].name;
+        let message = diag::ambiguous_across_suspend(&user_name(name));
+        match origin {
+            Some(origin) => errors.spanned(origin, message),
+            None => errors.spanned(name, message),
+        }
     }
 }

@@ -246,6 +246,11 @@ pub fn lower(func: &CoroutineFn, body: &SynBlock, errors: &mut Errors) -> Cfg {
     }
     let value = match body.stmts.last() {
         Some(SynStmt::Expr(tail, None)) => builder.lower_expr(tail, Want::Value),
+        Some(last) if scan::diverges(last) => {
+            // The body never falls off its end: no `()` to type against `Return`.
+            builder.start_dead_block();
+            unit()
+        }
         _ => syn::parse_quote!(()),
     };
     let events = builder.scan(&value);
@@ -536,7 +541,11 @@ impl Builder<'_> {
                     .events
                     .iter()
                     .filter_map(|e| match e {
-                        Event::Read(b) | Event::Move(b) | Event::Assign(b) => Some(*b),
+                        Event::Read(b)
+                        | Event::Move(b)
+                        | Event::Assign(b)
+                        | Event::MaybeAssign(b)
+                        | Event::MaybeMove(b) => Some(*b),
                         Event::Declare { .. } => None,
                     })
                     .collect();
@@ -971,6 +980,10 @@ impl Builder<'_> {
                 Some((binding, _)) => self.assign(*binding, value),
                 None => self.push_expr(value),
             }
+        } else if block.stmts.last().is_some_and(scan::diverges) {
+            // A block ending in `return;` or `panic!()` has type `!`: what the
+            // caller does with its value is never reached.
+            self.start_dead_block();
         }
         self.exit_scope();
         result.map_or_else(unit, |(_, path)| path)

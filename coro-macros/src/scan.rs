@@ -28,6 +28,10 @@ pub enum Event {
     Move(BindingId),
     /// Overwritten as a whole (`x = ..`): initialised afterwards.
     Assign(BindingId),
+    /// Overwritten on some paths only (inside an `if`, a loop, a match arm).
+    MaybeAssign(BindingId),
+    /// Possibly moved out, on some paths only.
+    MaybeMove(BindingId),
 }
 
 /// The two macros the transform recognises by name inside a body.
@@ -510,6 +514,8 @@ pub struct Scanner<'r> {
     resolve: &'r dyn Fn(&str) -> Option<BindingId>,
     shadow: Vec<Vec<String>>,
     moving: usize,
+    /// Inside code that may not run (a branch, a loop body, a closure body).
+    conditional: usize,
     pub events: Vec<Event>,
 }
 
@@ -519,6 +525,7 @@ impl<'r> Scanner<'r> {
             resolve,
             shadow: vec![Vec::new()],
             moving: 0,
+            conditional: 0,
             events: Vec::new(),
         }
     }
@@ -556,12 +563,43 @@ impl<'r> Scanner<'r> {
             return;
         }
         if let Some(binding) = (self.resolve)(name) {
-            let event = if ctx == Ctx::Value || self.moving > 0 {
-                Event::Move(binding)
-            } else {
-                Event::Read(binding)
+            let event = match (ctx == Ctx::Value || self.moving > 0, self.conditional > 0) {
+                (true, false) => Event::Move(binding),
+                (true, true) => Event::MaybeMove(binding),
+                (false, _) => Event::Read(binding),
             };
             self.events.push(event);
+        }
+    }
+
+    /// Scans code that runs on some paths only.
+    fn maybe(&mut self, visit: impl FnOnce(&mut Self)) {
+        self.conditional += 1;
+        visit(self);
+        self.conditional -= 1;
+    }
+
+    /// The left side of `=`: each name in it (`x`, or `(a, b)` in a destructuring
+    /// assignment) is overwritten; anything else is a place.
+    fn assigned(&mut self, left: &Expr) {
+        match left {
+            Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => {
+                let name = p.path.get_ident().unwrap().to_string();
+                if !self.shadow.iter().any(|f| f.contains(&name))
+                    && let Some(binding) = (self.resolve)(&name)
+                {
+                    self.events.push(match self.conditional {
+                        0 => Event::Assign(binding),
+                        _ => Event::MaybeAssign(binding),
+                    });
+                }
+            }
+            Expr::Tuple(t) => t.elems.iter().for_each(|e| self.assigned(e)),
+            Expr::Array(a) => a.elems.iter().for_each(|e| self.assigned(e)),
+            Expr::Paren(p) => self.assigned(&p.expr),
+            Expr::Infer(_) => {}
+            Expr::Struct(s) => s.fields.iter().for_each(|f| self.assigned(&f.expr)),
+            left => self.expr(left, Ctx::Place),
         }
     }
 
@@ -643,6 +681,10 @@ impl<'r> Scanner<'r> {
                     self.expr(&e.right, Ctx::Value);
                     self.expr(&e.left, Ctx::Place);
                 }
+                And(_) | Or(_) => {
+                    self.expr(&e.left, Ctx::Value);
+                    self.maybe(|s| s.expr(&e.right, Ctx::Value));
+                }
                 _ => {
                     self.expr(&e.left, Ctx::Value);
                     self.expr(&e.right, Ctx::Value);
@@ -650,70 +692,68 @@ impl<'r> Scanner<'r> {
             },
             Expr::Assign(e) => {
                 self.expr(&e.right, Ctx::Value);
-                match &*e.left {
-                    Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => {
-                        let name = p.path.get_ident().unwrap().to_string();
-                        if !self.shadow.iter().any(|f| f.contains(&name))
-                            && let Some(binding) = (self.resolve)(&name)
-                        {
-                            self.events.push(Event::Assign(binding));
-                        }
-                    }
-                    left => self.expr(left, Ctx::Place),
-                }
+                self.assigned(&e.left);
             }
             Expr::Closure(e) => self.scoped(|s| {
                 e.inputs.iter().for_each(|p| s.bind(p));
                 if e.capture.is_some() {
+                    // A `move` closure takes what it names when it is created.
                     s.moving += 1;
-                }
-                s.expr(&e.body, Ctx::Value);
-                if e.capture.is_some() {
+                    let outer = std::mem::replace(&mut s.conditional, 0);
+                    s.expr(&e.body, Ctx::Value);
+                    s.conditional = outer;
                     s.moving -= 1;
+                } else {
+                    s.maybe(|s| s.expr(&e.body, Ctx::Value));
                 }
             }),
-            Expr::Async(e) => {
-                if e.capture.is_some() {
-                    self.moving += 1;
-                }
+            Expr::Async(e) if e.capture.is_some() => {
+                // Takes what it names when it is created.
+                self.moving += 1;
+                let outer = std::mem::replace(&mut self.conditional, 0);
                 self.block(&e.block);
-                if e.capture.is_some() {
-                    self.moving -= 1;
-                }
+                self.conditional = outer;
+                self.moving -= 1;
             }
+            Expr::Async(e) => self.maybe(|s| s.block(&e.block)),
             Expr::Const(_) => {}
             Expr::Block(e) => self.block(&e.block),
             Expr::Unsafe(e) => self.block(&e.block),
-            Expr::Loop(e) => self.block(&e.body),
+            Expr::Loop(e) => self.maybe(|s| s.block(&e.body)),
             Expr::If(e) => {
                 self.scoped(|s| {
                     s.cond(&e.cond);
-                    s.block(&e.then_branch);
+                    s.maybe(|s| s.block(&e.then_branch));
                 });
                 if let Some((_, else_branch)) = &e.else_branch {
-                    self.expr(else_branch, Ctx::Value);
+                    self.maybe(|s| s.expr(else_branch, Ctx::Value));
                 }
             }
             Expr::While(e) => self.scoped(|s| {
-                s.cond(&e.cond);
-                s.block(&e.body);
+                s.maybe(|s| {
+                    s.cond(&e.cond);
+                    s.block(&e.body);
+                });
             }),
             Expr::ForLoop(e) => {
                 self.expr(&e.expr, Ctx::Value);
                 self.scoped(|s| {
                     s.bind(&e.pat);
-                    s.block(&e.body);
+                    s.maybe(|s| s.block(&e.body));
                 });
             }
             Expr::Match(e) => {
                 self.expr(&e.expr, Ctx::Value);
+                let branches = e.arms.len() > 1;
                 for arm in &e.arms {
                     self.scoped(|s| {
                         s.bind(&arm.pat);
+                        s.conditional += usize::from(branches);
                         if let Some((_, guard)) = &arm.guard {
                             s.expr(guard, Ctx::Value);
                         }
                         s.expr(&arm.body, Ctx::Value);
+                        s.conditional -= usize::from(branches);
                     });
                 }
             }
@@ -869,6 +909,61 @@ pub fn breaks_with_value(body: &Block, label: Option<&syn::Label>) -> bool {
     };
     finder.visit_block(body);
     finder.found
+}
+
+/// Does this statement never finish, as rustc would see it: `return`, `break`,
+/// `continue`, a `panic!`-like macro, or a `loop` with no `break` in it? A block
+/// that ends with one has type `!`, so whatever follows is never typed against
+/// the block's value.
+pub fn diverges(stmt: &Stmt) -> bool {
+    match stmt {
+        Stmt::Expr(expr, _) => expr_diverges(expr),
+        Stmt::Macro(mac) => macro_diverges(&mac.mac),
+        Stmt::Local(_) | Stmt::Item(_) => false,
+    }
+}
+
+fn expr_diverges(expr: &Expr) -> bool {
+    match expr {
+        Expr::Return(_) | Expr::Break(_) | Expr::Continue(_) => true,
+        Expr::Macro(mac) => macro_diverges(&mac.mac),
+        Expr::Paren(e) => expr_diverges(&e.expr),
+        Expr::Loop(e) => !contains_break(&e.body),
+        _ => false,
+    }
+}
+
+fn macro_diverges(mac: &Macro) -> bool {
+    matches!(
+        macro_name(mac).as_str(),
+        "panic" | "unreachable" | "todo" | "unimplemented"
+    )
+}
+
+/// Any `break` at all (of this loop or an inner one), outside closures and items.
+fn contains_break(block: &Block) -> bool {
+    struct Breaks(bool);
+    impl<'ast> Visit<'ast> for Breaks {
+        fn visit_expr(&mut self, expr: &'ast Expr) {
+            match expr {
+                Expr::Break(_) => self.0 = true,
+                Expr::Closure(_) | Expr::Async(_) => {}
+                _ => syn::visit::visit_expr(self, expr),
+            }
+        }
+        fn visit_macro(&mut self, mac: &'ast Macro) {
+            // A `break` hidden in a macro's tokens counts too.
+            self.0 |= mac
+                .tokens
+                .clone()
+                .into_iter()
+                .any(|t| t.to_string() == "break");
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut breaks = Breaks(false);
+    breaks.visit_block(block);
+    breaks.0
 }
 
 #[cfg(test)]

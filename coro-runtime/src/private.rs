@@ -14,6 +14,7 @@ pub use core::pin::Pin;
 pub use core::task::{Context, Poll};
 pub use futures_core::Stream;
 pub use pin_project_lite::pin_project;
+pub use std::boxed::Box;
 
 /// The `?` operator's branch, which is unstable in std (`core::ops::Try`).
 pub trait Try {

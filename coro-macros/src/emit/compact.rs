@@ -65,6 +65,10 @@ struct Emitter<'a> {
     /// The states reachable from the start through the arms as written: others
     /// (joins every predecessor copied) get no variant and no arm.
     kept: std::cell::RefCell<std::collections::HashSet<BlockId>>,
+    /// May a loop head's code be written twice (in its own arm and in a resume)?
+    /// Not when the body has a closure or an `async` block: each copy would be a
+    /// type of its own, and one binding cannot hold both.
+    copies_code: bool,
 }
 
 /// Where names stand while one state's code is written.
@@ -372,6 +376,7 @@ impl<'a> Emitter<'a> {
             loop_heads: Default::default(),
             arm_targets: Default::default(),
             kept: Default::default(),
+            copies_code: !has_closures(cfg),
         }
     }
 
@@ -620,9 +625,12 @@ impl<'a> Emitter<'a> {
             }
         };
         match &self.func.kind {
-            Kind::Generator { item } => sync_machine(quote! {
-                #p::generator::<#item, _>(move |_: ()| #dispatch_loop)
-            }),
+            Kind::Generator { item } => {
+                let y = nameable(Some(item));
+                sync_machine(quote! {
+                    #p::generator::<#y, _>(move |_: ()| #dispatch_loop)
+                })
+            }
             Kind::Coroutine {
                 resume,
                 yield_ty,
@@ -976,7 +984,13 @@ impl<'a> Emitter<'a> {
                     continue #dispatch;
                 }
             }
-            Terminator::Unreachable => quote!(::core::unreachable!()),
+            // Reached only past code that diverges (rustc sees it too).
+            Terminator::Unreachable => quote! {
+                #[allow(unreachable_code)]
+                {
+                    ::core::unreachable!()
+                }
+            },
         };
         env.push(tokens);
     }
@@ -1034,6 +1048,9 @@ impl<'a> Emitter<'a> {
     /// are in their own variables: a resume inside a loop then goes round without
     /// passing through the dispatch. `None` if the copy cannot be made.
     fn enter_loop(&self, env: &Env, header: BlockId) -> Option<TokenStream> {
+        if !self.copies_code {
+            return None;
+        }
         let carried = self.carried(header);
         let in_place = carried.iter().all(|&b| {
             let name = &self.cfg.bindings[b].name;
@@ -1185,6 +1202,44 @@ impl<'a> Emitter<'a> {
 }
 
 /// The scope a block ends in.
+/// Does any code of the graph write a closure or an `async` block?
+fn has_closures(cfg: &Cfg) -> bool {
+    struct Finder(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_expr(&mut self, expr: &'ast Expr) {
+            match expr {
+                Expr::Closure(_) | Expr::Async(_) => self.0 = true,
+                _ => syn::visit::visit_expr(self, expr),
+            }
+        }
+        fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+            let tokens = mac.tokens.to_string();
+            self.0 |= tokens.contains('|') || tokens.contains("async");
+        }
+    }
+    let mut finder = Finder(false);
+    for block in &cfg.blocks {
+        for stmt in &block.stmts {
+            match stmt {
+                Stmt::Let { local, .. } => syn::visit::Visit::visit_local(&mut finder, local),
+                Stmt::Code { stmt, .. } => syn::visit::Visit::visit_stmt(&mut finder, stmt),
+                _ => {}
+            }
+        }
+        match &block.term {
+            Terminator::If { cond: expr, .. }
+            | Terminator::Match {
+                scrutinee: expr, ..
+            }
+            | Terminator::Yield { value: expr, .. }
+            | Terminator::Await { future: expr, .. }
+            | Terminator::Return(expr) => syn::visit::Visit::visit_expr(&mut finder, expr),
+            Terminator::Goto(_) | Terminator::Unreachable => {}
+        }
+    }
+    finder.0
+}
+
 fn exit_scope(cfg: &Cfg, block: BlockId) -> ScopeId {
     let mut scope = cfg.blocks[block].scope;
     for stmt in &cfg.blocks[block].stmts {

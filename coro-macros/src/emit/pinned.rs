@@ -27,7 +27,18 @@ use syn::Ident;
 use super::nameable;
 use crate::parse::{CoroutineFn, Kind, ParamForm};
 
-pub fn emit(func: &CoroutineFn) -> TokenStream {
+/// Whether a pinned coroutine is boxed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Boxing {
+    /// As the attribute asked: a pinned coroutine is `!Unpin`, resumed through
+    /// `Pin`, as nightly's `static` coroutines are.
+    AsAsked,
+    /// The macro chose the pinned machine for a coroutine whose signature did not
+    /// ask: box it, so it stays `Unpin` as a compact coroutine is.
+    KeepUnpin,
+}
+
+pub fn emit(func: &CoroutineFn, boxing: Boxing) -> TokenStream {
     let CoroutineFn {
         attrs,
         vis,
@@ -68,9 +79,14 @@ pub fn emit(func: &CoroutineFn) -> TokenStream {
                 nameable(yield_ty.as_ref()),
                 nameable(ret.as_ref()),
             );
+            let coroutine = quote!(#p::pinned_coroutine::<#r, #y, #t, _>(#slot.handle(), #body));
+            let coroutine = match boxing {
+                Boxing::AsAsked => coroutine,
+                Boxing::KeepUnpin => quote!(#p::Box::pin(#coroutine)),
+            };
             quote! {
                 let #slot = #p::YieldSlot::<#y, #r>::new();
-                #p::pinned_coroutine::<#r, #y, #t, _>(#slot.handle(), #body)
+                #coroutine
             }
         }
     };

@@ -1,0 +1,200 @@
+//! Bodies the transform once got wrong, each run through the differential harness
+//! (as a coroutine and as plain code, traces compared) so it stays right.
+
+#[macro_use]
+mod support;
+
+use support::log;
+
+/// Logs its creation and its drop, to make drop order visible.
+pub struct Noisy(pub &'static str);
+
+impl Noisy {
+    pub fn new(name: &'static str) -> Noisy {
+        log(format!("make {name}"));
+        Noisy(name)
+    }
+}
+
+impl Drop for Noisy {
+    fn drop(&mut self) {
+        log(format!("drop {}", self.0));
+    }
+}
+
+pub fn no() -> bool {
+    false
+}
+
+pub fn yes() -> bool {
+    true
+}
+
+// A `Copy` value "moved" into a yield and assigned in a loop that may not run was
+// taken for uninitialised (E0381 in generated code).
+differential! {
+    fn copy_value_assigned_in_an_inner_loop(mut a: i64) -> impl Coroutine<i64, Yield = i64, Return = i64> {
+        for _c in 0..2i64 {
+            yield_!(a);
+            for _d in 0..1i64 {
+                a = 9;
+            }
+            yield_!(1);
+        }
+        2
+    }
+    run(5) script [0, 0, 0, 0] expect ["yield 5", "yield 1", "yield 9", "yield 1", "return 2"]
+}
+
+// Initialised on one branch only, then held across a yield.
+differential! {
+    fn deferred_initialisation_in_a_branch() -> impl Iterator<Item = u32> {
+        let _b: Noisy;
+        if yes() {
+            _b = Noisy::new("b");
+        }
+        yield_!(4);
+        log("after");
+    }
+    run() limit 5 expect ["make b", "yield 4", "after", "drop b", "return ()"]
+}
+
+// Moved on a branch not taken: still dropped at the end of its scope, not at the
+// suspension point.
+differential! {
+    fn moved_on_a_branch_not_taken() -> impl Iterator<Item = ()> {
+        let b = Noisy::new("b");
+        if no() {
+            drop(b);
+        }
+        yield_!(());
+        log("after");
+    }
+    run() limit 5 expect ["make b", "yield ()", "after", "drop b", "return ()"]
+}
+
+differential! {
+    fn moved_on_the_branch_taken() -> impl Iterator<Item = ()> {
+        let b = Noisy::new("b");
+        if yes() {
+            drop(b);
+        }
+        yield_!(());
+        log("after");
+    }
+    run() limit 5 expect ["make b", "drop b", "yield ()", "after", "return ()"]
+}
+
+// A body that ends in `return` is not typed `()` at its end.
+differential! {
+    fn ends_in_return() -> impl Coroutine<(), Yield = (), Return = u32> {
+        yield_!(());
+        return 1;
+    }
+    run() script [()] expect ["yield ()", "return 1"]
+}
+
+// A block that ends in `return` gives a `match` arm no `()` value.
+differential! {
+    fn match_arm_that_suspends_then_returns(x: Option<u32>) -> impl Iterator<Item = u32> {
+        let v = match x {
+            Some(v) => v,
+            None => {
+                yield_!(0);
+                return;
+            }
+        };
+        yield_!(v);
+    }
+    run(None) limit 5 expect ["yield 0", "return ()"]
+}
+
+differential! {
+    fn match_arm_that_returns_takes_the_other_arm(x: Option<u32>) -> impl Iterator<Item = u32> {
+        let v = match x {
+            Some(v) => v,
+            None => {
+                yield_!(0);
+                return;
+            }
+        };
+        yield_!(v);
+    }
+    run(Some(3)) limit 5 expect ["yield 3", "return ()"]
+}
+
+// An endless loop at the end of a coroutine with a return type.
+differential! {
+    fn endless_loop_at_the_end(start: u32) -> impl Coroutine<u32, Yield = u32, Return = String> {
+        let mut n = start;
+        loop {
+            n += yield_!(n);
+        }
+    }
+    run(1) script [2, 3] expect ["yield 1", "yield 3", "yield 6", "stop"]
+}
+
+// A closure in a loop whose head the machine would copy: one closure type only.
+differential! {
+    fn closure_in_a_loop_body(v: Vec<u32>) -> impl Iterator<Item = u32> {
+        for item in v {
+            let note = move |m: &str| log(format!("{m} {item}"));
+            note("a");
+            yield_!(item);
+            note("b");
+        }
+    }
+    run(vec![1, 2]) limit 5 expect ["a 1", "yield 1", "b 1", "a 2", "yield 2", "b 2", "return ()"]
+}
+
+#[coro::coroutine]
+fn async_blocks_in_a_loop(n: u32) -> impl Iterator<Item = std::future::Ready<u32>> {
+    for i in 0..n {
+        yield_!(std::future::ready(i * 10));
+    }
+}
+
+#[coro::coroutine]
+fn yields_async_blocks(
+    n: u32,
+) -> impl Iterator<Item = std::pin::Pin<Box<dyn std::future::Future<Output = u32>>>> {
+    for i in 0..n {
+        yield_!(Box::pin(async move { i }));
+    }
+}
+
+#[test]
+fn futures_made_in_a_loop_are_one_type() {
+    let values: Vec<u32> = async_blocks_in_a_loop(3)
+        .map(futures::executor::block_on)
+        .collect();
+    assert_eq!(values, [0, 10, 20]);
+    let values: Vec<u32> = yields_async_blocks(3)
+        .map(futures::executor::block_on)
+        .collect();
+    assert_eq!(values, [0, 1, 2]);
+}
+
+#[coro::coroutine]
+fn closures_of_a_loop(n: u32) -> impl Iterator<Item = impl Fn() -> u32> {
+    for i in 0..n {
+        yield_!(move || i * 2);
+    }
+}
+
+#[coro::coroutine]
+fn async_blocks_of_a_loop(n: u32) -> impl Iterator<Item = impl std::future::Future<Output = u32>> {
+    for i in 0..n {
+        yield_!(async move { i + 1 });
+    }
+}
+
+#[test]
+fn items_may_be_unnameable_closures_and_async_blocks() {
+    let doubled: Vec<u32> = closures_of_a_loop(3).map(|f| f()).collect();
+    assert_eq!(doubled, [0, 2, 4]);
+    let next: Vec<u32> = async_blocks_of_a_loop(3)
+        .map(futures::executor::block_on)
+        .collect();
+    assert_eq!(next, [1, 2, 3]);
+}
