@@ -198,3 +198,111 @@ fn items_may_be_unnameable_closures_and_async_blocks() {
         .collect();
     assert_eq!(next, [1, 2, 3]);
 }
+
+// A borrow that ends before the suspension point, from a method's result and from a
+// `ref mut` pattern.
+differential! {
+    fn borrow_from_as_mut_ends_before_the_yield(opt: Option<u32>) -> impl Iterator<Item = u32> {
+        let mut opt = opt;
+        match opt.as_mut() {
+            Some(v) => {
+                *v += 1;
+                yield_!(0);
+            }
+            None => {}
+        }
+        yield_!(opt.unwrap_or(0));
+    }
+    run(Some(1)) limit 5 expect ["yield 0", "yield 2", "return ()"]
+}
+
+differential! {
+    fn ref_mut_pattern_ends_before_the_yield(opt: Option<u32>) -> impl Iterator<Item = u32> {
+        let mut opt = opt;
+        match opt {
+            Some(ref mut v) => {
+                *v += 1;
+                yield_!(0);
+            }
+            None => {}
+        }
+        yield_!(opt.unwrap_or(0));
+    }
+    run(Some(1)) limit 5 expect ["yield 0", "yield 2", "return ()"]
+}
+
+// A method's result that may borrow its receiver, held across a yield: the macro
+// builds this generator pinned rather than guess.
+differential! {
+    fn iterator_of_a_local_held_across_a_yield(v: Vec<u32>) -> impl Iterator<Item = u32> {
+        let mut it = v.iter();
+        yield_!(1);
+        yield_!(*it.next().unwrap());
+    }
+    run(vec![5]) limit 5 expect ["yield 1", "yield 5", "return ()"]
+}
+
+differential! {
+    fn words_of_an_owned_line(line: String) -> impl Iterator<Item = String> {
+        for w in line.split(' ') {
+            yield_!(w.to_owned());
+        }
+    }
+    run("a b".to_string()) limit 5 expect ["yield \"a\"", "yield \"b\"", "return ()"]
+}
+
+differential! {
+    fn guard_of_a_local_mutex_held_across_a_yield(m: std::sync::Mutex<u32>) -> impl Iterator<Item = u32> {
+        let g = m.lock().unwrap();
+        yield_!(*g);
+        log("still locked");
+    }
+    run(std::sync::Mutex::new(3)) limit 5 expect ["yield 3", "still locked", "return ()"]
+}
+
+struct Stack {
+    items: Vec<u32>,
+}
+
+impl Stack {
+    #[coro::coroutine]
+    fn drain(&mut self) -> impl Iterator<Item = u32> + '_ {
+        while let Some(x) = self.items.pop() {
+            yield_!(x);
+        }
+    }
+
+    #[coro::coroutine]
+    fn bump_each(&mut self) -> impl Iterator<Item = u32> + '_ {
+        for x in self.items.iter_mut() {
+            *x += 1;
+            yield_!(*x);
+        }
+    }
+
+    #[coro::coroutine]
+    fn push_twice(&mut self) -> impl Iterator<Item = usize> + '_ {
+        self.items.push(1);
+        yield_!(self.items.len());
+        self.items.push(2);
+        yield_!(self.items.len());
+    }
+}
+
+#[coro::coroutine]
+fn reborrowed<'a>(bar: &'a mut Vec<u32>) -> impl Iterator<Item = usize> + 'a {
+    let baz = &*bar;
+    yield_!(baz.len());
+}
+
+#[test]
+fn mut_self_and_mut_parameters_are_reborrowed_in_generators() {
+    let mut s = Stack {
+        items: vec![1, 2, 3],
+    };
+    assert_eq!(s.bump_each().collect::<Vec<_>>(), [2, 3, 4]);
+    assert_eq!(s.push_twice().collect::<Vec<_>>(), [4, 5]);
+    assert_eq!(s.drain().collect::<Vec<_>>(), [2, 1, 4, 3, 2]);
+    let mut v = vec![1];
+    assert_eq!(reborrowed(&mut v).collect::<Vec<_>>(), [1]);
+}

@@ -161,3 +161,19 @@ pub fn ambiguous_across_suspend(binding: &str) -> String {
          move or assign it on every path, or drop `compact` from the attribute (the pinned machine tracks it as rustc does)"
     )
 }
+
+pub fn borrow_of_temporary(binding: &str, point: &str) -> String {
+    format!(
+        "`{binding}` borrows a temporary value and is still in use across this {point}: \
+         a compact coroutine keeps the temporary in a state that moves between resumes, so the borrow would dangle; \
+         bind the value to a variable and use it by value, {PINNED_HINT}"
+    )
+}
+
+pub fn may_borrow_across_suspend(binding: &str, local: &str) -> String {
+    format!(
+        "`{binding}` may borrow the local `{local}` (it is made by a method call on it) and is kept across this suspension point: \
+         the compact machine cannot hold a borrow of its own locals, and cannot tell whether this is one; \
+         drop `compact` from the attribute (the pinned machine holds such borrows), or end `{binding}` before the suspension point"
+    )
+}

@@ -51,11 +51,13 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let body = func.renamed_body();
     let cfg = lower::lower(&func, &body, &mut errors);
     let live = liveness::analyze(&cfg, &mut errors);
-    if !live.ambiguous.is_empty() && errors.is_empty() {
+    if (!live.ambiguous.is_empty() || !live.may_borrow.is_empty()) && errors.is_empty() {
         // Without a drop flag the compact machine cannot say whether such a
-        // binding is there to store; rustc's own layout can.
+        // binding is there to store, and without types whether a method's result
+        // borrows; rustc's own layout needs neither.
         if func.forced == Some(Lowering::Compact) {
             liveness::report_ambiguous(&cfg, &live, &mut errors);
+            liveness::report_may_borrow(&cfg, &live, &mut errors);
         } else {
             return emit::pinned::emit(&func, emit::pinned::Boxing::KeepUnpin);
         }

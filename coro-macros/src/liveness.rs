@@ -74,6 +74,11 @@ pub struct Liveness {
     /// drop flag the compact machine does not have.
     pub ambiguous: Vec<(BlockId, BindingId)>,
     copy_like: BitSet,
+    /// Bindings with no destructor (`Copy` values, references): dropping them early
+    /// is not observable, so they are carried only while they are read.
+    no_drop: BitSet,
+    /// Bindings carried across a suspension point that may borrow a local there.
+    pub may_borrow: Vec<MayBorrow>,
 }
 
 /// What a statement does to bindings. Entering a scope starts its bindings afresh
@@ -189,6 +194,8 @@ pub fn analyze(cfg: &Cfg, errors: &mut Errors) -> Liveness {
     }
 
     let copy_like = copy_like(cfg, &order, &succs);
+    let mut no_drop = copy_like.clone();
+    cfg.no_drop.iter().for_each(|&b| no_drop.insert(b));
 
     // Forward: may a binding be uninitialised (never set, or moved out)?
     let mut uninit_in = vec![BitSet::new(n_bindings); n_blocks];
@@ -269,7 +276,7 @@ pub fn analyze(cfg: &Cfg, errors: &mut Errors) -> Liveness {
         let scope = cfg.blocks[block].scope;
         for binding in in_scope[scope].iter() {
             // A `Copy` value has no destructor: it need not live to its scope's end.
-            let kept = !uninit_in[block].contains(binding) && !copy_like.contains(binding);
+            let kept = !uninit_in[block].contains(binding) && !no_drop.contains(binding);
             if reads_in[block].contains(binding) || kept {
                 live_in[block].insert(binding);
             } else if mentions_in[block].contains(binding) {
@@ -303,8 +310,11 @@ pub fn analyze(cfg: &Cfg, errors: &mut Errors) -> Liveness {
         in_scope,
         ambiguous,
         copy_like,
+        no_drop,
+        may_borrow: Vec::new(),
     };
-    report_borrows(cfg, &liveness, errors);
+    let mut liveness = liveness;
+    liveness.may_borrow = report_borrows(cfg, &liveness, errors);
     liveness
 }
 
@@ -403,7 +413,7 @@ impl Liveness {
         }
         let mut live = BitSet::new(cfg.bindings.len());
         for binding in self.in_scope[scope].iter() {
-            let kept = !uninit.contains(binding) && !self.copy_like.contains(binding);
+            let kept = !uninit.contains(binding) && !self.no_drop.contains(binding);
             if reads.contains(binding) || kept {
                 live.insert(binding);
             }
@@ -411,7 +421,7 @@ impl Liveness {
         let mut init = BitSet::new(cfg.bindings.len());
         // A `Copy` value needs no drop where its scope is closed by hand.
         (0..cfg.bindings.len())
-            .filter(|&b| !uninit.contains(b) && !self.copy_like.contains(b))
+            .filter(|&b| !uninit.contains(b) && !self.no_drop.contains(b))
             .for_each(|b| init.insert(b));
         (live, init)
     }
@@ -419,7 +429,10 @@ impl Liveness {
 
 /// A binding that borrows a local of the coroutine cannot cross a suspension point:
 /// the state would point into itself. Say so with both names, at the suspension point.
-fn report_borrows(cfg: &Cfg, liveness: &Liveness, errors: &mut Errors) {
+/// A binding that only may borrow one (a method's result) is returned instead: the
+/// compact machine cannot tell, the pinned one need not.
+fn report_borrows(cfg: &Cfg, liveness: &Liveness, errors: &mut Errors) -> Vec<MayBorrow> {
+    let mut may_borrow = Vec::new();
     let mut reported: HashSet<(BindingId, BindingId)> = HashSet::new();
     for &block in &liveness.order {
         let (next, origin, point) = match &cfg.blocks[block].term {
@@ -446,7 +459,20 @@ fn report_borrows(cfg: &Cfg, liveness: &Liveness, errors: &mut Errors) {
                 if !liveness.in_scope[scope].contains(local) || !reported.insert((holder, local)) {
                     continue;
                 }
+                if binding.borrow_kind == BorrowKind::MayBorrow {
+                    may_borrow.push(MayBorrow {
+                        origin: origin.clone(),
+                        holder,
+                        local,
+                    });
+                    continue;
+                }
                 let local_name = user_name(&cfg.bindings[local].name);
+                if is_hidden(&cfg.bindings[local].name) {
+                    let message = diag::borrow_of_temporary(&user_name(&binding.name), point);
+                    errors.spanned(origin, message);
+                    continue;
+                }
                 let message = match binding.borrow_kind {
                     BorrowKind::ForIterator => diag::for_over_borrow(&local_name, point),
                     BorrowKind::Closure => diag::closure_borrow_across_suspend(
@@ -454,7 +480,7 @@ fn report_borrows(cfg: &Cfg, liveness: &Liveness, errors: &mut Errors) {
                         &local_name,
                         point,
                     ),
-                    BorrowKind::Reference => {
+                    BorrowKind::Reference | BorrowKind::MayBorrow => {
                         diag::borrow_across_suspend(&user_name(&binding.name), &local_name, point)
                     }
                 };
@@ -462,6 +488,34 @@ fn report_borrows(cfg: &Cfg, liveness: &Liveness, errors: &mut Errors) {
             }
         }
     }
+    may_borrow
+}
+
+/// A binding carried across a suspension point that may hold a borrow of a local
+/// in scope there.
+pub struct MayBorrow {
+    pub origin: proc_macro2::TokenStream,
+    pub holder: BindingId,
+    pub local: BindingId,
+}
+
+/// `#[coroutine(compact)]` on a body where a binding may borrow a local across a
+/// suspension point.
+pub fn report_may_borrow(cfg: &Cfg, liveness: &Liveness, errors: &mut Errors) {
+    for found in &liveness.may_borrow {
+        let holder = user_name(&cfg.bindings[found.holder].name);
+        let local = user_name(&cfg.bindings[found.local].name);
+        errors.spanned(
+            &found.origin,
+            diag::may_borrow_across_suspend(&holder, &local),
+        );
+    }
+}
+
+/// A name the transform made up (a temporary, a resume value), not the user's.
+fn is_hidden(name: &syn::Ident) -> bool {
+    let name = name.to_string();
+    name.starts_with("__coro_") && name != crate::parse::SELF_NAME
 }
 
 /// The name the user wrote for a binding (`self`, not its stored name).

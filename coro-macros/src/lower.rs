@@ -39,6 +39,10 @@ pub struct Binding {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum BorrowKind {
     Reference,
+    /// A method's result on a local (`v.iter()`, `m.lock()`, `opt.as_mut()`) or a
+    /// pattern binding from one: it may borrow the local, or may not (`v.len()`);
+    /// without types the compact machine cannot tell.
+    MayBorrow,
     /// The hidden iterator of a `for` loop over `&x`.
     ForIterator,
     /// A closure without `move`.
@@ -177,6 +181,9 @@ pub struct Cfg {
     pub params: Vec<Ident>,
     /// How many await slots (awaited futures, forwarded streams) the body has.
     pub await_slots: usize,
+    /// Bindings known to have no destructor (reference parameters): kept only while
+    /// they are read.
+    pub no_drop: Vec<BindingId>,
 }
 
 pub const ENTRY: BlockId = 0;
@@ -220,6 +227,7 @@ pub fn lower(func: &CoroutineFn, body: &SynBlock, errors: &mut Errors) -> Cfg {
             items: Vec::new(),
             params: Vec::new(),
             await_slots: 0,
+            no_drop: Vec::new(),
         },
         current: ENTRY,
         scope_stack: vec![ROOT_SCOPE],
@@ -229,6 +237,7 @@ pub fn lower(func: &CoroutineFn, body: &SynBlock, errors: &mut Errors) -> Cfg {
         fresh: 0,
         forwarding: None,
         lending_params: Vec::new(),
+        shared_refs: Vec::new(),
     };
     builder.new_block(ROOT_SCOPE);
     for (index, param) in func.params.iter().enumerate() {
@@ -236,8 +245,20 @@ pub fn lower(func: &CoroutineFn, body: &SynBlock, errors: &mut Errors) -> Cfg {
         builder.cfg.params.push(field.clone());
         let local = make_local(param.bind.clone(), Some(syn::parse_quote!(#field)));
         let binds = builder.push_let(local);
+        if param.is_reference() {
+            builder.cfg.no_drop.extend(binds.iter().copied());
+        }
         if param.lends() {
-            builder.lending_params.extend(binds);
+            builder.lending_params.extend(binds.iter().copied());
+            builder.shared_refs.extend(binds.iter().copied());
+        }
+        for &binding in &binds {
+            if param
+                .shared_refs
+                .contains(&builder.cfg.bindings[binding].name.to_string())
+            {
+                builder.shared_refs.push(binding);
+            }
         }
     }
     builder.enter_scope();
@@ -323,6 +344,91 @@ fn place_root(expr: &Expr) -> Option<String> {
     }
 }
 
+/// What a value may hold a borrow of; see `Builder::value_borrows`.
+#[derive(Default)]
+struct Borrowed {
+    locals: Vec<BindingId>,
+    /// Surely a borrow (`&x`, `ref x`), not just maybe (`f(&x)`, `v.iter()`).
+    certain: bool,
+    /// And a plain borrow with no destructor (not a lock guard).
+    no_drop: bool,
+}
+
+/// Methods whose result, if it borrows the receiver, is a plain borrow with no
+/// destructor: a binding made from one need not live to the end of its scope.
+const BORROWING_RESULTS: &[&str] = &[
+    "iter",
+    "iter_mut",
+    "as_ref",
+    "as_mut",
+    "as_deref",
+    "as_deref_mut",
+    "as_slice",
+    "as_mut_slice",
+    "as_str",
+    "get",
+    "get_mut",
+    "first",
+    "first_mut",
+    "last",
+    "last_mut",
+    "chars",
+    "char_indices",
+    "bytes",
+    "lines",
+    "split",
+    "split_whitespace",
+    "keys",
+    "values",
+    "values_mut",
+    "windows",
+    "chunks",
+    "peek",
+];
+
+/// `let x: T = ..` where `T` is written with no reference, lifetime or inferred
+/// part (`u32`, `String`, `Vec<u8>`): the value owns what it holds.
+fn owned_annotation(pat: &Pat) -> bool {
+    let Pat::Type(typed) = pat else {
+        return false;
+    };
+    let written = typed.ty.to_token_stream().to_string();
+    !(written.contains('&')
+        || written.contains('\'')
+        || written.contains('_')
+        || written.contains("impl")
+        || written.contains("dyn"))
+}
+
+/// Methods whose result owns its value whatever the receiver: a binding made
+/// from one borrows nothing.
+const OWNED_RESULTS: &[&str] = &[
+    "parse",
+    "len",
+    "is_empty",
+    "clone",
+    "to_string",
+    "to_owned",
+    "to_vec",
+    "contains",
+    "starts_with",
+    "ends_with",
+    "is_some",
+    "is_none",
+    "is_ok",
+    "is_err",
+    "count",
+    "sum",
+    "product",
+    "capacity",
+    "to_uppercase",
+    "to_lowercase",
+    "eq",
+    "ne",
+    "cmp",
+    "partial_cmp",
+];
+
 /// Renames the bindings of a pattern to hidden names, so the surrounding code can
 /// still reach bindings they shadow; returns the pairs (user name, hidden name).
 fn rename_bindings(pat: &Pat, fresh: &mut usize) -> (Pat, Vec<(PatBinding, Ident)>) {
@@ -348,13 +454,18 @@ fn rename_bindings(pat: &Pat, fresh: &mut usize) -> (Pat, Vec<(PatBinding, Ident
                     let binding = PatBinding {
                         ident: pat.ident.clone(),
                         mutable: pat.mutability.is_some(),
+                        by_ref: pat.by_ref.is_some(),
                     };
                     self.pairs.push((binding, hidden.clone()));
                     hidden
                 }
             };
             pat.ident = hidden;
-            pat.mutability = None;
+            // `mut x` becomes mutable where it is rebound; `ref mut x` stays a
+            // mutable borrow.
+            if pat.by_ref.is_none() {
+                pat.mutability = None;
+            }
         }
     }
     let mut pat = pat.clone();
@@ -382,6 +493,9 @@ struct Builder<'a> {
     /// Parameters that are shared references (`&self`, `tree: &Node`): a borrow
     /// through one (`&tree.children`) borrows the caller's data, not the machine.
     lending_params: Vec<BindingId>,
+    /// Bindings known to hold a shared reference (a `&T` parameter, `let r = &..`,
+    /// `ref x`): a method called through one borrows what it points to, not it.
+    shared_refs: Vec<BindingId>,
 }
 
 impl Builder<'_> {
@@ -485,7 +599,8 @@ impl Builder<'_> {
             scanner.scan_local(&local);
             scanner.events
         };
-        let borrows = self.borrowed_locals(&local);
+        let certain = self.borrowed_locals(&local);
+        let ref_roots = self.ref_pattern_roots(&local.pat, local.init.as_ref().map(|i| &*i.expr));
         let init = local.init.is_some();
         let binds: Vec<BindingId> = pat_bindings(&local.pat)
             .into_iter()
@@ -493,8 +608,52 @@ impl Builder<'_> {
             .collect();
         for &binding in &binds {
             events.push(Event::Declare { binding, init });
-            self.cfg.bindings[binding].borrows = borrows.0.clone();
-            self.cfg.bindings[binding].borrow_kind = borrows.1;
+        }
+        let (by_ref, by_value): (Vec<BindingId>, Vec<BindingId>) = binds
+            .iter()
+            .partition(|&&b| ref_roots.0.contains(&self.cfg.bindings[b].name.to_string()));
+        let shared_init = local.init.as_ref().is_some_and(
+            |init| matches!(&*init.expr, Expr::Reference(r) if r.mutability.is_none()),
+        );
+        if shared_init {
+            self.shared_refs.extend(by_value.iter().copied());
+        }
+        for &binding in &by_ref {
+            let shared = pat_bindings(&local.pat)
+                .iter()
+                .any(|b| b.by_ref && !b.mutable && b.ident == self.cfg.bindings[binding].name);
+            if shared {
+                self.shared_refs.push(binding);
+            }
+        }
+        if !by_ref.is_empty() {
+            let borrowed = Borrowed {
+                locals: ref_roots.1.clone(),
+                certain: true,
+                no_drop: true,
+            };
+            self.record_borrows(&by_ref, borrowed, BorrowKind::Reference);
+        }
+        if !certain.0.is_empty() {
+            let borrowed = Borrowed {
+                locals: certain.0,
+                certain: true,
+                no_drop: certain.1 != BorrowKind::Closure,
+            };
+            self.record_borrows(&by_value, borrowed, certain.1);
+        } else if let Some(init) = &local.init
+            && !owned_annotation(&local.pat)
+        {
+            let value = match (&*init.expr, certain.1) {
+                // A `for` loop's iterator: what `into_iter`'s argument borrows.
+                (Expr::Call(call), BorrowKind::ForIterator) => self.value_borrows(&call.args[0]),
+                (other, _) => self.value_borrows(other),
+            };
+            let kind = match certain.1 {
+                BorrowKind::ForIterator => BorrowKind::ForIterator,
+                _ => BorrowKind::Reference,
+            };
+            self.record_borrows(&by_value, value, kind);
         }
         self.push(Stmt::Let {
             local,
@@ -553,6 +712,159 @@ impl Builder<'_> {
                 (captured, BorrowKind::Closure)
             }
             _ => (Vec::new(), kind),
+        }
+    }
+
+    /// What the value of `expr` may hold a borrow of, read from its shape: `&x`
+    /// borrows `x`; a method call on a local may (`v.iter()` and `m.lock()` do,
+    /// `v.len()` does not); so may anything built with `&x` inside it
+    /// (`Wrapper(&x)`). Shared-reference parameters lend the caller's data, and the
+    /// transform's own temporaries die with their statement in plain Rust: neither
+    /// counts.
+    fn value_borrows(&self, expr: &Expr) -> Borrowed {
+        let mut borrowed = Borrowed::default();
+        let mut top = expr;
+        while let Expr::Paren(inner) = top {
+            top = &inner.expr;
+        }
+        // `unwrap`, `expect` and `?` pass on what they unwrap.
+        let mut inner = top;
+        loop {
+            match inner {
+                Expr::Try(e) => inner = &e.expr,
+                Expr::Paren(e) => inner = &e.expr,
+                Expr::MethodCall(call)
+                    if matches!(call.method.to_string().as_str(), "unwrap" | "expect") =>
+                {
+                    inner = &call.receiver
+                }
+                _ => break,
+            }
+        }
+        match inner {
+            Expr::Reference(reference) => {
+                borrowed
+                    .locals
+                    .extend(self.borrowable_root(&reference.expr, true));
+                borrowed.certain = true;
+                borrowed.no_drop = true;
+            }
+            Expr::MethodCall(call) => {
+                let method = call.method.to_string();
+                let mut receiver = &*call.receiver;
+                let mut owned = OWNED_RESULTS.contains(&method.as_str());
+                while !owned && let Expr::MethodCall(next) = receiver {
+                    owned = OWNED_RESULTS.contains(&next.method.to_string().as_str());
+                    receiver = &next.receiver;
+                }
+                if !owned {
+                    // Without the receiver's type, never certain: `v.iter()`
+                    // borrows `v` when it is a `Vec`, not when it is a `&[T]`.
+                    let locals = self
+                        .borrowable_root(receiver, false)
+                        .filter(|b| !self.shared_refs.contains(b));
+                    borrowed.no_drop = BORROWING_RESULTS.contains(&method.as_str());
+                    borrowed.locals.extend(locals);
+                }
+            }
+            _ => {}
+        }
+        // Built with a borrow inside: it may keep it.
+        struct References<'b, 'r>(&'b Builder<'r>, Vec<BindingId>);
+        impl<'ast> syn::visit::Visit<'ast> for References<'_, '_> {
+            fn visit_expr(&mut self, expr: &'ast Expr) {
+                match expr {
+                    Expr::Reference(r) => {
+                        self.1.extend(self.0.borrowable_root(&r.expr, true));
+                        syn::visit::visit_expr(self, expr);
+                    }
+                    Expr::Closure(_) | Expr::Async(_) | Expr::Block(_) => {}
+                    _ => syn::visit::visit_expr(self, expr),
+                }
+            }
+            fn visit_item(&mut self, _: &'ast Item) {}
+        }
+        let mut references = References(self, Vec::new());
+        syn::visit::Visit::visit_expr(&mut references, top);
+        for local in references.1 {
+            if !borrowed.locals.contains(&local) {
+                borrowed.locals.push(local);
+                borrowed.certain = false;
+            }
+        }
+        borrowed
+    }
+
+    /// The local a borrow of `place` borrows, if it is the machine's own.
+    fn borrowable_root(&self, place: &Expr, by_reference: bool) -> Option<BindingId> {
+        if !is_place(place) {
+            return None;
+        }
+        let binding = place_root(place).and_then(|name| self.lookup(&name))?;
+        let name = self.cfg.bindings[binding].name.to_string();
+        // A `for` loop's hidden iterator too: an item never borrows its iterator.
+        let temporary = [
+            "__coro_t",
+            "__coro_resumed",
+            "__coro_awaited",
+            "__coro_iter",
+        ]
+        .iter()
+        .any(|prefix| name.starts_with(prefix));
+        // `&tree.children` through a shared-reference parameter borrows the
+        // caller's data; `&tree` itself borrows the parameter's own slot.
+        let through_lent = self.lending_params.contains(&binding)
+            && !(by_reference && matches!(place, Expr::Path(_)));
+        (!temporary && !through_lent).then_some(binding)
+    }
+
+    /// The names a pattern binds by `ref`, and the local they borrow: the place
+    /// the pattern matches (`let (a, ref b) = t;` borrows `t`).
+    fn ref_pattern_roots(&self, pat: &Pat, place: Option<&Expr>) -> (Vec<String>, Vec<BindingId>) {
+        let names: Vec<String> = pat_bindings(pat)
+            .into_iter()
+            .filter(|b| b.by_ref)
+            .map(|b| b.ident.to_string())
+            .collect();
+        let root = place
+            .filter(|e| is_place(e))
+            .and_then(place_root)
+            .and_then(|name| self.lookup(&name))
+            .filter(|b| !self.lending_params.contains(b));
+        (names, root.into_iter().collect())
+    }
+
+    /// Gives a binding of a pattern matched against `scrutinee` what it may
+    /// borrow: a `ref` binding borrows the place matched, the others whatever the
+    /// scrutinee's value borrows (`match opt.as_mut() { Some(v) => .. }`).
+    fn pattern_borrows(&mut self, binding: BindingId, by_ref: bool, scrutinee: &Expr) {
+        let borrowed = if by_ref {
+            Borrowed {
+                locals: self.borrowable_root(scrutinee, true).into_iter().collect(),
+                certain: true,
+                no_drop: true,
+            }
+        } else {
+            self.value_borrows(scrutinee)
+        };
+        self.record_borrows(&[binding], borrowed, BorrowKind::Reference);
+    }
+
+    /// Stores what `binds` may borrow; a certain borrow is reported as `kind` if it
+    /// crosses a suspension point, an uncertain one makes the machine pinned.
+    fn record_borrows(&mut self, binds: &[BindingId], borrowed: Borrowed, kind: BorrowKind) {
+        if borrowed.no_drop && !borrowed.locals.is_empty() {
+            self.cfg.no_drop.extend(binds.iter().copied());
+        }
+        if borrowed.locals.is_empty() {
+            return;
+        }
+        for &binding in binds {
+            self.cfg.bindings[binding].borrows = borrowed.locals.clone();
+            self.cfg.bindings[binding].borrow_kind = match borrowed.certain {
+                true => kind,
+                false => BorrowKind::MayBorrow,
+            };
         }
     }
 
@@ -1175,12 +1487,15 @@ impl Builder<'_> {
             arms.push(Arm { pat, guard, target });
             bodies.push((target, binds, &arm.body));
         }
+        let matched = scrutinee.clone();
         self.terminate(Terminator::Match { scrutinee, arms }, events);
         for (target, binds, body) in bodies {
             self.current = target;
             self.enter_scope();
             for (binding, from) in binds {
+                let by_ref = binding.by_ref;
                 let id = self.declare(binding.ident, binding.mutable);
+                self.pattern_borrows(id, by_ref, &matched);
                 self.push(Stmt::Bind { binding: id, from });
             }
             let value = self.lower_expr(body, want);

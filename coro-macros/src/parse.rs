@@ -59,6 +59,9 @@ pub struct Param {
     /// The binding the body sees (`__coro_self` for a receiver), with its `mut`.
     pub bind: Pat,
     pub form: ParamForm,
+    /// The names the parameter binds to shared references, read from its type
+    /// (`(text, sep): (&str, char)` binds `text` to one).
+    pub shared_refs: Vec<String>,
 }
 
 impl Param {
@@ -71,8 +74,18 @@ impl Param {
                 by_ref: true,
                 mutable: false
             } | ParamForm::Named {
-                by_shared_ref: true
+                by_shared_ref: true,
+                ..
             }
+        )
+    }
+
+    /// A reference of either kind: it has no destructor, so the machine need not
+    /// keep it to the end of the body once it is no longer read.
+    pub fn is_reference(&self) -> bool {
+        matches!(
+            self.form,
+            ParamForm::Receiver { by_ref: true, .. } | ParamForm::Named { by_ref: true, .. }
         )
     }
 }
@@ -81,8 +94,9 @@ impl Param {
 pub enum ParamForm {
     /// `self`, `&self`, `&mut self`, `mut self`.
     Receiver { by_ref: bool, mutable: bool },
-    /// `name: T` or `mut name: T`; `by_shared_ref` when `T` is written `&U`.
-    Named { by_shared_ref: bool },
+    /// `name: T` or `mut name: T`; `by_ref` when `T` is written `&U` or `&mut U`,
+    /// `by_shared_ref` when `&U`.
+    Named { by_ref: bool, by_shared_ref: bool },
     /// A pattern (`(a, b): (A, B)`), renamed in the signature.
     Pattern,
 }
@@ -350,21 +364,29 @@ fn read_params(sig: &mut Signature) -> Vec<Param> {
                         by_ref: receiver.reference.is_some(),
                         mutable: receiver.mutability.is_some(),
                     },
+                    shared_refs: Vec::new(),
                 });
             }
             FnArg::Typed(typed) => match &mut *typed.pat {
                 Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
+                    let by_ref = matches!(&*typed.ty, Type::Reference(_));
                     let by_shared_ref =
                         matches!(&*typed.ty, Type::Reference(r) if r.mutability.is_none());
                     params.push(Param {
                         passed: pat.ident.to_token_stream(),
                         bind: Pat::Ident(pat.clone()),
-                        form: ParamForm::Named { by_shared_ref },
+                        form: ParamForm::Named {
+                            by_ref,
+                            by_shared_ref,
+                        },
+                        shared_refs: Vec::new(),
                     });
                 }
                 pat => {
                     let name = format_ident!("__coro_param{}", index, span = Span::mixed_site());
                     let bind = pat.clone();
+                    let mut shared_refs = Vec::new();
+                    shared_refs_in(&bind, &typed.ty, &mut shared_refs);
                     *pat = Pat::Ident(PatIdent {
                         attrs: vec![],
                         by_ref: None,
@@ -376,12 +398,30 @@ fn read_params(sig: &mut Signature) -> Vec<Param> {
                         passed: quote!(#name),
                         bind,
                         form: ParamForm::Pattern,
+                        shared_refs,
                     });
                 }
             },
         }
     }
     params
+}
+
+/// The names `pat` binds where `ty` has a shared reference, for tuple patterns.
+fn shared_refs_in(pat: &Pat, ty: &Type, out: &mut Vec<String>) {
+    match (pat, ty) {
+        (Pat::Ident(p), Type::Reference(r)) if r.mutability.is_none() && p.by_ref.is_none() => {
+            out.push(p.ident.to_string());
+        }
+        (Pat::Tuple(p), Type::Tuple(t)) if p.elems.len() == t.elems.len() => {
+            for (pat, ty) in p.elems.iter().zip(&t.elems) {
+                shared_refs_in(pat, ty, out);
+            }
+        }
+        (Pat::Paren(p), ty) => shared_refs_in(&p.pat, ty, out),
+        (pat, Type::Paren(t)) => shared_refs_in(pat, &t.elem, out),
+        _ => {}
+    }
 }
 
 /// Renames `self` to [`SELF_NAME`] in the body, outside nested items, so it can be

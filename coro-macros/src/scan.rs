@@ -335,6 +335,8 @@ fn await_in_tokens(tokens: TokenStream) -> bool {
 pub struct PatBinding {
     pub ident: syn::Ident,
     pub mutable: bool,
+    /// `ref x` / `ref mut x`.
+    pub by_ref: bool,
 }
 
 /// The bindings of a pattern, in order. An identifier that starts with an upper-case
@@ -361,6 +363,7 @@ fn collect_bindings(pat: &Pat, out: &mut Vec<PatBinding>) {
                 out.push(PatBinding {
                     ident: p.ident.clone(),
                     mutable: p.mutability.is_some(),
+                    by_ref: p.by_ref.is_some(),
                 });
             }
             if let Some((_, sub)) = &p.subpat {
