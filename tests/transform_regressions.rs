@@ -290,9 +290,9 @@ impl Stack {
 }
 
 #[coro::coroutine]
-fn reborrowed<'a>(bar: &'a mut Vec<u32>) -> impl Iterator<Item = usize> + 'a {
-    let baz = &*bar;
-    yield_!(baz.len());
+fn reborrowed<'a>(items: &'a mut Vec<u32>) -> impl Iterator<Item = usize> + 'a {
+    let view = &*items;
+    yield_!(view.len());
 }
 
 #[test]
