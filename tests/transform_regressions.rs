@@ -306,3 +306,40 @@ fn mut_self_and_mut_parameters_are_reborrowed_in_generators() {
     let mut v = vec![1];
     assert_eq!(reborrowed(&mut v).collect::<Vec<_>>(), [1]);
 }
+
+// Suspension points the compact machine cannot split: the macro builds these
+// generators pinned.
+differential! {
+    fn yield_in_a_match_guard(values: Vec<u32>) -> impl Iterator<Item = u32> {
+        for v in values {
+            match v {
+                n if { yield_!(n); n > 1 } => yield_!(n * 10),
+                _ => {}
+            }
+        }
+    }
+    run(vec![1, 2]) limit 10 expect ["yield 1", "yield 2", "yield 20", "return ()"]
+}
+
+differential! {
+    fn yield_in_a_let_chain(value: Option<u32>) -> impl Iterator<Item = u32> {
+        if let Some(n) = value
+            && { yield_!(n); n > 0 }
+        {
+            yield_!(n + 1);
+        }
+    }
+    run(Some(4)) limit 10 expect ["yield 4", "yield 5", "return ()"]
+}
+
+differential! {
+    fn yields_inside_std_macros() -> impl Iterator<Item = String> {
+        let shown = format!("{}-{}", { yield_!("a".to_string()); 1 }, 2);
+        log(shown);
+        let v = vec![{ yield_!("b".to_string()); 3 }, 4];
+        // The message is evaluated only when the assertion fails: no yield here.
+        assert_eq!(v.len(), 2, "{}", { yield_!("c".to_string()); "never shown" });
+        yield_!(format!("{v:?}"));
+    }
+    run() limit 10 expect ["yield \"a\"", "1-2", "yield \"b\"", "yield \"[3, 4]\"", "return ()"]
+}

@@ -87,7 +87,10 @@ pub fn try_in_async_generator() -> &'static str {
 }
 
 pub fn unsupported(construct: &str, advice: &str) -> String {
-    format!("`#[coroutine]` does not support a suspension point {construct}; {advice}")
+    format!(
+        "the compact machine does not support a suspension point {construct}; {advice}, \
+         or drop `compact` from the attribute (the pinned machine supports it)"
+    )
 }
 
 pub fn yield_arity(mac: &str) -> String {

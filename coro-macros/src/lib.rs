@@ -33,6 +33,13 @@ pub fn coroutine(
     expand(attr.into(), item.into()).into()
 }
 
+/// Does the body pass validation for `lowering`?
+fn validates(func: &parse::CoroutineFn, lowering: Lowering) -> bool {
+    let mut errors = Errors::default();
+    scan::validate(&func.body, &func.kind, lowering, &mut errors);
+    errors.is_empty()
+}
+
 /// The whole transform, on `proc_macro2` tokens so tests can run it.
 fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let func = match parse::parse(attr, item) {
@@ -40,27 +47,36 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         Err(error) => return error.to_compile_error(),
     };
     let lowering = choose::choose(&func);
+    let may_switch = lowering == Lowering::Compact && func.forced.is_none();
+    let pinned = |boxing| emit::pinned::emit(&func, boxing);
     let mut errors = Errors::default();
     scan::validate(&func.body, &func.kind, lowering, &mut errors);
     if !errors.is_empty() {
+        // A suspension point inside a macro or an `unsafe` block: the compact
+        // machine cannot split it, the pinned one needs not.
+        if may_switch && validates(&func, Lowering::Pinned) {
+            return pinned(emit::pinned::Boxing::KeepUnpin);
+        }
         return errors.into_result().unwrap_err().to_compile_error();
     }
     if lowering == Lowering::Pinned {
-        return emit::pinned::emit(&func, emit::pinned::Boxing::AsAsked);
+        return pinned(emit::pinned::Boxing::AsAsked);
     }
     let body = func.renamed_body();
     let cfg = lower::lower(&func, &body, &mut errors);
+    if cfg.unsupported && may_switch {
+        return pinned(emit::pinned::Boxing::KeepUnpin);
+    }
     let live = liveness::analyze(&cfg, &mut errors);
     if (!live.ambiguous.is_empty() || !live.may_borrow.is_empty()) && errors.is_empty() {
         // Without a drop flag the compact machine cannot say whether such a
         // binding is there to store, and without types whether a method's result
         // borrows; rustc's own layout needs neither.
-        if func.forced == Some(Lowering::Compact) {
-            liveness::report_ambiguous(&cfg, &live, &mut errors);
-            liveness::report_may_borrow(&cfg, &live, &mut errors);
-        } else {
-            return emit::pinned::emit(&func, emit::pinned::Boxing::KeepUnpin);
+        if may_switch {
+            return pinned(emit::pinned::Boxing::KeepUnpin);
         }
+        liveness::report_ambiguous(&cfg, &live, &mut errors);
+        liveness::report_may_borrow(&cfg, &live, &mut errors);
     }
     match errors.into_result() {
         Ok(()) => emit::compact::emit(&func, &cfg, &live),

@@ -184,6 +184,9 @@ pub struct Cfg {
     /// Bindings known to have no destructor (reference parameters): kept only while
     /// they are read.
     pub no_drop: Vec<BindingId>,
+    /// A suspension point stands where the compact machine cannot split the code
+    /// (a match guard, a `let` chain, an `unsafe` block, an assignment's left side).
+    pub unsupported: bool,
 }
 
 pub const ENTRY: BlockId = 0;
@@ -228,6 +231,7 @@ pub fn lower(func: &CoroutineFn, body: &SynBlock, errors: &mut Errors) -> Cfg {
             params: Vec::new(),
             await_slots: 0,
             no_drop: Vec::new(),
+            unsupported: false,
         },
         current: ENTRY,
         scope_stack: vec![ROOT_SCOPE],
@@ -1113,7 +1117,10 @@ impl Builder<'_> {
         }
     }
 
+    /// A construct the compact machine cannot split; the pinned one can, so the
+    /// error stands only when `compact` was asked for.
     fn unsupported(&mut self, tokens: impl quote::ToTokens, construct: &str, advice: &str) {
+        self.cfg.unsupported = true;
         self.errors
             .spanned(tokens, diag::unsupported(construct, advice));
     }

@@ -241,7 +241,11 @@ impl<'ast> Visit<'ast> for Validator<'_> {
         let Some(suspend) = SuspendMacro::of(mac) else {
             if self.lowering == Lowering::Pinned {
                 // Expanded inside the `async` block, where the suspension macros are
-                // defined: any macro may carry them.
+                // defined: any macro may carry them. An `.await` still needs a waker.
+                if !self.kind.can_await() && await_in_tokens(mac.tokens.clone()) {
+                    self.errors
+                        .spanned(mac, diag::await_in_sync_kind(self.kind.name()));
+                }
                 return;
             }
             let outer = macro_name(mac);

@@ -92,9 +92,8 @@ pub fn emit(func: &CoroutineFn, boxing: Boxing) -> TokenStream {
     };
     // In a generator or coroutine every `.await` is a `yield_!`: holding a lock
     // across one is holding it across a yield, which nothing lints in plain code.
-    let lints = (!kind.can_await()).then(|| {
-        quote!(#[allow(clippy::await_holding_lock, clippy::await_holding_refcell_ref)])
-    });
+    let lints = (!kind.can_await())
+        .then(|| quote!(#[allow(clippy::await_holding_lock, clippy::await_holding_refcell_ref)]));
     quote! {
         #(#attrs)*
         #lints
