@@ -343,3 +343,22 @@ differential! {
     }
     run() limit 10 expect ["yield \"a\"", "1-2", "yield \"b\"", "yield \"[3, 4]\"", "return ()"]
 }
+
+// An operand read before a later operand assigns it is read first, as rustc
+// evaluates it: the comparison sees 5, not -5.
+differential! {
+    fn operand_read_before_a_later_operand_assigns_it() -> impl Iterator<Item = i64> {
+        let mut x = 5i64;
+        if x < {
+            yield_!(x);
+            x -= 10;
+            1
+        } {
+            log("less");
+        } else {
+            log("not less");
+        }
+        yield_!(x);
+    }
+    run() limit 5 expect ["yield 5", "not less", "yield -5", "return ()"]
+}

@@ -314,6 +314,26 @@ fn is_unit(expr: &Expr) -> bool {
 }
 
 /// Evaluating this again later gives the same value: it need not be spilled.
+/// The names an expression assigns (`x = ..`, `x += ..`) or borrows mutably.
+fn assigned_names(expr: &Expr) -> Vec<String> {
+    struct Assigned(Vec<String>);
+    impl<'ast> syn::visit::Visit<'ast> for Assigned {
+        fn visit_expr(&mut self, expr: &'ast Expr) {
+            match expr {
+                Expr::Assign(e) => self.0.extend(place_root(&e.left)),
+                Expr::Binary(e) if is_compound_assign(&e.op) => self.0.extend(place_root(&e.left)),
+                Expr::Reference(e) if e.mutability.is_some() => self.0.extend(place_root(&e.expr)),
+                _ => {}
+            }
+            syn::visit::visit_expr(self, expr);
+        }
+        fn visit_item(&mut self, _: &'ast Item) {}
+    }
+    let mut assigned = Assigned(Vec::new());
+    syn::visit::Visit::visit_expr(&mut assigned, expr);
+    assigned.0
+}
+
 fn is_pure(expr: &Expr) -> bool {
     match expr {
         Expr::Lit(_) | Expr::Path(_) | Expr::Closure(_) => true,
@@ -1139,9 +1159,21 @@ impl Builder<'_> {
         };
         let last = operands.iter().rposition(|op| needs_lowering(op));
         if let Some(last) = last {
+            // A name read now and assigned by a later operand (`x <= { x += 1; x }`)
+            // is read now in Rust: copy it, as rustc does.
+            let assigned_later: Vec<Vec<String>> = (0..operands.len())
+                .map(|index| {
+                    operands[index + 1..]
+                        .iter()
+                        .flat_map(|op| assigned_names(op))
+                        .collect()
+                })
+                .collect();
             for (index, operand) in operands.iter_mut().enumerate().take(last + 1) {
                 let mut value = self.lower_expr(operand, Want::Value);
-                if index < last && !is_pure(&value) {
+                let overwritten =
+                    place_root(&value).is_some_and(|root| assigned_later[index].contains(&root));
+                if index < last && (!is_pure(&value) || overwritten) {
                     value = self.spill(value);
                 }
                 **operand = value;

@@ -249,6 +249,18 @@ impl<'ast> Visit<'ast> for Validator<'_> {
                 return;
             }
             let outer = macro_name(mac);
+            if self.container.is_none() && exits_in_tokens(mac.tokens.clone()) {
+                // The compact machine rewrites `?` and `return` into leaving the
+                // machine; it cannot see them inside another macro.
+                self.errors.spanned(
+                    mac,
+                    diag::unsupported(
+                        &format!("`?` or `return` inside the arguments of `{outer}!`"),
+                        "compute the value first",
+                    ),
+                );
+                return;
+            }
             if let Some(inner) = suspend_macro_in_tokens(mac.tokens.clone()) {
                 self.errors
                     .spanned(mac, diag::yield_in_macro(inner, &outer));
@@ -321,6 +333,16 @@ fn suspend_macro_in_tokens(tokens: TokenStream) -> Option<&'static str> {
         }
     }
     None
+}
+
+/// A `?` or `return` in a macro's input.
+fn exits_in_tokens(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|token| match token {
+        TokenTree::Punct(p) => p.as_char() == '?',
+        TokenTree::Ident(ident) => ident == "return",
+        TokenTree::Group(group) => exits_in_tokens(group.stream()),
+        TokenTree::Literal(_) => false,
+    })
 }
 
 fn await_in_tokens(tokens: TokenStream) -> bool {
@@ -507,6 +529,13 @@ pub const FORMAT_MACROS: &[&str] = &[
     "error",
 ];
 
+/// The events of one branch of an `if` or `match`, scanned on its own.
+#[derive(Default)]
+struct Branch {
+    events: Vec<Event>,
+    diverges: bool,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Ctx {
     /// Evaluated to a value: a bare binding here may be moved.
@@ -576,6 +605,56 @@ impl<'r> Scanner<'r> {
                 (false, _) => Event::Read(binding),
             };
             self.events.push(event);
+        }
+    }
+
+    /// Scans one of several branches (of an `if` or a `match`) on its own: its
+    /// events, and whether it diverges (then it never reaches the join).
+    fn branch(&mut self, diverges: bool, visit: impl FnOnce(&mut Self)) -> Branch {
+        let start = self.events.len();
+        let outer = std::mem::replace(&mut self.conditional, 0);
+        visit(self);
+        self.conditional = outer;
+        Branch {
+            events: self.events.drain(start..).collect(),
+            diverges,
+        }
+    }
+
+    /// Puts the branches' events back as code that runs on some paths only, then
+    /// the assignments every branch that reaches the join surely made: after
+    /// `if c { x = 1 } else { x = 2 }`, `x` is set.
+    fn join(&mut self, branches: Vec<Branch>) {
+        let mut sure: Option<Vec<BindingId>> = None;
+        for branch in branches.iter().filter(|b| !b.diverges) {
+            let mut set = Vec::new();
+            for event in &branch.events {
+                match *event {
+                    Event::Assign(b) if !set.contains(&b) => set.push(b),
+                    Event::Move(b) | Event::MaybeMove(b) => set.retain(|&x| x != b),
+                    _ => {}
+                }
+            }
+            sure = Some(match sure {
+                None => set,
+                Some(before) => before.into_iter().filter(|b| set.contains(b)).collect(),
+            });
+        }
+        let outer_maybe = self.conditional > 0;
+        for branch in branches {
+            for event in branch.events {
+                self.events.push(match event {
+                    Event::Assign(b) => Event::MaybeAssign(b),
+                    Event::Move(b) => Event::MaybeMove(b),
+                    other => other,
+                });
+            }
+        }
+        for binding in sure.unwrap_or_default() {
+            self.events.push(match outer_maybe {
+                true => Event::MaybeAssign(binding),
+                false => Event::Assign(binding),
+            });
         }
     }
 
@@ -728,13 +807,23 @@ impl<'r> Scanner<'r> {
             Expr::Unsafe(e) => self.block(&e.block),
             Expr::Loop(e) => self.maybe(|s| s.block(&e.body)),
             Expr::If(e) => {
+                let mut branches = Vec::new();
                 self.scoped(|s| {
                     s.cond(&e.cond);
-                    s.maybe(|s| s.block(&e.then_branch));
+                    branches.push(
+                        s.branch(block_diverges(&e.then_branch), |s| s.block(&e.then_branch)),
+                    );
                 });
-                if let Some((_, else_branch)) = &e.else_branch {
-                    self.maybe(|s| s.expr(else_branch, Ctx::Value));
+                match &e.else_branch {
+                    Some((_, else_branch)) => {
+                        let diverges = expr_diverges(else_branch)
+                            || matches!(&**else_branch, Expr::Block(b) if block_diverges(&b.block));
+                        branches.push(self.branch(diverges, |s| s.expr(else_branch, Ctx::Value)));
+                    }
+                    // No `else`: the path that skips the block assigns nothing.
+                    None => branches.push(Branch::default()),
                 }
+                self.join(branches);
             }
             Expr::While(e) => self.scoped(|s| {
                 s.maybe(|s| {
@@ -751,18 +840,19 @@ impl<'r> Scanner<'r> {
             }
             Expr::Match(e) => {
                 self.expr(&e.expr, Ctx::Value);
-                let branches = e.arms.len() > 1;
+                let mut branches = Vec::new();
                 for arm in &e.arms {
                     self.scoped(|s| {
                         s.bind(&arm.pat);
-                        s.conditional += usize::from(branches);
                         if let Some((_, guard)) = &arm.guard {
-                            s.expr(guard, Ctx::Value);
+                            s.maybe(|s| s.expr(guard, Ctx::Value));
                         }
-                        s.expr(&arm.body, Ctx::Value);
-                        s.conditional -= usize::from(branches);
+                        let diverges = expr_diverges(&arm.body)
+                            || matches!(&*arm.body, Expr::Block(b) if block_diverges(&b.block));
+                        branches.push(s.branch(diverges, |s| s.expr(&arm.body, Ctx::Value)));
                     });
                 }
+                self.join(branches);
             }
             Expr::Let(e) => {
                 self.expr(&e.expr, Ctx::Value);
@@ -928,6 +1018,10 @@ pub fn diverges(stmt: &Stmt) -> bool {
         Stmt::Macro(mac) => macro_diverges(&mac.mac),
         Stmt::Local(_) | Stmt::Item(_) => false,
     }
+}
+
+fn block_diverges(block: &Block) -> bool {
+    block.stmts.last().is_some_and(diverges)
 }
 
 fn expr_diverges(expr: &Expr) -> bool {

@@ -1345,15 +1345,16 @@ fn prune_unused_declarations(tokens: TokenStream) -> TokenStream {
     // A declaration mentioned only by later declarations that are themselves unused
     // goes too: repeat until nothing changes, on the identifiers read once.
     let declared_at: std::collections::HashSet<usize> =
-        declarations.iter().map(|(at, _)| *at).collect();
+        declarations.iter().map(|(at, ..)| *at).collect();
     let mut unused: std::collections::HashSet<usize> = std::collections::HashSet::new();
     loop {
         let before = unused.len();
-        for (position, name) in &declarations {
+        for (position, name, end) in &declarations {
             if unused.contains(position) {
                 continue;
             }
-            let mentioned = idents[position + 1..]
+            // Only the rest of the block it is declared in can name it.
+            let mentioned = idents[position + 1..*end]
                 .iter()
                 .enumerate()
                 .any(|(offset, ident)| {
@@ -1404,12 +1405,16 @@ fn declaration_at(tokens: &[TokenTree], i: usize) -> Option<(usize, usize)> {
 
 use proc_macro2::TokenTree;
 
+/// Each `let name;` as (position of `name` among the identifiers, `name`, the
+/// position where its block ends).
 fn collect_declarations(
     tokens: TokenStream,
     idents: &mut Vec<String>,
-    declarations: &mut Vec<(usize, String)>,
+    declarations: &mut Vec<(usize, String, usize)>,
 ) {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let first = declarations.len();
+    let mut nested = std::collections::HashSet::new();
     let mut i = 0;
     while i < tokens.len() {
         if let Some((len, _)) = declaration_at(&tokens, i) {
@@ -1418,16 +1423,26 @@ fn collect_declarations(
                 count_idents(token, idents);
             }
             let name_position = idents.len() - 1;
-            declarations.push((name_position, idents[name_position].clone()));
+            declarations.push((name_position, idents[name_position].clone(), usize::MAX));
             i += len;
             continue;
         }
         match &tokens[i] {
-            TokenTree::Group(group) => collect_declarations(group.stream(), idents, declarations),
+            TokenTree::Group(group) => {
+                let before = declarations.len();
+                collect_declarations(group.stream(), idents, declarations);
+                nested.extend(before..declarations.len());
+            }
             TokenTree::Ident(ident) => idents.push(ident.to_string()),
             _ => {}
         }
         i += 1;
+    }
+    let end = idents.len();
+    for (index, declaration) in declarations.iter_mut().enumerate().skip(first) {
+        if !nested.contains(&index) {
+            declaration.2 = end;
+        }
     }
 }
 
