@@ -83,6 +83,25 @@
 /// - **Cost:** no allocation (a pinned generator boxes itself once); a resume is a
 ///   jump on the state's discriminant.
 ///
+/// - **Recursion:** a coroutine holds the state of what it awaits or forwards, so a
+///   coroutine that calls itself boxes the call as a trait object (the macro says
+///   so if it does not):
+///
+/// ```
+/// struct Node { value: u32, children: Vec<Node> }
+///
+/// #[coro::coroutine]
+/// fn walk(node: &Node) -> impl Iterator<Item = u32> + '_ {
+///     yield_!(node.value);
+///     for child in &node.children {
+///         yield_from!(Box::new(walk(child)) as Box<dyn Iterator<Item = u32> + '_>);
+///     }
+/// }
+///
+/// let tree = Node { value: 1, children: vec![Node { value: 2, children: vec![] }] };
+/// assert_eq!(walk(&tree).collect::<Vec<_>>(), [1, 2]);
+/// ```
+///
 /// `#[coro::coroutine(crate = path::to::coro)]` names the `coro` crate when it is
 /// re-exported under another path.
 ///

@@ -362,3 +362,96 @@ differential! {
     }
     run() limit 5 expect ["yield 5", "not less", "yield -5", "return ()"]
 }
+
+struct Node {
+    value: u32,
+    children: Vec<Node>,
+}
+
+/// Recursion, boxed as a trait object as the macro's error asks.
+#[coro::coroutine]
+fn walk(node: &Node) -> impl Iterator<Item = u32> + '_ {
+    yield_!(node.value);
+    for child in &node.children {
+        yield_from!(Box::new(walk(child)) as Box<dyn Iterator<Item = u32> + '_>);
+    }
+}
+
+#[coro::coroutine]
+async fn depth(node: &Node) -> u32 {
+    let mut deepest = 0;
+    for child in &node.children {
+        let below = Box::pin(depth(child))
+            as std::pin::Pin<Box<dyn std::future::Future<Output = u32> + '_>>;
+        deepest = deepest.max(below.await);
+    }
+    deepest + 1
+}
+
+#[test]
+fn recursive_coroutines_boxed_as_trait_objects() {
+    let leaf = |value| Node {
+        value,
+        children: vec![],
+    };
+    let tree = Node {
+        value: 1,
+        children: vec![
+            leaf(2),
+            Node {
+                value: 3,
+                children: vec![leaf(4)],
+            },
+        ],
+    };
+    assert_eq!(walk(&tree).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    assert_eq!(coro::run(depth(&tree)), 3);
+}
+
+/// A `#[coro::coroutine]` function nested in another is transformed on its own.
+#[coro::coroutine]
+fn with_a_nested_coroutine() -> impl Iterator<Item = u32> {
+    #[coro::coroutine]
+    fn inner() -> impl Iterator<Item = u32> {
+        yield_!(1);
+        yield_!(2);
+    }
+    yield_from!(inner());
+    yield_!(3);
+}
+
+/// A coroutine that never returns, its return type left unsaid.
+#[coro::coroutine]
+fn endless() -> impl coro::Coroutine<Yield = u32> {
+    let mut n = 0u32;
+    loop {
+        yield_!(n);
+        n += 1;
+    }
+}
+
+macro_rules! twice {
+    ($value:expr) => {
+        yield_!($value);
+        yield_!($value);
+    };
+}
+
+/// A suspension point written by another macro: the pinned machine expands it.
+#[coro::coroutine(pinned)]
+fn doubled() -> impl Iterator<Item = u32> {
+    twice!(3);
+    twice!(4);
+}
+
+#[test]
+fn nested_endless_and_macro_made_suspensions() {
+    assert_eq!(with_a_nested_coroutine().collect::<Vec<_>>(), [1, 2, 3]);
+    let mut e = endless();
+    let mut pinned = std::pin::Pin::new(&mut e);
+    for expected in 0..3 {
+        let state = coro::Coroutine::resume(pinned.as_mut(), ());
+        assert!(matches!(state, coro::CoroutineState::Yielded(n) if n == expected));
+    }
+    assert_eq!(doubled().collect::<Vec<_>>(), [3, 3, 4, 4]);
+}

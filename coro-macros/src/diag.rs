@@ -180,3 +180,29 @@ pub fn may_borrow_across_suspend(binding: &str, local: &str) -> String {
          drop `compact` from the attribute (the pinned machine holds such borrows), or end `{binding}` before the suspension point"
     )
 }
+
+pub fn suspension_from_another_macro() -> &'static str {
+    "this suspension point comes from another macro's expansion, which the compact machine cannot see into; \
+     write `#[coro::coroutine(pinned)]` on the function, whose machine expands the body's macros in place, \
+     or write the `yield_!` in the body itself"
+}
+
+pub fn unboxed_recursion(name: &str, kind: &str) -> String {
+    let boxed = match kind {
+        "impl Iterator" => {
+            format!("`yield_from!(Box::new({name}(..)) as Box<dyn Iterator<Item = T> + '_>)`")
+        }
+        "impl Stream" => {
+            format!("`yield_from!(Box::pin({name}(..)) as Pin<Box<dyn Stream<Item = T> + '_>>)`")
+        }
+        "impl Coroutine" => format!(
+            "`yield_from!(Box::pin({name}(..)) as Pin<Box<dyn Coroutine<R, Yield = Y, Return = T> + '_>>)`"
+        ),
+        _ => format!("`(Box::pin({name}(..)) as Pin<Box<dyn Future<Output = T> + '_>>).await`"),
+    };
+    format!(
+        "`{name}` calls itself: a coroutine holds the state of what it awaits or forwards, \
+         so calling itself directly would make its type contain itself (rustc's E0720); \
+         box the recursive call as a trait object: {boxed}"
+    )
+}

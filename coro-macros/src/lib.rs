@@ -5,7 +5,8 @@
 //! attribute, `choose` picks the compact or the pinned machine, then for the compact
 //! one `lower` splits the body into blocks at suspension points (with `scan` reading
 //! straight code) and `liveness` finds what crosses each boundary; `emit` writes
-//! either machine, and `diag` holds every message a user can see.
+//! either machine, and `diag` holds every message a user can see. `recursion`
+//! finds a coroutine calling itself unboxed.
 
 mod choose;
 mod diag;
@@ -13,6 +14,7 @@ mod emit;
 mod liveness;
 mod lower;
 mod parse;
+mod recursion;
 mod scan;
 
 #[cfg(test)]
@@ -50,6 +52,10 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let may_switch = lowering == Lowering::Compact && func.forced.is_none();
     let pinned = |boxing| emit::pinned::emit(&func, boxing);
     let mut errors = Errors::default();
+    recursion::check(&func, &mut errors);
+    if !errors.is_empty() {
+        return errors.into_result().unwrap_err().to_compile_error();
+    }
     scan::validate(&func.body, &func.kind, lowering, &mut errors);
     if !errors.is_empty() {
         // A suspension point inside a macro or an `unsafe` block: the compact

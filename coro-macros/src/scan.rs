@@ -293,6 +293,17 @@ impl<'ast> Visit<'ast> for Validator<'_> {
     /// A nested function is not part of the state machine: a `yield_!` in it would
     /// otherwise meet only "cannot find macro".
     fn visit_item(&mut self, item: &'ast syn::Item) {
+        // A nested `#[coro::coroutine]` function is transformed on its own.
+        if let syn::Item::Fn(func) = item
+            && func.attrs.iter().any(|attr| {
+                attr.path()
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "coroutine")
+            })
+        {
+            return;
+        }
         if let Some(found) = suspend_macro_in_tokens(quote::ToTokens::to_token_stream(item)) {
             self.errors.spanned(item, diag::yield_in_nested_item(found));
         }
@@ -1006,6 +1017,44 @@ pub fn breaks_with_value(body: &Block, label: Option<&syn::Label>) -> bool {
     };
     finder.visit_block(body);
     finder.found
+}
+
+/// Does the body call a macro that is neither a suspension macro nor one of std's
+/// (whose expansions hold no `yield_!`)? Its expansion might suspend.
+pub fn invokes_other_macros(body: &Block) -> bool {
+    struct Other(bool);
+    impl<'ast> Visit<'ast> for Other {
+        fn visit_macro(&mut self, mac: &'ast Macro) {
+            let name = macro_name(mac);
+            let known = SuspendMacro::of(mac).is_some()
+                || FORMAT_MACROS.contains(&name.as_str())
+                || matches!(
+                    name.as_str(),
+                    "assert"
+                        | "debug_assert"
+                        | "vec"
+                        | "matches"
+                        | "dbg"
+                        | "concat"
+                        | "stringify"
+                        | "line"
+                        | "column"
+                        | "file"
+                        | "module_path"
+                        | "env"
+                        | "option_env"
+                        | "include_str"
+                        | "include_bytes"
+                        | "cfg"
+                        | "compile_error"
+                );
+            self.0 |= !known;
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut other = Other(false);
+    other.visit_block(body);
+    other.0
 }
 
 /// Does this statement never finish, as rustc would see it: `return`, `break`,

@@ -386,9 +386,12 @@ impl<'a> Emitter<'a> {
         let items = &self.cfg.items;
         let machine = self.machine();
         let state_enum = self.state_enum();
+        let hidden_suspensions =
+            crate::scan::invokes_other_macros(&self.func.body).then(hidden_suspension_macros);
         quote! {
             #(#attrs)*
             #vis #sig {
+                #hidden_suspensions
                 #(#items)*
                 #state_enum
                 #machine
@@ -636,7 +639,12 @@ impl<'a> Emitter<'a> {
                 yield_ty,
                 ret,
             } => {
-                let (y, t) = (nameable(yield_ty.as_ref()), nameable(ret.as_ref()));
+                let (y, mut t) = (nameable(yield_ty.as_ref()), nameable(ret.as_ref()));
+                if ret.is_none() && !super::body_completes(&self.func.body) {
+                    // Nothing gives the return type a value: say `()`, as a
+                    // function that never returns says nothing either.
+                    t = quote!(());
+                }
                 let r = nameable(Some(resume));
                 if is_unit(resume) || !self.uses_resume_slot.get() {
                     sync_machine(quote!(#p::coroutine::<#r, #y, #t, _>(move |_| #dispatch_loop)))
@@ -1202,6 +1210,21 @@ impl<'a> Emitter<'a> {
 }
 
 /// The scope a block ends in.
+/// `yield_!` and `yield_from!` for what the transform did not see: a suspension
+/// point that another macro of the body expands to. The compact machine cannot
+/// split it; say so, instead of "cannot find macro".
+fn hidden_suspension_macros() -> TokenStream {
+    let message = diag::suspension_from_another_macro();
+    let call = Span::call_site();
+    let (yield_name, from_name) = (Ident::new("yield_", call), Ident::new("yield_from", call));
+    quote! {
+        #[allow(unused_macros)]
+        macro_rules! #yield_name { ($($tokens:tt)*) => { ::core::compile_error!(#message) }; }
+        #[allow(unused_macros)]
+        macro_rules! #from_name { ($($tokens:tt)*) => { ::core::compile_error!(#message) }; }
+    }
+}
+
 /// Does any code of the graph write a closure or an `async` block?
 fn has_closures(cfg: &Cfg) -> bool {
     struct Finder(bool);

@@ -21,3 +21,22 @@ fn nameable(ty: Option<&Type>) -> TokenStream {
 fn is_unit(ty: &Type) -> bool {
     matches!(ty, Type::Tuple(t) if t.elems.is_empty())
 }
+
+/// Can the body finish: does it fall off its end, `return`, or use `?`? A body
+/// that ends in an endless loop and never returns gives the return type nothing
+/// to be inferred from.
+fn body_completes(body: &syn::Block) -> bool {
+    fn exits(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|token| match token {
+            proc_macro2::TokenTree::Ident(ident) => ident == "return",
+            proc_macro2::TokenTree::Punct(p) => p.as_char() == '?',
+            proc_macro2::TokenTree::Group(group) => exits(group.stream()),
+            proc_macro2::TokenTree::Literal(_) => false,
+        })
+    }
+    let falls_off = match body.stmts.last() {
+        None => true,
+        Some(last) => !crate::scan::diverges(last),
+    };
+    falls_off || exits(body.to_token_stream())
+}

@@ -74,11 +74,14 @@ pub fn emit(func: &CoroutineFn, boxing: Boxing) -> TokenStream {
             yield_ty,
             ret,
         } => {
-            let (r, y, t) = (
+            let (r, y, mut t) = (
                 nameable(Some(resume)),
                 nameable(yield_ty.as_ref()),
                 nameable(ret.as_ref()),
             );
+            if ret.is_none() && !super::body_completes(&func.body) {
+                t = quote!(());
+            }
             let coroutine = quote!(#p::pinned_coroutine::<#r, #y, #t, _>(#slot.handle(), #body));
             let coroutine = match boxing {
                 Boxing::AsAsked => coroutine,
