@@ -272,3 +272,20 @@ fn a_cancelled_childs_destructor_sees_its_context() {
     assert!(outcome.is_err());
     assert_eq!(seen.get(), Some(7));
 }
+
+/// Another executor blocking inside `coro::run` (Kotlin's nested `runBlocking`):
+/// the sleep it polls cannot count on this executor's timers, which are not
+/// running, so the timer thread takes it.
+#[test]
+fn a_sleep_under_a_nested_block_on_completes() {
+    finishes_within(Duration::from_secs(30), || {
+        coro::run(async {
+            futures::executor::block_on(coro::sleep(ms(20)));
+            let value = futures::executor::block_on(async {
+                coro::sleep(ms(5)).await;
+                7
+            });
+            assert_eq!(value, 7);
+        });
+    });
+}

@@ -220,7 +220,10 @@ impl<'env> Children<'env> {
                 continue;
             }
             let waker = Waker::from(waker);
-            match task.as_mut().poll_task(&mut Context::from_waker(&waker)) {
+            let polled = crate::executor::polling_with(&waker, || {
+                task.as_mut().poll_task(&mut Context::from_waker(&waker))
+            });
+            match polled {
                 Poll::Pending => {
                     if let Some(Some(entry)) = self.slab.borrow_mut().get_mut(index) {
                         entry.task = Some(task);

@@ -7,7 +7,7 @@
 //! thread parks until the next timer is due, or indefinitely: an idle executor uses
 //! no CPU. `park`'s token makes a wake between "nothing to do" and "park" safe.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::rc::Rc;
@@ -28,6 +28,31 @@ pub(crate) struct Executor {
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Executor>>> = const { RefCell::new(None) };
+    /// The data pointer of the waker the executor (or a scope) is polling a task
+    /// with right now.
+    static POLLING_WITH: Cell<*const ()> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Polls with `waker` marked as the executor's own for the duration of `poll`.
+pub(crate) fn polling_with<R>(waker: &Waker, poll: impl FnOnce() -> R) -> R {
+    /// Puts the outer waker back, on return or unwind.
+    struct Restore(*const ());
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            POLLING_WITH.set(self.0);
+        }
+    }
+    let _restore = Restore(POLLING_WITH.replace(waker.data()));
+    poll()
+}
+
+/// Is `waker` the one the executor is polling the current task with? A future
+/// polled with another one sits under a combinator or another executor (a
+/// `futures::executor::block_on` inside a task), which may block this thread: a
+/// timer registered with this executor would then never fire.
+pub(crate) fn is_executor_waker(waker: &Waker) -> bool {
+    let data = waker.data();
+    !data.is_null() && POLLING_WITH.get() == data
 }
 
 /// Runs `f` with this thread's executor.
@@ -133,7 +158,9 @@ pub fn run<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     loop {
         if main.woken.swap(false, Ordering::AcqRel)
-            && let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&main_waker))
+            && let Poll::Ready(output) = polling_with(&main_waker, || {
+                future.as_mut().poll(&mut Context::from_waker(&main_waker))
+            })
         {
             return output;
         }

@@ -253,7 +253,9 @@ async fn drive<T>(
         let body_woken = children.poll_ready();
         if body_woken && let Some(running) = body.as_mut().as_pin_mut() {
             match catch_unwind(AssertUnwindSafe(|| {
-                running.poll(&mut Context::from_waker(&body_waker))
+                crate::executor::polling_with(&body_waker, || {
+                    running.poll(&mut Context::from_waker(&body_waker))
+                })
             })) {
                 Ok(Poll::Pending) => {}
                 Ok(Poll::Ready(value)) => {

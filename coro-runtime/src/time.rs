@@ -270,8 +270,14 @@ impl Future for Sleep {
             clock.changed.notify_one();
             Registered::Thread(id)
         };
-        // Register with this thread's executor, or the timer thread outside one.
+        // Register with this thread's executor when it is the one polling, or
+        // with the timer thread (outside one, or under another executor or a
+        // combinator with wakers of its own).
+        let ours = crate::executor::is_executor_waker(waker);
         let register = |deadline: Instant, waker: &Waker| {
+            if !ours {
+                return on_thread(deadline, waker);
+            }
             try_with_executor(|executor| {
                 let mut timers = executor.timers.borrow_mut();
                 let id = timers.register(deadline, waker);
@@ -283,7 +289,7 @@ impl Future for Sleep {
             .unwrap_or_else(|| on_thread(deadline, waker))
         };
         self.timer = Some(match self.timer {
-            Some(Registered::Executor { wheel, id }) => {
+            Some(Registered::Executor { wheel, id }) if ours => {
                 let refreshed = try_with_executor(|executor| {
                     let mut timers = executor.timers.borrow_mut();
                     (timers.wheel == wheel).then(|| timers.refresh(id, waker))
@@ -294,6 +300,13 @@ impl Future for Sleep {
                     // Moved to another `run`, or off the executor's thread.
                     None => register(deadline, waker),
                 }
+            }
+            Some(Registered::Executor { .. }) => {
+                // Now polled by someone else: the timer thread takes over.
+                if let Some(timer) = self.timer.take() {
+                    timer.cancel();
+                }
+                on_thread(deadline, waker)
             }
             Some(Registered::Thread(id)) => {
                 TimerThread::get().lock().refresh(id, waker);
