@@ -63,6 +63,28 @@ fn cancelled_timers_do_not_pile_up_behind_a_long_one() {
     });
 }
 
+/// A send dropped while the channel is full leaves nothing queued behind it.
+#[test]
+fn abandoned_sends_leave_no_wakers_behind() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    coro::run(async {
+        let (tx, _rx) = coro::channel::bounded::<u32>(1);
+        tx.try_send(0).unwrap();
+        for i in 0..1_000 {
+            let _ = coro::timeout(std::time::Duration::ZERO, tx.send(i)).await;
+        }
+        let before = LIVE_BYTES.load(Ordering::Relaxed);
+        for i in 0..100_000 {
+            let _ = coro::timeout(std::time::Duration::ZERO, tx.send(i)).await;
+        }
+        let grown = LIVE_BYTES.load(Ordering::Relaxed) - before;
+        assert!(
+            grown < 64 * 1024,
+            "100,000 abandoned sends left {grown} bytes behind"
+        );
+    });
+}
+
 #[test]
 fn an_idle_task_costs_two_small_allocations_beyond_its_future() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());

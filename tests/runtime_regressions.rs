@@ -289,3 +289,70 @@ fn a_sleep_under_a_nested_block_on_completes() {
         });
     });
 }
+
+/// One received message frees one slot, and wakes one waiting sender: with 200
+/// senders blocked on a full channel, each message costs a sender poll or two,
+/// not a poll of every sender.
+#[test]
+fn a_receive_wakes_one_waiting_sender() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    let polls = Rc::new(Cell::new(0usize));
+    let received = coro::run(coro::scope(async |s| {
+        let (tx, mut rx) = coro::channel::bounded::<usize>(1);
+        for i in 0..200 {
+            let (tx, polls) = (tx.clone(), polls.clone());
+            s.spawn(async move {
+                let mut send = std::pin::pin!(tx.send(i));
+                std::future::poll_fn(|cx| {
+                    polls.set(polls.get() + 1);
+                    send.as_mut().poll(cx)
+                })
+                .await
+                .unwrap();
+            });
+        }
+        drop(tx);
+        coro::yield_now().await; // every sender has run once: one sent, 199 wait
+        let before = polls.get();
+        let mut received = 0;
+        while rx.recv().await.is_ok() {
+            received += 1;
+        }
+        let per_message = (polls.get() - before) as f64 / received as f64;
+        assert!(per_message <= 2.0, "{per_message} sender polls per message");
+        received
+    }));
+    assert_eq!(received, 200);
+}
+
+/// A send given up while the channel is full (a timeout against a stalled
+/// consumer) leaves no waiter behind, and a slot handed to a send that is then
+/// dropped goes to the next waiting sender.
+#[test]
+fn abandoned_sends_leave_nothing_and_lose_no_wake() {
+    coro::run(coro::scope(async |s| {
+        let (tx, mut rx) = coro::channel::bounded::<u32>(1);
+        tx.try_send(0).unwrap();
+        for i in 0..1000 {
+            let sent = coro::timeout(Duration::ZERO, tx.send(i)).await;
+            assert!(sent.is_err(), "the channel stays full");
+        }
+        // Two waiting senders; the first is woken by a receive, then dropped
+        // before it runs: the second must still get the slot.
+        let first = s.spawn({
+            let tx = tx.clone();
+            async move { tx.send(1).await.unwrap() }
+        });
+        let second = s.spawn({
+            let tx = tx.clone();
+            async move { tx.send(2).await.unwrap() }
+        });
+        coro::yield_now().await;
+        assert_eq!(rx.recv().await, Ok(0));
+        first.cancel();
+        assert!(first.await.unwrap_err().is_cancelled());
+        second.await.unwrap();
+        assert_eq!(rx.recv().await, Ok(2));
+    }));
+}

@@ -26,7 +26,10 @@ struct State<T> {
     receiver: Option<Waker>,
     /// The receiver is waiting: `receiver` is due a wake.
     receiver_waiting: bool,
-    waiting_senders: Vec<Waker>,
+    /// Senders waiting for room, in arrival order, each under the number its
+    /// `SendFuture` knows it by: a dropped send takes its entry out.
+    waiting_senders: VecDeque<(u64, Waker)>,
+    next_waiter: u64,
 }
 
 impl<T> State<T> {
@@ -39,6 +42,11 @@ impl<T> State<T> {
         {
             receiver.wake_by_ref();
         }
+    }
+
+    /// One slot is free: the sender that has waited longest is due it.
+    fn next_sender(&mut self) -> Option<Waker> {
+        self.waiting_senders.pop_front().map(|(_, waker)| waker)
     }
 }
 
@@ -107,7 +115,8 @@ fn make<T>(capacity: Option<usize>) -> (Sender<T>, Receiver<T>) {
             receiver_alive: true,
             receiver: None,
             receiver_waiting: false,
-            waiting_senders: Vec::new(),
+            waiting_senders: VecDeque::new(),
+            next_waiter: 0,
         }),
     });
     (Sender { chan: chan.clone() }, Receiver { chan })
@@ -198,6 +207,7 @@ impl<T> Sender<T> {
         SendFuture {
             sender: self,
             value: Some(value),
+            waiter: None,
         }
     }
 
@@ -275,6 +285,8 @@ impl<T> fmt::Debug for Sender<T> {
 pub struct SendFuture<'a, T> {
     sender: &'a Sender<T>,
     value: Option<T>,
+    /// Its place among the waiting senders, while it has one.
+    waiter: Option<u64>,
 }
 
 // The value is moved into the queue, never pinned.
@@ -289,10 +301,17 @@ impl<T> Future for SendFuture<'_, T> {
             .take()
             .expect("`SendFuture` polled after it finished");
         match self.sender.try_send(value) {
-            Ok(()) => Poll::Ready(Ok(())),
-            Err(TrySendError::Disconnected(value)) => Poll::Ready(Err(SendError(value))),
+            Ok(()) => {
+                self.leave_queue();
+                Poll::Ready(Ok(()))
+            }
+            Err(TrySendError::Disconnected(value)) => {
+                self.leave_queue();
+                Poll::Ready(Err(SendError(value)))
+            }
             Err(TrySendError::Full(value)) => {
-                let mut state = self.sender.chan.lock();
+                let chan = &self.sender.chan;
+                let mut state = chan.lock();
                 // Room may have appeared since `try_send` looked: check under the lock.
                 if state
                     .capacity
@@ -304,12 +323,53 @@ impl<T> Future for SendFuture<'_, T> {
                     cx.waker().wake_by_ref();
                     return Poll::Pending;
                 }
-                state.waiting_senders.push(cx.waker().clone());
-                drop(state);
+                let still_queued = self.waiter.and_then(|id| {
+                    state
+                        .waiting_senders
+                        .iter_mut()
+                        .find(|(waiter, _)| *waiter == id)
+                });
+                match still_queued {
+                    Some((_, waker)) => {
+                        if !waker.will_wake(cx.waker()) {
+                            *waker = cx.waker().clone();
+                        }
+                    }
+                    None => {
+                        let id = state.next_waiter;
+                        state.next_waiter += 1;
+                        state.waiting_senders.push_back((id, cx.waker().clone()));
+                        drop(state);
+                        self.waiter = Some(id);
+                    }
+                }
                 self.value = Some(value);
                 Poll::Pending
             }
         }
+    }
+}
+
+impl<T> SendFuture<'_, T> {
+    /// Leaves the waiting senders. A send that was handed a free slot (woken, and
+    /// so already out of the queue) and gives it up passes it on to the next one.
+    fn leave_queue(&mut self) -> Option<Waker> {
+        let id = self.waiter.take()?;
+        let mut state = self.sender.chan.lock();
+        let before = state.waiting_senders.len();
+        state.waiting_senders.retain(|(waiter, _)| *waiter != id);
+        let was_handed_a_slot = state.waiting_senders.len() == before;
+        (was_handed_a_slot && self.value.is_some())
+            .then(|| state.next_sender())
+            .flatten()
+    }
+}
+
+impl<T> Drop for SendFuture<'_, T> {
+    /// A send dropped while it waits (a timeout, a `select!` that picked another
+    /// arm) leaves nothing behind, and loses no wake.
+    fn drop(&mut self) {
+        wake(self.leave_queue());
     }
 }
 
@@ -405,9 +465,10 @@ impl<T> Receiver<T> {
         let mut state = self.chan.lock();
         match state.queue.pop_front() {
             Some(value) => {
-                let senders = std::mem::take(&mut state.waiting_senders);
+                // One slot freed: one sender woken (Go's and tokio's rule).
+                let sender = state.next_sender();
                 drop(state);
-                senders.into_iter().for_each(Waker::wake);
+                wake(sender);
                 Ok(value)
             }
             None if state.senders == 0 => Err(TryRecvError::Disconnected),
@@ -441,7 +502,7 @@ impl<T> Drop for Receiver<T> {
         let queued = std::mem::take(&mut state.queue);
         drop(state);
         drop(queued);
-        senders.into_iter().for_each(Waker::wake);
+        senders.into_iter().for_each(|(_, waker)| waker.wake());
     }
 }
 
