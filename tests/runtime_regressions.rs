@@ -356,3 +356,95 @@ fn abandoned_sends_leave_nothing_and_lose_no_wake() {
         assert_eq!(rx.recv().await, Ok(2));
     }));
 }
+
+/// A chain of scopes, each with one child that opens the next.
+fn nested(
+    depth: u32,
+    leaf: fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = u32>>>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = u32>>> {
+    if depth == 0 {
+        return leaf();
+    }
+    Box::pin(async move {
+        coro::scope(async |s| s.spawn(nested(depth - 1, leaf)).await.unwrap() + 1).await
+    })
+}
+
+/// Runs `scenario` on a thread with a 2 MiB stack, the default for spawned
+/// threads and tokio's workers.
+fn on_a_small_stack<T: Send + 'static>(scenario: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(scenario)
+        .unwrap()
+        .join()
+        .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+}
+
+const DEEP: u32 = 10_000;
+
+#[test]
+fn ten_thousand_nested_scopes_run_on_a_small_stack() {
+    let depth = on_a_small_stack(|| {
+        coro::run(nested(DEEP, || {
+            Box::pin(async {
+                coro::yield_now().await;
+                0
+            })
+        }))
+    });
+    assert_eq!(depth, DEEP);
+}
+
+#[test]
+fn ten_thousand_nested_scopes_are_cancelled_from_the_top_on_a_small_stack() {
+    let outcome = on_a_small_stack(|| {
+        coro::run(coro::timeout(
+            ms(50),
+            nested(DEEP, || Box::pin(std::future::pending())),
+        ))
+    });
+    assert!(outcome.is_err(), "the timeout cancelled the whole chain");
+}
+
+#[test]
+fn a_panic_at_the_leaf_of_ten_thousand_scopes_reaches_the_top() {
+    let outcome = on_a_small_stack(|| {
+        std::panic::catch_unwind(|| {
+            coro::run(nested(DEEP, || {
+                Box::pin(async {
+                    coro::yield_now().await;
+                    panic!("leaf")
+                })
+            }))
+        })
+    });
+    let payload = outcome.unwrap_err();
+    assert_eq!(panic_text(&*payload), "leaf");
+}
+
+/// The stack one level of nesting takes while the leaf runs (printed with
+/// `--nocapture`; the README quotes it): scopes poll their children, so the
+/// frame is paid once per level, and the stack grows past it on demand.
+#[test]
+fn the_stack_per_level_of_nesting_is_measured() {
+    thread_local! {
+        static AT_LEAF: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+    const LEVELS: u32 = 200;
+    let per_level = on_a_small_stack(|| {
+        let top = stacker::remaining_stack().unwrap();
+        coro::run(nested(LEVELS, || {
+            Box::pin(async {
+                AT_LEAF.set(stacker::remaining_stack().unwrap());
+                0
+            })
+        }));
+        (top - AT_LEAF.get()) / LEVELS as usize
+    });
+    println!("stack per level of nested scopes: {per_level} bytes");
+    assert!(
+        per_level > 0 && per_level < 64 * 1024,
+        "{per_level} bytes per level"
+    );
+}

@@ -21,6 +21,18 @@ use std::task::{Context, Poll, Wake, Waker};
 use crate::task::{ChildTask, Failure, JoinHandle, Slot, Task, deliver_value, remember_waker};
 use std::future::Future;
 
+/// Left on the stack before a child is polled or dropped; below it, a new segment
+/// is allocated (stacker, which rustc uses against deep recursion).
+const STACK_RED_ZONE: usize = 128 * 1024;
+/// The size of each segment the stack grows by.
+const STACK_SEGMENT: usize = 2 * 1024 * 1024;
+
+/// Cancels a child, whose drop drops the tree below it, depth first: as deep as
+/// polling it is, so on a stack that grows.
+fn cancel_deep(task: Pin<Box<dyn Task + '_>>) -> Result<(), Failure> {
+    stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || task.cancel())
+}
+
 /// The index that stands for the owner's own body rather than a child.
 pub(crate) const BODY: usize = usize::MAX;
 
@@ -39,7 +51,8 @@ impl Ready {
             .push(index);
         let owner = self.owner.lock().unwrap_or_else(|e| e.into_inner()).clone();
         if let Some(owner) = owner {
-            owner.wake();
+            // The owner may be a child of a scope in turn: a wake climbs the tree.
+            stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || owner.wake());
         }
     }
 }
@@ -214,14 +227,18 @@ impl<'env> Children<'env> {
             };
             if task.cancel_requested() {
                 self.remove(index);
-                if let Err(failure) = task.cancel() {
+                if let Err(failure) = cancel_deep(task) {
                     self.record_failure(failure);
                 }
                 continue;
             }
             let waker = Waker::from(waker);
-            let polled = crate::executor::polling_with(&waker, || {
-                task.as_mut().poll_task(&mut Context::from_waker(&waker))
+            // Scopes poll their children, which may be scopes: the recursion is
+            // as deep as the tree. Grow the stack on demand rather than overflow.
+            let polled = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || {
+                crate::executor::polling_with(&waker, || {
+                    task.as_mut().poll_task(&mut Context::from_waker(&waker))
+                })
             });
             match polled {
                 Poll::Pending => {
@@ -275,7 +292,7 @@ impl<'env> Children<'env> {
                 // The first failure stays the one reported: a destructor that
                 // panics during the teardown another failure caused is dropped.
                 if let Some(task) = entry.task
-                    && let Err(failure) = task.cancel()
+                    && let Err(failure) = cancel_deep(task)
                 {
                     self.record_failure(failure);
                 }

@@ -250,38 +250,48 @@ async fn drive<T>(
     let body_waker = children.body_waker();
     poll_fn(|cx| {
         children.set_owner(cx.waker());
-        let body_woken = children.poll_ready();
-        if body_woken && let Some(running) = body.as_mut().as_pin_mut() {
-            match catch_unwind(AssertUnwindSafe(|| {
-                crate::executor::polling_with(&body_waker, || {
-                    running.poll(&mut Context::from_waker(&body_waker))
-                })
-            })) {
-                Ok(Poll::Pending) => {}
-                Ok(Poll::Ready(value)) => {
-                    body.set(None);
-                    if fails(&value) {
-                        children.cancel_all();
-                        return Poll::Ready(Ok(value));
+        // What a round wakes (a child finishing wakes the body that awaits it; the
+        // body spawning queues a child) runs in a second round of the same poll,
+        // so a chain of scopes settles in one pass from the top instead of one
+        // pass per level. Two rounds at most: a child that always wakes itself
+        // still lets the owner's siblings run.
+        for round in 0..2 {
+            let body_woken = children.poll_ready();
+            if body_woken && let Some(running) = body.as_mut().as_pin_mut() {
+                match catch_unwind(AssertUnwindSafe(|| {
+                    crate::executor::polling_with(&body_waker, || {
+                        running.poll(&mut Context::from_waker(&body_waker))
+                    })
+                })) {
+                    Ok(Poll::Pending) => {}
+                    Ok(Poll::Ready(value)) => {
+                        body.set(None);
+                        if fails(&value) {
+                            children.cancel_all();
+                            return Poll::Ready(Ok(value));
+                        }
+                        output = Some(value);
                     }
-                    output = Some(value);
-                }
-                Err(payload) => {
-                    body.set(None);
-                    children.record_failure(Failure::Panic(payload));
+                    Err(payload) => {
+                        body.set(None);
+                        children.record_failure(Failure::Panic(payload));
+                    }
                 }
             }
-        }
-        if let Some(failure) = children.take_failure() {
-            body.set(None);
-            children.cancel_all();
-            return Poll::Ready(Err(failure));
-        }
-        if output.is_some() && children.is_empty() {
-            return Poll::Ready(Ok(output.take().expect("checked")));
-        }
-        if children.has_ready() {
-            cx.waker().wake_by_ref();
+            if let Some(failure) = children.take_failure() {
+                body.set(None);
+                children.cancel_all();
+                return Poll::Ready(Err(failure));
+            }
+            if output.is_some() && children.is_empty() {
+                return Poll::Ready(Ok(output.take().expect("checked")));
+            }
+            if !children.has_ready() {
+                return Poll::Pending;
+            }
+            if round == 1 {
+                cx.waker().wake_by_ref();
+            }
         }
         Poll::Pending
     })
