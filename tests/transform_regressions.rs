@@ -455,3 +455,33 @@ fn nested_endless_and_macro_made_suspensions() {
     }
     assert_eq!(doubled().collect::<Vec<_>>(), [3, 3, 4, 4]);
 }
+
+#[coro::coroutine]
+fn countdown(from: u32) -> impl coro::Coroutine<(), Yield = u32, Return = &'static str> {
+    for n in (1..=from).rev() {
+        yield_!(n);
+    }
+    "liftoff"
+}
+
+/// `yield_from!` in a generator forwards a coroutine too, and evaluates to its
+/// return value, in both machines.
+#[coro::coroutine]
+fn launch() -> impl Iterator<Item = u32> {
+    let said = yield_from!(countdown(2));
+    yield_from!([7]);
+    yield_!(said.len() as u32);
+}
+
+#[coro::coroutine(pinned)]
+fn launch_pinned() -> impl Iterator<Item = u32> {
+    let said = yield_from!(countdown(2));
+    yield_from!([7]);
+    yield_!(said.len() as u32);
+}
+
+#[test]
+fn yield_from_in_a_generator_takes_a_coroutine_and_gives_its_return_value() {
+    assert_eq!(launch().collect::<Vec<_>>(), [2, 1, 7, 7]);
+    assert_eq!(launch_pinned().collect::<Vec<_>>(), [2, 1, 7, 7]);
+}

@@ -831,6 +831,7 @@ impl Builder<'_> {
             "__coro_t",
             "__coro_resumed",
             "__coro_awaited",
+            "__coro_source",
             "__coro_iter",
         ]
         .iter()
@@ -947,7 +948,18 @@ impl Builder<'_> {
 
     fn lower_stmt(&mut self, stmt: &SynStmt) {
         match stmt {
-            SynStmt::Item(item) => self.cfg.items.push(item.clone()),
+            SynStmt::Item(item) => {
+                // Each `yield_from!` brings the same `use`: keep one.
+                let text = item.to_token_stream().to_string();
+                if !self
+                    .cfg
+                    .items
+                    .iter()
+                    .any(|i| i.to_token_stream().to_string() == text)
+                {
+                    self.cfg.items.push(item.clone());
+                }
+            }
             _ if !stmt_needs_lowering(stmt) => match stmt {
                 SynStmt::Local(local) => {
                     self.push_let(local.clone());
@@ -1274,15 +1286,24 @@ impl Builder<'_> {
                     }
                 }}
             }
-            _ => syn::parse_quote_spanned! {span=> {
-                let mut #sub = #p::IntoIterator::into_iter(#source);
-                loop {
-                    match #p::Iterator::next(&mut #sub) {
-                        #p::Option::Some(#item) => { yield_!(#item); }
-                        #p::Option::None => break,
+            // An iterable, or a coroutine resumed with `()` (whose return value
+            // is the macro's): method resolution on the wrapped source picks.
+            _ => {
+                let wrapped = self.hidden("source");
+                let ret = self.hidden("ret");
+                syn::parse_quote_spanned! {span=> {
+                    #[allow(unused_imports)]
+                    use #p::{ViaCoroutine as _, ViaIterable as _};
+                    let #wrapped = #p::YieldFrom(#source);
+                    let mut #sub = (&#wrapped).yield_from_kind().forward(#wrapped.0);
+                    loop {
+                        match #p::Forward::step(&mut #sub) {
+                            #p::CoroutineState::Yielded(#item) => { yield_!(#item); }
+                            #p::CoroutineState::Complete(#ret) => break #ret,
+                        }
                     }
-                }
-            }},
+                }}
+            }
         }
     }
 

@@ -123,16 +123,14 @@ impl<Y> YieldSlot<Y, ()> {
         ForwardStream { slot: self, stream }
     }
 
-    /// `yield_from!(iterable)` in a generator: forwards every item.
+    /// `yield_from!(source)` in a generator: forwards every item of an iterable,
+    /// or every yield of a coroutine, and evaluates to what it ends with.
     #[doc(hidden)]
-    pub fn forward_iter<I>(&self, iter: I) -> ForwardIter<'_, Y, I::IntoIter>
+    pub fn forward_steps<F>(&self, source: F) -> ForwardSteps<'_, Y, F>
     where
-        I: IntoIterator<Item = Y>,
+        F: crate::private::Forward<Item = Y>,
     {
-        ForwardIter {
-            slot: self,
-            iter: iter.into_iter(),
-        }
+        ForwardSteps { slot: self, source }
     }
 }
 
@@ -218,27 +216,28 @@ impl<Y, S: Stream<Item = Y>> Future for ForwardStream<'_, Y, S> {
     }
 }
 
-/// `yield_from!` of an iterator inside a generator.
+/// `yield_from!` inside a generator: `Pending` with an item in the slot for each
+/// item, then ready with the source's end value.
 #[doc(hidden)]
 #[must_use = "a yield_from does nothing unless awaited"]
-pub struct ForwardIter<'a, Y, I> {
+pub struct ForwardSteps<'a, Y, F> {
     slot: &'a YieldSlot<Y, ()>,
-    iter: I,
+    source: F,
 }
 
-impl<Y, I> Unpin for ForwardIter<'_, Y, I> {}
+impl<Y, F> Unpin for ForwardSteps<'_, Y, F> {}
 
-impl<Y, I: Iterator<Item = Y>> Future for ForwardIter<'_, Y, I> {
-    type Output = ();
+impl<Y, F: crate::private::Forward<Item = Y>> Future for ForwardSteps<'_, Y, F> {
+    type Output = F::Return;
 
-    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<F::Return> {
         let this = self.get_mut();
-        match this.iter.next() {
-            Some(item) => {
+        match this.source.step() {
+            CoroutineState::Yielded(item) => {
                 this.slot.put_yielded(item);
                 Poll::Pending
             }
-            None => Poll::Ready(()),
+            CoroutineState::Complete(value) => Poll::Ready(value),
         }
     }
 }

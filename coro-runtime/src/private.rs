@@ -98,3 +98,78 @@ pub fn resumed_after_panic() -> ! {
 pub use crate::pinned::{
     YieldSlot, pinned_coroutine, pinned_future, pinned_generator, pinned_stream,
 };
+
+/// `yield_from!` in a generator takes an iterable or a `Coroutine<(), Yield = T>`:
+/// `(&YieldFrom(source)).yield_from_kind()` picks which by method resolution (a
+/// coroutine's impl is found first, on the value; an iterable's by autoref), and
+/// the kind turns the source into one [`Forward`] to step through.
+pub struct YieldFrom<T>(pub T);
+
+/// The source is a coroutine.
+#[derive(Clone, Copy)]
+pub struct CoroutineSource;
+
+/// The source is an iterable.
+#[derive(Clone, Copy)]
+pub struct IterableSource;
+
+pub trait ViaCoroutine {
+    fn yield_from_kind(&self) -> CoroutineSource {
+        CoroutineSource
+    }
+}
+
+impl<C: Coroutine<()> + Unpin> ViaCoroutine for YieldFrom<C> {}
+
+pub trait ViaIterable {
+    fn yield_from_kind(&self) -> IterableSource {
+        IterableSource
+    }
+}
+
+impl<I: IntoIterator> ViaIterable for &YieldFrom<I> {}
+
+impl CoroutineSource {
+    #[inline(always)]
+    pub fn forward<C: Coroutine<()> + Unpin>(self, source: C) -> ForwardCoroutine<C> {
+        ForwardCoroutine(source)
+    }
+}
+
+impl IterableSource {
+    #[inline(always)]
+    pub fn forward<I: IntoIterator>(self, source: I) -> I::IntoIter {
+        source.into_iter()
+    }
+}
+
+/// One step of what `yield_from!` forwards: an item, or the end with its value.
+pub trait Forward {
+    type Item;
+    type Return;
+    fn step(&mut self) -> CoroutineState<Self::Item, Self::Return>;
+}
+
+impl<I: Iterator> Forward for I {
+    type Item = I::Item;
+    type Return = ();
+    #[inline(always)]
+    fn step(&mut self) -> CoroutineState<I::Item, ()> {
+        match self.next() {
+            Some(item) => CoroutineState::Yielded(item),
+            None => CoroutineState::Complete(()),
+        }
+    }
+}
+
+/// A coroutine forwarded by a generator, resumed with `()`.
+pub struct ForwardCoroutine<C>(C);
+
+impl<C: Coroutine<()> + Unpin> Forward for ForwardCoroutine<C> {
+    type Item = C::Yield;
+    type Return = C::Return;
+    #[inline(always)]
+    fn step(&mut self) -> CoroutineState<C::Yield, C::Return> {
+        Pin::new(&mut self.0).resume(())
+    }
+}

@@ -123,7 +123,8 @@ fn async_body(func: &CoroutineFn, slot: &Ident) -> TokenStream {
             }
         });
     }
-    let macros = suspension_macros(&func.kind, slot);
+    let krate = &func.krate;
+    let macros = suspension_macros(&func.kind, slot, &quote!(#krate::__private));
     if macros.is_some() {
         prelude.push(quote!(let _ = &#slot;));
     }
@@ -138,12 +139,23 @@ fn async_body(func: &CoroutineFn, slot: &Ident) -> TokenStream {
 }
 
 /// `yield_!` and `yield_from!` for this kind, as `macro_rules!` in the block.
-fn suspension_macros(kind: &Kind, slot: &Ident) -> Option<TokenStream> {
+fn suspension_macros(kind: &Kind, slot: &Ident, p: &TokenStream) -> Option<TokenStream> {
     let (yield_method, forward_method) = match kind {
         Kind::Future { .. } => return None,
         Kind::Stream { .. } => (quote!(yield_item), quote!(forward_stream)),
-        Kind::Generator { .. } => (quote!(yield_item), quote!(forward_iter)),
+        Kind::Generator { .. } => (quote!(yield_item), quote!(forward_steps)),
         Kind::Coroutine { .. } => (quote!(yield_value), quote!(forward_coroutine)),
+    };
+    // A generator forwards an iterable or a coroutine; method resolution picks.
+    // Spanned as the `macro_rules!` below, so `$source` is its metavariable.
+    let source = match kind {
+        Kind::Generator { .. } => quote_spanned! {Span::mixed_site()=> {
+            #[allow(unused_imports)]
+            use #p::{ViaCoroutine as _, ViaIterable as _};
+            let source = #p::YieldFrom($source);
+            (&source).yield_from_kind().forward(source.0)
+        }},
+        _ => quote_spanned!(Span::mixed_site()=> $source),
     };
     let call = Span::call_site();
     let yield_name = Ident::new("yield_", call);
@@ -156,7 +168,7 @@ fn suspension_macros(kind: &Kind, slot: &Ident) -> Option<TokenStream> {
         }
         #[allow(unused_macros)]
         macro_rules! #yield_from_name {
-            ($source:expr $(,)?) => { #slot.#forward_method($source).await };
+            ($source:expr $(,)?) => { #slot.#forward_method(#source).await };
         }
     })
 }
