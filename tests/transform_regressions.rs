@@ -485,3 +485,36 @@ fn yield_from_in_a_generator_takes_a_coroutine_and_gives_its_return_value() {
     assert_eq!(launch().collect::<Vec<_>>(), [2, 1, 7, 7]);
     assert_eq!(launch_pinned().collect::<Vec<_>>(), [2, 1, 7, 7]);
 }
+
+// A body that ends in `return x` or `panic!()` draws no warning from the
+// machine's code after it.
+#[deny(unreachable_code)]
+#[coro::coroutine]
+fn tail_return(x: u32) -> impl coro::Coroutine<Yield = u32, Return = u32> {
+    yield_!(x);
+    return x + 1;
+}
+
+#[deny(unreachable_code)]
+#[coro::coroutine]
+fn ends_in_panic(fail: bool) -> impl Iterator<Item = u32> {
+    yield_!(1);
+    if !fail {
+        return;
+    }
+    panic!("the end");
+}
+
+#[test]
+fn diverging_tails_compile_without_warnings() {
+    let mut c = Box::pin(tail_return(4));
+    assert_eq!(
+        coro::Coroutine::resume(c.as_mut(), ()),
+        coro::CoroutineState::Yielded(4)
+    );
+    assert_eq!(
+        coro::Coroutine::resume(c.as_mut(), ()),
+        coro::CoroutineState::Complete(5)
+    );
+    assert_eq!(ends_in_panic(false).collect::<Vec<_>>(), [1]);
+}

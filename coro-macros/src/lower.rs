@@ -270,12 +270,17 @@ pub fn lower(func: &CoroutineFn, body: &SynBlock, errors: &mut Errors) -> Cfg {
         builder.lower_stmt(stmt);
     }
     let value = match body.stmts.last() {
-        Some(SynStmt::Expr(tail, None)) => builder.lower_expr(tail, Want::Value),
         Some(last) if scan::diverges(last) => {
-            // The body never falls off its end: no `()` to type against `Return`.
+            // The body never falls off its end (`return x`, `panic!()`, an
+            // endless loop): no value to type against `Return`, and no code after.
+            if let SynStmt::Expr(tail, None) = last {
+                let value = builder.lower_expr(tail, Want::Discard);
+                builder.push_expr(value);
+            }
             builder.start_dead_block();
             unit()
         }
+        Some(SynStmt::Expr(tail, None)) => builder.lower_expr(tail, Want::Value),
         _ => syn::parse_quote!(()),
     };
     let events = builder.scan(&value);
