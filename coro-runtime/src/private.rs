@@ -17,6 +17,10 @@ pub use pin_project_lite::pin_project;
 pub use std::boxed::Box;
 
 /// The `?` operator's branch, which is unstable in std (`core::ops::Try`).
+#[diagnostic::on_unimplemented(
+    message = "the `?` operator can only be applied to a `Result` or an `Option` in a coroutine, not to `{Self}`",
+    label = "`?` applied to `{Self}`"
+)]
 pub trait Try {
     type Output;
     type Residual;
@@ -24,6 +28,11 @@ pub trait Try {
 }
 
 /// Builds the coroutine's return value from what `?` short-circuited with.
+#[diagnostic::on_unimplemented(
+    message = "the `?` operator needs the coroutine to return a `Result` or an `Option` (its `Return` type is `{Self}`)",
+    label = "this `?` returns early from a coroutine whose `Return` type is `{Self}`",
+    note = "declare `impl Coroutine<R, Yield = Y, Return = Result<T, E>>` (or `Option<T>`), or handle the error here"
+)]
 pub trait FromResidual<R> {
     fn from_residual(residual: R) -> Self;
 }

@@ -1225,6 +1225,24 @@ fn hidden_suspension_macros() -> TokenStream {
     }
 }
 
+/// `tokens` with every span set to `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut group =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                group.set_span(span);
+                token = TokenTree::Group(group);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
+}
+
 /// Does any code of the graph write a closure or an `async` block?
 fn has_closures(cfg: &Cfg) -> bool {
     struct Finder(bool);
@@ -1336,6 +1354,8 @@ impl VisitMut for Rewriter<'_> {
             Expr::Try(e) => {
                 let inner = &e.expr;
                 let span = e.question_token.span;
+                // An error about `?` (a `Return` type that is no `Result`) points at it.
+                let p = &respan(p.clone(), span);
                 let (value, residual) = (
                     Ident::new("__coro_value", Span::mixed_site()),
                     Ident::new("__coro_residual", Span::mixed_site()),
