@@ -518,3 +518,44 @@ fn diverging_tails_compile_without_warnings() {
     );
     assert_eq!(ends_in_panic(false).collect::<Vec<_>>(), [1]);
 }
+
+/// A state passed through within one resume (a loop head) is not stored: what it
+/// carries neither makes the coroutine larger nor takes away `Send`.
+#[coro::coroutine]
+fn reassigned_in_a_loop() -> impl coro::Coroutine<Box<u32>, Yield = (), Return = ()> {
+    let mut x = Box::new(0u32);
+    loop {
+        drop(x);
+        x = yield_!(());
+        if *x == 0 {
+            return;
+        }
+    }
+}
+
+#[coro::coroutine]
+fn relocked<'a>(m: &'a std::sync::Mutex<u32>) -> impl Iterator<Item = u32> + Send + 'a {
+    let mut guard = m.lock().unwrap();
+    for _ in 0..2 {
+        *guard += 1;
+        drop(guard);
+        yield_!(0);
+        guard = m.lock().unwrap();
+    }
+}
+
+#[test]
+fn loop_heads_are_not_stored() {
+    let c = reassigned_in_a_loop();
+    assert!(
+        std::mem::size_of_val(&c) <= 8,
+        "{} bytes: the loop head's box is stored",
+        std::mem::size_of_val(&c)
+    );
+    let m = std::sync::Mutex::new(0);
+    let g = relocked(&m);
+    fn assert_send<T: Send>(_: &T) {}
+    assert_send(&g);
+    assert_eq!(g.count(), 2);
+    assert_eq!(*m.lock().unwrap(), 2);
+}
