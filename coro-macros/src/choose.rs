@@ -18,7 +18,13 @@
 //!   on a temporary in a statement that suspends (`client().get(url).await`);
 //! - a `ref` binding, a closure or `async` block without `move` that names a local;
 //! - a macro other than the formatting family that names a local (`pin!(fut)`), and
-//!   any suspension point inside a macro's arguments.
+//!   any suspension point inside a macro's arguments;
+//! - a suspension point inside a loop or a branch. The compact machine passes
+//!   through loop heads and joins as states of its pinned enum, so what they carry
+//!   counts towards its size and `Send` (a guard dropped before the `.await` at a
+//!   loop's end and taken again after it would make the future `!Send`, where
+//!   rustc's is not); and its awaits are slower than rustc's (the README's table).
+//!   Straight-line suspend functions keep its smaller layout.
 
 use std::collections::HashSet;
 
@@ -36,6 +42,9 @@ pub fn choose(func: &CoroutineFn) -> Lowering {
     if !func.kind.can_await() {
         return Lowering::Compact;
     }
+    if suspends_in_a_loop_or_branch(&func.body) {
+        return Lowering::Pinned;
+    }
     let names = Names::of(func);
     let mut finder = BorrowFinder {
         names: &names,
@@ -48,6 +57,35 @@ pub fn choose(func: &CoroutineFn) -> Lowering {
     } else {
         Lowering::Compact
     }
+}
+
+/// Is there a suspension point inside a loop, or in an `if`/`match` branch?
+fn suspends_in_a_loop_or_branch(body: &syn::Block) -> bool {
+    struct Finder(bool);
+    fn suspends(tokens: impl quote::ToTokens) -> bool {
+        scan::suspends_in_tokens(tokens.to_token_stream())
+    }
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_expr(&mut self, expr: &'ast Expr) {
+            match expr {
+                Expr::Loop(e) => self.0 |= suspends(&e.body),
+                Expr::While(e) => self.0 |= suspends(&e.body) || suspends(&e.cond),
+                Expr::ForLoop(e) => self.0 |= suspends(&e.body),
+                Expr::If(e) => {
+                    self.0 |= suspends(&e.then_branch)
+                        || e.else_branch.as_ref().is_some_and(|(_, b)| suspends(b));
+                }
+                Expr::Match(e) => self.0 |= e.arms.iter().any(|arm| suspends(&arm.body)),
+                Expr::Closure(_) | Expr::Async(_) => return,
+                _ => {}
+            }
+            syn::visit::visit_expr(self, expr);
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut finder = Finder(false);
+    finder.visit_block(body);
+    finder.0
 }
 
 /// The names the body can borrow from the machine, and the parameters that only
@@ -286,6 +324,8 @@ mod tests {
             "async fn f(mut s: S) { let mut buf = [0; 4]; s.read(&mut buf).await; }",
             "async fn f(mut rx: Rx) { while let Some(v) = rx.recv().await { drop(v); } }",
             "async fn f(v: Vec<u32>) { for x in &v { g(*x).await; } }",
+            "async fn f(m: &Mutex<u32>) { let mut g = m.lock(); for _ in 0..2 { drop(g); h().await; g = m.lock(); } }",
+            "async fn f(n: u32) { if n > 0 { h().await; } }",
             "async fn f(v: Vec<u32>) { let it = v.iter(); g().await; drop(it); }",
             "async fn f(m: Arc<Mutex<u32>>) { let g = m.lock().await; h().await; drop(g); }",
             "async fn f(&mut self) { self.ping().await; self.ping().await; }",
@@ -307,12 +347,12 @@ mod tests {
         for body in [
             "async fn f(id: u32) -> String { sleep(ms(10)).await; format!(\"{id}\") }",
             "async fn f(&self) -> usize { let n = self.items.len(); g(&self.name).await; n }",
-            "async fn f(t: &Tree) { for c in &t.children { g(c).await; } }",
+            "async fn f(t: &Tree) { let c = &t.children; g(c).await; }",
             "async fn f() -> u64 { let a = ready(1).await; let b = ready(2).await; a + b }",
             "async fn f(data: [u8; 64]) -> u8 { ready(()).await; data[63] }",
             "async fn f() { let v = vec![1, 2]; let c = move || v.len(); g().await; c(); }",
             "async fn f() { println!(\"{}\", CONFIG.name()); g(&STATIC).await; }",
-            "fn f(n: u32) -> impl Stream<Item = u32> { for i in 0..n { sleep(i).await; yield_!(i); } }",
+            "fn f(n: u32) -> impl Stream<Item = u32> { sleep(n).await; yield_!(n); }",
             // Generators and coroutines are compact unless asked.
             "fn f(v: Vec<u32>) -> impl Iterator<Item = u32> { for x in &v { yield_!(*x); } }",
         ] {

@@ -313,6 +313,7 @@ snapshot!(
 
 snapshot!(
     async_generator_awaits_and_yields,
+    #[coroutine(compact)]
     fn ticks(n: u32) -> impl Stream<Item = u32> {
         for i in 0..n {
             sleep(i).await;
