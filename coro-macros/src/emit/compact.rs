@@ -297,11 +297,6 @@ fn binding_pat(cfg: &Cfg, binding: BindingId) -> TokenStream {
 }
 
 /// The label of a state's arm written as a loop.
-/// The enum of the states a sync machine passes through within one resume.
-fn next_type() -> Ident {
-    Ident::new("__CoroNext", Span::mixed_site())
-}
-
 fn loop_label() -> Lifetime {
     Lifetime::new("'__coro_loop", Span::mixed_site())
 }
@@ -523,49 +518,6 @@ impl<'a> Emitter<'a> {
                 let fields = braced(fields);
                 Some(quote!(#name #fields))
             });
-        if !is_async {
-            // The stored states, and beside them the states passed through.
-            let stored: Vec<BlockId> = kept
-                .iter()
-                .copied()
-                .filter(|&b| b != ENTRY && self.is_stored(b))
-                .collect();
-            let stored_bindings: std::collections::HashSet<BindingId> =
-                stored.iter().flat_map(|&b| self.carried(b)).collect();
-            let stored_generics: Vec<&Ident> = param_generics
-                .iter()
-                .chain(
-                    binding_generics
-                        .iter()
-                        .filter(|(b, _)| stored_bindings.contains(b))
-                        .map(|(_, i)| *i),
-                )
-                .collect();
-            let (stored_variants, passing_variants): (Vec<_>, Vec<_>) = self
-                .live
-                .order
-                .iter()
-                .filter(|&&b| b != ENTRY && kept.contains(&b) && self.variant[b].is_some())
-                .zip(variants)
-                .partition(|(b, _)| self.is_stored(**b));
-            let stored_variants = stored_variants.into_iter().map(|(_, v)| v);
-            let passing_variants = passing_variants.into_iter().map(|(_, v)| v);
-            let next_ty = next_type();
-            return quote! {
-                #[allow(dead_code, non_camel_case_types, clippy::large_enum_variant)]
-                enum #state_ty<#(#stored_generics),*> {
-                    Start #start,
-                    #(#stored_variants,)*
-                    Done,
-                    Poisoned #poisoned_fields,
-                }
-                #[allow(dead_code, non_camel_case_types, clippy::large_enum_variant)]
-                enum #next_ty<#(#generics),*> {
-                    Stored(#state_ty<#(#stored_generics),*>),
-                    #(#passing_variants,)*
-                }
-            };
-        }
         let declaration = quote! {
             #[allow(dead_code, non_camel_case_types, clippy::large_enum_variant)]
             enum #state_ty<#(#generics),*> {
@@ -575,6 +527,9 @@ impl<'a> Emitter<'a> {
                 Poisoned #poisoned_fields,
             }
         };
+        if !is_async {
+            return declaration;
+        }
         let p = &self.private;
         let (projection, owned) = (projection(), owned_projection());
         quote! {
@@ -641,11 +596,10 @@ impl<'a> Emitter<'a> {
                 quote!(#projection::Poisoned { .. }),
             )
         } else {
-            let next_ty = next_type();
             (
                 quote!(#next),
-                quote!(#next_ty::Stored(#state_ty::Done)),
-                quote!(#next_ty::Stored(#state_ty::Poisoned)),
+                quote!(#state_ty::Done),
+                quote!(#state_ty::Poisoned),
             )
         };
         // A sync machine takes its state out once per resume into a local, which
@@ -653,8 +607,7 @@ impl<'a> Emitter<'a> {
         // kept in registers, so those moves become plain jumps. The captured state is
         // written again only when the coroutine suspends or finishes.
         let take_state = (!self.is_async()).then(|| {
-            let next_ty = next_type();
-            quote!(#[allow(unused_mut)] let mut #next = #next_ty::Stored(#p::replace(&mut #state, #state_ty::Poisoned));)
+            quote!(#[allow(unused_mut)] let mut #next = #p::replace(&mut #state, #state_ty::Poisoned);)
         });
         let dispatch_loop = quote! {{
             #take_state
@@ -749,11 +702,8 @@ impl<'a> Emitter<'a> {
             });
             quote!(#projection::#name { #future .. })
         } else {
-            let (state_ty, next_ty) = (&self.state_ty, next_type());
-            match self.is_stored(block) {
-                true => quote!(#next_ty::Stored(#state_ty::#name { #(#fields),* })),
-                false => quote!(#next_ty::#name { #(#fields),* }),
-            }
+            let state_ty = &self.state_ty;
+            quote!(#state_ty::#name { #(#fields),* })
         };
         // A state entered again from its own code (a loop's head) is written as a Rust
         // loop, so going round is a jump rather than a pass through the dispatch.
@@ -1197,19 +1147,7 @@ impl<'a> Emitter<'a> {
                 }
             });
         }
-        if !self.is_async() && !self.is_stored(target) {
-            let next_ty = next_type();
-            return quote!({ #errors #next_ty::#name { #(#fields),* } });
-        }
         quote!({ #errors #state_ty::#name { #(#fields),* } })
-    }
-
-    /// Is this state kept between resumes (the start, a resume point), rather than
-    /// passed through within one resume (a loop head, a join)? In a sync machine
-    /// only those are in the stored enum: what a passing state carries does not
-    /// make the coroutine larger or `!Send`.
-    fn is_stored(&self, block: BlockId) -> bool {
-        self.is_async() || block == ENTRY || self.cfg.blocks[block].resumed
     }
 
     /// What the resume closure returns to hand out a yielded value.
