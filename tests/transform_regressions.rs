@@ -4,23 +4,7 @@
 #[macro_use]
 mod support;
 
-use support::log;
-
-/// Logs its creation and its drop, to make drop order visible.
-pub struct Noisy(pub &'static str);
-
-impl Noisy {
-    pub fn new(name: &'static str) -> Noisy {
-        log(format!("make {name}"));
-        Noisy(name)
-    }
-}
-
-impl Drop for Noisy {
-    fn drop(&mut self) {
-        log(format!("drop {}", self.0));
-    }
-}
+use support::{Noisy, log};
 
 pub fn no() -> bool {
     false

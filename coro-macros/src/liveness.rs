@@ -197,42 +197,30 @@ pub fn analyze(cfg: &Cfg, errors: &mut Errors) -> Liveness {
     let mut no_drop = copy_like.clone();
     cfg.no_drop.iter().for_each(|&b| no_drop.insert(b));
 
-    // Forward: may a binding be uninitialised (never set, or moved out)?
-    let mut uninit_in = vec![BitSet::new(n_bindings); n_blocks];
-    let mut uninit_out = vec![BitSet::new(n_bindings); n_blocks];
-    uninit_in[ENTRY] = BitSet::full(n_bindings);
-    let mut changed = true;
-    while changed {
-        changed = false;
-        for &block in &order {
-            for &pred in &preds[block] {
-                let out = uninit_out[pred].clone();
-                uninit_in[block].union_with(&out);
+    // Forward, unions at joins: may a binding be uninitialised (never set, or
+    // moved out)? May it be initialised?
+    let forward = |entry: BitSet, transfer: fn(&mut BitSet, Event)| {
+        let mut ins = vec![BitSet::new(n_bindings); n_blocks];
+        let mut outs = vec![BitSet::new(n_bindings); n_blocks];
+        ins[ENTRY] = entry;
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for &block in &order {
+                for &pred in &preds[block] {
+                    let out = outs[pred].clone();
+                    ins[block].union_with(&out);
+                }
+                let mut set = ins[block].clone();
+                block_events(cfg, &cfg.blocks[block], &copy_like)
+                    .for_each(|e| transfer(&mut set, e));
+                changed |= outs[block].union_with(&set);
             }
-            let mut set = uninit_in[block].clone();
-            block_events(cfg, &cfg.blocks[block], &copy_like)
-                .for_each(|e| forward_uninit(&mut set, e));
-            changed |= uninit_out[block].union_with(&set);
         }
-    }
-
-    // Forward: may a binding be initialised?
-    let mut maybe_init_in = vec![BitSet::new(n_bindings); n_blocks];
-    let mut maybe_init_out = vec![BitSet::new(n_bindings); n_blocks];
-    let mut changed = true;
-    while changed {
-        changed = false;
-        for &block in &order {
-            for &pred in &preds[block] {
-                let out = maybe_init_out[pred].clone();
-                maybe_init_in[block].union_with(&out);
-            }
-            let mut set = maybe_init_in[block].clone();
-            block_events(cfg, &cfg.blocks[block], &copy_like)
-                .for_each(|e| forward_maybe_init(&mut set, e));
-            changed |= maybe_init_out[block].union_with(&set);
-        }
-    }
+        ins
+    };
+    let uninit_in = forward(BitSet::full(n_bindings), forward_uninit);
+    let maybe_init_in = forward(BitSet::new(n_bindings), forward_maybe_init);
 
     let backward = |transfer: fn(&mut BitSet, Event)| {
         let mut ins = vec![BitSet::new(n_bindings); n_blocks];

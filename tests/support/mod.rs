@@ -23,6 +23,22 @@ pub fn log(entry: impl Into<String>) {
     TRACE.with(|t| t.borrow_mut().push(entry.into()));
 }
 
+/// Logs its creation and its drop, to make drop order visible.
+pub struct Noisy(pub &'static str);
+
+impl Noisy {
+    pub fn new(name: &'static str) -> Noisy {
+        log(format!("make {name}"));
+        Noisy(name)
+    }
+}
+
+impl Drop for Noisy {
+    fn drop(&mut self) {
+        log(format!("drop {}", self.0));
+    }
+}
+
 pub fn take_trace() -> Vec<String> {
     TRACE.with(|t| std::mem::take(&mut *t.borrow_mut()))
 }
