@@ -222,26 +222,8 @@ pub fn analyze(cfg: &Cfg, errors: &mut Errors) -> Liveness {
     let uninit_in = forward(BitSet::full(n_bindings), forward_uninit);
     let maybe_init_in = forward(BitSet::new(n_bindings), forward_maybe_init);
 
-    let backward = |transfer: fn(&mut BitSet, Event)| {
-        let mut ins = vec![BitSet::new(n_bindings); n_blocks];
-        let mut outs = vec![BitSet::new(n_bindings); n_blocks];
-        let mut changed = true;
-        while changed {
-            changed = false;
-            for &block in order.iter().rev() {
-                for &succ in &succs[block] {
-                    let succ_in = ins[succ].clone();
-                    outs[block].union_with(&succ_in);
-                }
-                let mut set = outs[block].clone();
-                block_events(cfg, &cfg.blocks[block], &copy_like)
-                    .rev()
-                    .for_each(|e| transfer(&mut set, e));
-                changed |= ins[block].union_with(&set);
-            }
-        }
-        (ins, outs)
-    };
+    let events = |block: BlockId| block_events(cfg, &cfg.blocks[block], &copy_like).collect();
+    let backward = |transfer| backward_fixpoint(cfg, &order, &succs, &events, transfer);
     let (reads_in, reads_out) = backward(backward_reads);
     let (mentions_in, _) = backward(backward_mentions);
 
@@ -306,11 +288,18 @@ pub fn analyze(cfg: &Cfg, errors: &mut Errors) -> Liveness {
     liveness
 }
 
-/// The bindings read again after a move on some path, with no assignment between.
-fn copy_like(cfg: &Cfg, order: &[BlockId], succs: &[Vec<BlockId>]) -> BitSet {
-    let n = cfg.bindings.len();
-    let mut ins = vec![BitSet::new(n); cfg.blocks.len()];
-    let mut outs = vec![BitSet::new(n); cfg.blocks.len()];
+/// A backward data-flow pass to its fixed point, unions at splits: the sets on
+/// entry to and exit from each block.
+fn backward_fixpoint(
+    cfg: &Cfg,
+    order: &[BlockId],
+    succs: &[Vec<BlockId>],
+    events: &dyn Fn(BlockId) -> Vec<Event>,
+    transfer: fn(&mut BitSet, Event),
+) -> (Vec<BitSet>, Vec<BitSet>) {
+    let (n_blocks, n_bindings) = (cfg.blocks.len(), cfg.bindings.len());
+    let mut ins = vec![BitSet::new(n_bindings); n_blocks];
+    let mut outs = vec![BitSet::new(n_bindings); n_blocks];
     let mut changed = true;
     while changed {
         changed = false;
@@ -320,12 +309,21 @@ fn copy_like(cfg: &Cfg, order: &[BlockId], succs: &[Vec<BlockId>]) -> BitSet {
                 outs[block].union_with(&succ_in);
             }
             let mut set = outs[block].clone();
-            raw_events(cfg, &cfg.blocks[block])
+            events(block)
+                .into_iter()
                 .rev()
-                .for_each(|e| backward_reads(&mut set, e));
+                .for_each(|e| transfer(&mut set, e));
             changed |= ins[block].union_with(&set);
         }
     }
+    (ins, outs)
+}
+
+/// The bindings read again after a move on some path, with no assignment between.
+fn copy_like(cfg: &Cfg, order: &[BlockId], succs: &[Vec<BlockId>]) -> BitSet {
+    let n = cfg.bindings.len();
+    let events = |block: BlockId| raw_events(cfg, &cfg.blocks[block]).collect();
+    let (_, outs) = backward_fixpoint(cfg, order, succs, &events, backward_reads);
     let mut copy_like = BitSet::new(n);
     for &block in order {
         let mut reads = outs[block].clone();
