@@ -1,4 +1,4 @@
-//! The seeds' comparison: the same jobs — wait 100 ms, then add up some numbers — run
+//! Coroutines against threads: the same jobs — wait 100 ms, then add up some numbers — run
 //! with a coroutine per job on one thread, then with a thread per job. Time and
 //! resident memory are printed for both.
 //!
