@@ -423,22 +423,14 @@ impl<R, Y, T, F: Future<Output = T>> Coroutine<R> for PinnedCoroutine<Y, R, F> {
     }
 }
 
-pin_project_lite::pin_project! {
-    struct GeneratorBody<Y, F> {
-        slot: YieldSlot<Y, ()>,
-        phase: Phase,
-        #[pin]
-        body: F,
-    }
-}
-
-/// A pinned generator; returned as `impl Iterator<Item = Y>`. `Iterator::next`
-/// takes `&mut self`, so the generator pins its body once, on the heap, when it is
-/// created.
+/// A pinned generator; returned as `impl Iterator<Item = Y>`. It is an async
+/// generator polled with a waker that does nothing (its body awaits only its
+/// yields); `Iterator::next` takes `&mut self`, so it pins that stream once, on the
+/// heap, when it is created.
 #[doc(hidden)]
 #[must_use = "iterators are lazy and do nothing unless consumed"]
 pub struct PinnedGenerator<Y, F> {
-    inner: Pin<Box<GeneratorBody<Y, F>>>,
+    inner: Pin<Box<PinnedStream<Y, F>>>,
 }
 
 /// Wraps the `async move` block of a pinned generator and its slot.
@@ -448,11 +440,7 @@ pub fn pinned_generator<Y, F: Future<Output = ()>>(
     body: F,
 ) -> PinnedGenerator<Y, F> {
     PinnedGenerator {
-        inner: Box::pin(GeneratorBody {
-            slot,
-            phase: Phase::Fresh,
-            body,
-        }),
+        inner: Box::pin(pinned_stream(slot, body)),
     }
 }
 
@@ -460,26 +448,10 @@ impl<Y, F: Future<Output = ()>> Iterator for PinnedGenerator<Y, F> {
     type Item = Y;
 
     fn next(&mut self) -> Option<Y> {
-        let this = self.inner.as_mut().project();
-        match *this.phase {
-            Phase::Done => return None,
-            Phase::Running => crate::private::resumed_after_panic(),
-            Phase::Fresh | Phase::Suspended => {}
-        }
-        *this.phase = Phase::Running;
-        let polled = this.body.poll(&mut Context::from_waker(Waker::noop()));
-        match polled {
-            Poll::Ready(()) => {
-                *this.phase = Phase::Done;
-                None
-            }
-            Poll::Pending => {
-                *this.phase = Phase::Suspended;
-                match this.slot.take_yielded() {
-                    Some(item) => Some(item),
-                    None => unreachable!("coro: a pinned generator suspended without an item"),
-                }
-            }
+        let cx = &mut Context::from_waker(Waker::noop());
+        match self.inner.as_mut().poll_next(cx) {
+            Poll::Ready(item) => item,
+            Poll::Pending => unreachable!("coro: a pinned generator suspended without an item"),
         }
     }
 }
