@@ -3,9 +3,10 @@
 //! between.
 //!
 //! Wakers are `Send + Sync` (`std::task::Wake` on `Arc`s): a wake from any thread
-//! sets a flag or queues a task and unparks this thread. When nothing is ready the
-//! thread parks until the next timer is due, or indefinitely: an idle executor uses
-//! no CPU. `park`'s token makes a wake between "nothing to do" and "park" safe.
+//! sets a flag or queues a task and wakes the thread. When nothing is ready the
+//! thread waits in the I/O reactor until a socket is ready, the next timer is due,
+//! or a wake arrives: an idle executor uses no CPU. How that wait is built is the
+//! business of [`crate::reactor`].
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -14,8 +15,6 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
-use std::time::Instant;
 
 use crate::children::Children;
 use crate::task::JoinHandle;
@@ -70,10 +69,10 @@ pub(crate) fn try_with_executor<R>(f: impl FnOnce(&Executor) -> R) -> Option<R> 
     Some(f(&executor))
 }
 
-/// Wakes the future `run` blocks on.
+/// Wakes the future `run` blocks on: a flag for the loop, then the thread.
 struct MainWaker {
     woken: AtomicBool,
-    thread: Thread,
+    thread: Waker,
 }
 
 impl Wake for MainWaker {
@@ -83,20 +82,7 @@ impl Wake for MainWaker {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.woken.store(true, Ordering::Release);
-        self.thread.unpark();
-    }
-}
-
-/// Wakes the thread, which then looks at what is queued.
-struct ThreadWaker(Thread);
-
-impl Wake for ThreadWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
+        self.thread.wake_by_ref();
     }
 }
 
@@ -146,36 +132,55 @@ pub fn run<F: Future>(future: F) -> F::Output {
     });
     let installed = Installed(executor);
     let executor = &installed.0;
-    let thread = thread::current();
-    let main = Arc::new(MainWaker {
-        woken: AtomicBool::new(true),
-        thread: thread.clone(),
-    });
-    let main_waker = Waker::from(main.clone());
-    executor
-        .detached
-        .set_owner(&Waker::from(Arc::new(ThreadWaker(thread))));
     let mut future = pin!(future);
-    loop {
-        if main.woken.swap(false, Ordering::AcqRel)
-            && let Poll::Ready(output) = polling_with(&main_waker, || {
-                future.as_mut().poll(&mut Context::from_waker(&main_waker))
-            })
-        {
-            return output;
-        }
-        if executor.detached.has_ready() {
-            executor.detached.poll_ready();
-        }
-        let next_timer = Timers::fire(&executor.timers);
-        if main.woken.load(Ordering::Acquire) || executor.detached.has_ready() {
-            continue;
-        }
-        match next_timer {
-            Some(deadline) => {
-                thread::park_timeout(deadline.saturating_duration_since(Instant::now()))
+    let mut turn: Option<Turn> = None;
+    crate::reactor::block_on(|cx, reactor| {
+        let turn = turn.get_or_insert_with(|| {
+            executor.detached.set_owner(cx.waker());
+            Turn::new(cx.waker())
+        });
+        let mut rounds = 0;
+        loop {
+            if turn.main.woken.swap(false, Ordering::AcqRel)
+                && let Poll::Ready(output) = polling_with(&turn.main_waker, || {
+                    future
+                        .as_mut()
+                        .poll(&mut Context::from_waker(&turn.main_waker))
+                })
+            {
+                return Poll::Ready(output);
             }
-            None => thread::park(),
+            if executor.detached.has_ready() {
+                executor.detached.poll_ready();
+            }
+            let next_timer = Timers::fire(&executor.timers);
+            if turn.main.woken.load(Ordering::Acquire) || executor.detached.has_ready() {
+                rounds += 1;
+                if rounds == crate::reactor::ROUNDS_BETWEEN_IO_POLLS {
+                    return reactor.poll_io_then_continue(cx);
+                }
+                continue;
+            }
+            return reactor.wait(cx, next_timer);
+        }
+    })
+}
+
+/// What one `run` keeps between the polls the reactor's loop makes of it.
+struct Turn {
+    main: Arc<MainWaker>,
+    main_waker: Waker,
+}
+
+impl Turn {
+    fn new(thread: &Waker) -> Self {
+        let main = Arc::new(MainWaker {
+            woken: AtomicBool::new(true),
+            thread: thread.clone(),
+        });
+        Turn {
+            main_waker: Waker::from(main.clone()),
+            main,
         }
     }
 }

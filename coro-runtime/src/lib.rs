@@ -17,6 +17,8 @@ pub mod context;
 mod coroutine;
 mod executor;
 mod pinned;
+mod reactor;
+
 #[doc(hidden)]
 pub mod private;
 mod scope;
