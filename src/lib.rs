@@ -131,10 +131,10 @@
 /// ```
 pub use coro_macros::coroutine;
 pub use coro_runtime::{
-    Blocking, Continuation, Coroutine, CoroutineState, Elapsed, Interval, JoinError, JoinHandle,
-    Scope, Sleep, Stream, SupervisorScope, SuspendWith, Timeout, TryScope, YieldNow, interval, run,
-    scope, sleep, sleep_until, spawn_blocking, spawn_detached, supervisor_scope, suspend_with,
-    timeout, try_scope, yield_now,
+    Blocking, BuildError, Builder, ConsumeBudget, Continuation, Coroutine, CoroutineState, Elapsed,
+    Interval, JoinError, JoinHandle, Runtime, Scope, Sleep, Stream, SupervisorScope, SuspendWith,
+    Timeout, TryScope, YieldNow, consume_budget, interval, run, scope, sleep, sleep_until,
+    spawn_blocking, spawn_detached, supervisor_scope, suspend_with, timeout, try_scope, yield_now,
 };
 pub use coro_runtime::{channel, context};
 

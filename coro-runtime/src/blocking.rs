@@ -2,7 +2,7 @@
 //!
 //! A small process-wide pool of threads, started lazily: a job runs on an idle
 //! thread, or on a new one while there are fewer than 64; a thread idle for ten
-//! seconds exits. Each idle thread takes one job, so a burst of jobs starts a thread
+//! seconds exits (both settable with [`Builder`](crate::Builder)). Each idle thread takes one job, so a burst of jobs starts a thread
 //! for every job no idle thread is left for: jobs that wait on each other never
 //! queue behind each other. The executor only awaits a shared cell, so blocking
 //! work never stalls timers or other tasks.
@@ -16,10 +16,10 @@ use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
 
-/// Most threads the pool runs at once; further jobs queue.
-const MAX_THREADS: usize = 64;
-/// How long an idle pool thread waits for work before it exits.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most threads the pool runs at once by default; further jobs queue.
+pub(crate) const DEFAULT_MAX_THREADS: usize = 64;
+/// How long an idle pool thread waits for work before it exits, by default.
+pub(crate) const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -28,19 +28,34 @@ struct Pool {
     work: Condvar,
 }
 
-#[derive(Default)]
 struct PoolState {
     queue: VecDeque<Job>,
     idle: usize,
     threads: usize,
+    max_threads: usize,
+    idle_timeout: Duration,
 }
 
 fn pool() -> &'static Pool {
     static POOL: OnceLock<Pool> = OnceLock::new();
     POOL.get_or_init(|| Pool {
-        state: Mutex::new(PoolState::default()),
+        state: Mutex::new(PoolState {
+            queue: VecDeque::new(),
+            idle: 0,
+            threads: 0,
+            max_threads: DEFAULT_MAX_THREADS,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        }),
         work: Condvar::new(),
     })
+}
+
+/// Sets the pool's limits, for the runtime's builder. Threads already running keep
+/// going; the new limits apply to the next job and the next idle wait.
+pub(crate) fn configure_pool(max_threads: usize, idle_timeout: Duration) {
+    let mut state = pool().state.lock().unwrap_or_else(|e| e.into_inner());
+    state.max_threads = max_threads;
+    state.idle_timeout = idle_timeout;
 }
 
 impl Pool {
@@ -49,7 +64,7 @@ impl Pool {
         state.queue.push_back(job);
         if state.queue.len() <= state.idle {
             self.work.notify_one();
-        } else if state.threads < MAX_THREADS {
+        } else if state.threads < state.max_threads {
             state.threads += 1;
             thread::Builder::new()
                 .name("coro-blocking".into())
@@ -68,9 +83,10 @@ impl Pool {
                 continue;
             }
             state.idle += 1;
+            let idle_timeout = state.idle_timeout;
             let (next, timeout) = self
                 .work
-                .wait_timeout(state, IDLE_TIMEOUT)
+                .wait_timeout(state, idle_timeout)
                 .unwrap_or_else(|e| e.into_inner());
             state = next;
             state.idle -= 1;
@@ -143,17 +159,19 @@ impl<T> Future for Blocking<T> {
     type Output = T;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-        match shared.result.take() {
-            Some(Ok(value)) => Poll::Ready(value),
-            Some(Err(payload)) => {
-                drop(shared);
-                resume_unwind(payload)
+        crate::coop::budgeted(cx, |cx| {
+            let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+            match shared.result.take() {
+                Some(Ok(value)) => Poll::Ready(value),
+                Some(Err(payload)) => {
+                    drop(shared);
+                    resume_unwind(payload)
+                }
+                None => {
+                    shared.waker = Some(cx.waker().clone());
+                    Poll::Pending
+                }
             }
-            None => {
-                shared.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
+        })
     }
 }

@@ -296,57 +296,59 @@ impl<T> Future for SendFuture<'_, T> {
     type Output = Result<(), SendError<T>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let value = self
-            .value
-            .take()
-            .expect("`SendFuture` polled after it finished");
-        match self.sender.try_send(value) {
-            Ok(()) => {
-                self.leave_queue();
-                Poll::Ready(Ok(()))
-            }
-            Err(TrySendError::Disconnected(value)) => {
-                self.leave_queue();
-                Poll::Ready(Err(SendError(value)))
-            }
-            Err(TrySendError::Full(value)) => {
-                let chan = &self.sender.chan;
-                let mut state = chan.lock();
-                // Room may have appeared since `try_send` looked: check under the lock.
-                if state
-                    .capacity
-                    .is_some_and(|capacity| state.queue.len() < capacity)
-                    || !state.receiver_alive
-                {
-                    drop(state);
-                    self.value = Some(value);
-                    cx.waker().wake_by_ref();
-                    return Poll::Pending;
+        crate::coop::budgeted(cx, |cx| {
+            let value = self
+                .value
+                .take()
+                .expect("`SendFuture` polled after it finished");
+            match self.sender.try_send(value) {
+                Ok(()) => {
+                    self.leave_queue();
+                    Poll::Ready(Ok(()))
                 }
-                let still_queued = self.waiter.and_then(|id| {
-                    state
-                        .waiting_senders
-                        .iter_mut()
-                        .find(|(waiter, _)| *waiter == id)
-                });
-                match still_queued {
-                    Some((_, waker)) => {
-                        if !waker.will_wake(cx.waker()) {
-                            *waker = cx.waker().clone();
+                Err(TrySendError::Disconnected(value)) => {
+                    self.leave_queue();
+                    Poll::Ready(Err(SendError(value)))
+                }
+                Err(TrySendError::Full(value)) => {
+                    let chan = &self.sender.chan;
+                    let mut state = chan.lock();
+                    // Room may have appeared since `try_send` looked: check under the lock.
+                    if state
+                        .capacity
+                        .is_some_and(|capacity| state.queue.len() < capacity)
+                        || !state.receiver_alive
+                    {
+                        drop(state);
+                        self.value = Some(value);
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                    let still_queued = self.waiter.and_then(|id| {
+                        state
+                            .waiting_senders
+                            .iter_mut()
+                            .find(|(waiter, _)| *waiter == id)
+                    });
+                    match still_queued {
+                        Some((_, waker)) => {
+                            if !waker.will_wake(cx.waker()) {
+                                *waker = cx.waker().clone();
+                            }
+                        }
+                        None => {
+                            let id = state.next_waiter;
+                            state.next_waiter += 1;
+                            state.waiting_senders.push_back((id, cx.waker().clone()));
+                            drop(state);
+                            self.waiter = Some(id);
                         }
                     }
-                    None => {
-                        let id = state.next_waiter;
-                        state.next_waiter += 1;
-                        state.waiting_senders.push_back((id, cx.waker().clone()));
-                        drop(state);
-                        self.waiter = Some(id);
-                    }
+                    self.value = Some(value);
+                    Poll::Pending
                 }
-                self.value = Some(value);
-                Poll::Pending
             }
-        }
+        })
     }
 }
 
@@ -516,7 +518,8 @@ impl<T> futures_core::Stream for Receiver<T> {
     type Item = T;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.get_mut().poll_recv(cx).map(Result::ok)
+        let receiver = self.get_mut();
+        crate::coop::budgeted(cx, |cx| receiver.poll_recv(cx).map(Result::ok))
     }
 }
 
@@ -539,7 +542,7 @@ impl<T> Future for RecvFuture<'_, T> {
     type Output = Result<T, RecvError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.receiver.poll_recv(cx)
+        crate::coop::budgeted(cx, |cx| self.receiver.poll_recv(cx))
     }
 }
 
@@ -638,15 +641,17 @@ impl<T> Future for OneshotReceiver<T> {
     type Output = Result<T, RecvError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(value) = state.value.take() {
-            return Poll::Ready(Ok(value));
-        }
-        if !state.sender_alive {
-            return Poll::Ready(Err(RecvError));
-        }
-        remember_waker(&mut state.receiver, cx.waker());
-        Poll::Pending
+        crate::coop::budgeted(cx, |cx| {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(value) = state.value.take() {
+                return Poll::Ready(Ok(value));
+            }
+            if !state.sender_alive {
+                return Poll::Ready(Err(RecvError));
+            }
+            remember_waker(&mut state.receiver, cx.waker());
+            Poll::Pending
+        })
     }
 }
 

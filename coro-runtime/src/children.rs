@@ -237,7 +237,9 @@ impl<'env> Children<'env> {
             // as deep as the tree. Grow the stack on demand rather than overflow.
             let polled = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || {
                 crate::executor::polling_with(&waker, || {
-                    task.as_mut().poll_task(&mut Context::from_waker(&waker))
+                    crate::coop::with_fresh_budget(|| {
+                        task.as_mut().poll_task(&mut Context::from_waker(&waker))
+                    })
                 })
             });
             match polled {

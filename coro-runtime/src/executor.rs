@@ -143,9 +143,11 @@ pub fn run<F: Future>(future: F) -> F::Output {
         loop {
             if turn.main.woken.swap(false, Ordering::AcqRel)
                 && let Poll::Ready(output) = polling_with(&turn.main_waker, || {
-                    future
-                        .as_mut()
-                        .poll(&mut Context::from_waker(&turn.main_waker))
+                    crate::coop::with_fresh_budget(|| {
+                        future
+                            .as_mut()
+                            .poll(&mut Context::from_waker(&turn.main_waker))
+                    })
                 })
             {
                 return Poll::Ready(output);

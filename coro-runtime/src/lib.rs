@@ -14,6 +14,7 @@ mod blocking;
 pub mod channel;
 mod children;
 pub mod context;
+mod coop;
 mod coroutine;
 mod executor;
 mod pinned;
@@ -21,17 +22,20 @@ mod reactor;
 
 #[doc(hidden)]
 pub mod private;
+mod runtime;
 mod scope;
 mod suspend;
 mod task;
 mod time;
 
 pub use blocking::{Blocking, spawn_blocking};
+pub use coop::{ConsumeBudget, consume_budget};
 pub use coroutine::{Coroutine, CoroutineState};
 pub use executor::{YieldNow, run, spawn_detached, yield_now};
 /// The async iterator trait of the ecosystem (`futures-core`), which async generators
 /// (`#[coro::coroutine]` functions returning `impl Stream<Item = Y>`) implement.
 pub use futures_core::Stream;
+pub use runtime::{BuildError, Builder, Runtime};
 pub use scope::{Scope, SupervisorScope, TryScope, scope, supervisor_scope, try_scope};
 pub use suspend::{Continuation, SuspendWith, suspend_with};
 pub use task::{JoinError, JoinHandle};

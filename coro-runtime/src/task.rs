@@ -234,19 +234,23 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = self.slot.state.borrow_mut();
-        match std::mem::replace(&mut *state, SlotState::Taken) {
-            SlotState::Running => {
-                *state = SlotState::Running;
-                let mut joiner = self.slot.joiner.take();
-                remember_waker(&mut joiner, cx.waker());
-                self.slot.joiner.set(joiner);
-                Poll::Pending
+        crate::coop::budgeted(cx, |cx| {
+            let mut state = self.slot.state.borrow_mut();
+            match std::mem::replace(&mut *state, SlotState::Taken) {
+                SlotState::Running => {
+                    *state = SlotState::Running;
+                    let mut joiner = self.slot.joiner.take();
+                    remember_waker(&mut joiner, cx.waker());
+                    self.slot.joiner.set(joiner);
+                    Poll::Pending
+                }
+                SlotState::Done(value) => Poll::Ready(Ok(value)),
+                SlotState::Failed(error) => Poll::Ready(Err(error)),
+                SlotState::Taken => {
+                    panic!("`JoinHandle` polled after it returned the task's result")
+                }
             }
-            SlotState::Done(value) => Poll::Ready(Ok(value)),
-            SlotState::Failed(error) => Poll::Ready(Err(error)),
-            SlotState::Taken => panic!("`JoinHandle` polled after it returned the task's result"),
-        }
+        })
     }
 }
 

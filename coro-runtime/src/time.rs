@@ -257,64 +257,66 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if Instant::now() >= self.deadline {
-            if let Some(timer) = self.timer.take() {
-                timer.cancel();
-            }
-            return Poll::Ready(());
-        }
-        let (deadline, waker) = (self.deadline, cx.waker());
-        let on_thread = |deadline: Instant, waker: &Waker| {
-            let clock = TimerThread::get();
-            let id = clock.lock().register(deadline, waker);
-            clock.changed.notify_one();
-            Registered::Thread(id)
-        };
-        // Register with this thread's executor when it is the one polling, or
-        // with the timer thread (outside one, or under another executor or a
-        // combinator with wakers of its own).
-        let ours = crate::executor::is_executor_waker(waker);
-        let register = |deadline: Instant, waker: &Waker| {
-            if !ours {
-                return on_thread(deadline, waker);
-            }
-            try_with_executor(|executor| {
-                let mut timers = executor.timers.borrow_mut();
-                let id = timers.register(deadline, waker);
-                Registered::Executor {
-                    wheel: timers.wheel,
-                    id,
-                }
-            })
-            .unwrap_or_else(|| on_thread(deadline, waker))
-        };
-        self.timer = Some(match self.timer {
-            Some(Registered::Executor { wheel, id }) if ours => {
-                let refreshed = try_with_executor(|executor| {
-                    let mut timers = executor.timers.borrow_mut();
-                    (timers.wheel == wheel).then(|| timers.refresh(id, waker))
-                })
-                .flatten();
-                match refreshed {
-                    Some(()) => Registered::Executor { wheel, id },
-                    // Moved to another `run`, or off the executor's thread.
-                    None => register(deadline, waker),
-                }
-            }
-            Some(Registered::Executor { .. }) => {
-                // Now polled by someone else: the timer thread takes over.
+        crate::coop::budgeted(cx, |cx| {
+            if Instant::now() >= self.deadline {
                 if let Some(timer) = self.timer.take() {
                     timer.cancel();
                 }
-                on_thread(deadline, waker)
+                return Poll::Ready(());
             }
-            Some(Registered::Thread(id)) => {
-                TimerThread::get().lock().refresh(id, waker);
+            let (deadline, waker) = (self.deadline, cx.waker());
+            let on_thread = |deadline: Instant, waker: &Waker| {
+                let clock = TimerThread::get();
+                let id = clock.lock().register(deadline, waker);
+                clock.changed.notify_one();
                 Registered::Thread(id)
-            }
-            None => register(deadline, waker),
-        });
-        Poll::Pending
+            };
+            // Register with this thread's executor when it is the one polling, or
+            // with the timer thread (outside one, or under another executor or a
+            // combinator with wakers of its own).
+            let ours = crate::executor::is_executor_waker(waker);
+            let register = |deadline: Instant, waker: &Waker| {
+                if !ours {
+                    return on_thread(deadline, waker);
+                }
+                try_with_executor(|executor| {
+                    let mut timers = executor.timers.borrow_mut();
+                    let id = timers.register(deadline, waker);
+                    Registered::Executor {
+                        wheel: timers.wheel,
+                        id,
+                    }
+                })
+                .unwrap_or_else(|| on_thread(deadline, waker))
+            };
+            self.timer = Some(match self.timer {
+                Some(Registered::Executor { wheel, id }) if ours => {
+                    let refreshed = try_with_executor(|executor| {
+                        let mut timers = executor.timers.borrow_mut();
+                        (timers.wheel == wheel).then(|| timers.refresh(id, waker))
+                    })
+                    .flatten();
+                    match refreshed {
+                        Some(()) => Registered::Executor { wheel, id },
+                        // Moved to another `run`, or off the executor's thread.
+                        None => register(deadline, waker),
+                    }
+                }
+                Some(Registered::Executor { .. }) => {
+                    // Now polled by someone else: the timer thread takes over.
+                    if let Some(timer) = self.timer.take() {
+                        timer.cancel();
+                    }
+                    on_thread(deadline, waker)
+                }
+                Some(Registered::Thread(id)) => {
+                    TimerThread::get().lock().refresh(id, waker);
+                    Registered::Thread(id)
+                }
+                None => register(deadline, waker),
+            });
+            Poll::Pending
+        })
     }
 }
 

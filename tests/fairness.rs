@@ -1,0 +1,101 @@
+//! The cooperative budget: a task whose awaits are always ready still lets timers and
+//! its siblings run. Each test would hang without the budget, so each also stops
+//! itself after a few seconds and then fails.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+const GIVE_UP: Duration = Duration::from_secs(5);
+
+#[test]
+fn an_always_ready_loop_lets_a_10ms_timer_fire_within_50ms() {
+    let (late_by, spins) = coro::run(coro::scope(async |s| {
+        let fired = Rc::new(Cell::new(None));
+        let timer = fired.clone();
+        let started = Instant::now();
+        s.spawn(async move {
+            coro::sleep(Duration::from_millis(10)).await;
+            timer.set(Some(started.elapsed()));
+        });
+        // Always ready: the channel has a value every time it is asked.
+        let (tx, mut rx) = coro::channel::unbounded();
+        let mut spins = 0u64;
+        while fired.get().is_none() && started.elapsed() < GIVE_UP {
+            tx.send(spins).await.unwrap();
+            assert_eq!(rx.recv().await, Ok(spins));
+            spins += 1;
+        }
+        (fired.get(), spins)
+    }));
+    let fired_at = late_by.expect("the timer never fired while the loop ran");
+    assert!(spins > 0);
+    assert!(
+        fired_at < Duration::from_millis(50),
+        "a 10 ms timer fired after {fired_at:?}"
+    );
+}
+
+#[test]
+fn an_always_ready_loop_lets_its_sibling_run() {
+    coro::run(coro::scope(async |s| {
+        let sibling_ran = Rc::new(Cell::new(false));
+        let flag = sibling_ran.clone();
+        let started = Instant::now();
+        s.spawn(async move { flag.set(true) });
+        let (tx, mut rx) = coro::channel::bounded(1);
+        while !sibling_ran.get() && started.elapsed() < GIVE_UP {
+            tx.send(()).await.unwrap();
+            rx.recv().await.unwrap();
+        }
+        assert!(sibling_ran.get(), "the sibling never ran");
+    }));
+}
+
+#[test]
+fn a_loop_over_a_due_sleep_and_join_handles_yields_too() {
+    coro::run(coro::scope(async |s| {
+        let sibling_ran = Rc::new(Cell::new(false));
+        let flag = sibling_ran.clone();
+        let started = Instant::now();
+        s.spawn(async move { flag.set(true) });
+        while !sibling_ran.get() && started.elapsed() < GIVE_UP {
+            coro::sleep(Duration::ZERO).await;
+        }
+        assert!(
+            sibling_ran.get(),
+            "a sleep already due never let the sibling in"
+        );
+    }));
+}
+
+#[test]
+fn consume_budget_lets_a_loop_of_foreign_futures_yield() {
+    coro::run(coro::scope(async |s| {
+        let sibling_ran = Rc::new(Cell::new(false));
+        let flag = sibling_ran.clone();
+        let started = Instant::now();
+        s.spawn(async move { flag.set(true) });
+        while !sibling_ran.get() && started.elapsed() < GIVE_UP {
+            std::future::ready(()).await;
+            coro::consume_budget().await;
+        }
+        assert!(sibling_ran.get());
+    }));
+}
+
+#[test]
+fn outside_the_executor_nothing_is_held_back() {
+    // Under another executor there is no budget: a long ready loop finishes in one
+    // poll.
+    let (tx, mut rx) = coro::channel::unbounded();
+    let total = futures::executor::block_on(async {
+        let mut total = 0u64;
+        for i in 0..1_000u64 {
+            tx.send(i).await.unwrap();
+            total += rx.recv().await.unwrap();
+        }
+        total
+    });
+    assert_eq!(total, 499_500);
+}
