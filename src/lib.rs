@@ -130,6 +130,65 @@
 /// assert_eq!(items, [0, 2, 4]);
 /// ```
 pub use coro_macros::coroutine;
+
+/// Waits on several futures at once and runs the handler of the first one that
+/// completes (Go's `select`, Kotlin's `select {}`); the others are dropped, which
+/// cancels them, before that handler runs.
+///
+/// ```text
+/// coro::select! {
+///     biased;                                  // optional: poll in order, not from a random arm
+///     pattern = future => handler,             // any IntoFuture
+///     pattern = future if condition => handler,
+///     else => handler,                         // optional: nothing is ready right now
+/// }
+/// ```
+///
+/// - Every guard is evaluated first, then every future expression, in order. An arm
+///   whose guard is `false` is not polled.
+/// - Each turn starts polling at a random arm, so an arm that is always ready cannot
+///   starve the others; `biased;` polls in the written order instead.
+/// - An arm whose value does not match its pattern is disabled for the rest of this
+///   `select!`: a closed channel (`Ok(v) = rx.recv()`) does not win again and again.
+/// - With `else`, `select!` polls each arm once and runs `else` if none is ready, as
+///   Go's `default` does. Without it, it waits; if every arm is disabled it panics.
+/// - The value is the handler's; all handlers have one type. Costs one poll of each
+///   enabled arm per wake, and nothing on the heap.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// coro::run(coro::scope(async |s| {
+///     let (tx, mut rx) = coro::channel::bounded(1);
+///     s.spawn(async move {
+///         for i in 0..3 {
+///             tx.send(i).await.unwrap();
+///         }
+///     });
+///     let mut got = Vec::new();
+///     loop {
+///         coro::select! {
+///             Ok(v) = rx.recv() => got.push(v),
+///             _ = coro::sleep(Duration::from_millis(50)) => break, // quiet for 50 ms
+///         }
+///     }
+///     assert_eq!(got, [0, 1, 2]);
+/// }));
+/// ```
+///
+/// `else` answers at once when nothing is ready:
+///
+/// ```
+/// coro::run(async {
+///     let (_tx, mut rx) = coro::channel::unbounded::<u32>();
+///     let polled = coro::select! {
+///         Ok(v) = rx.recv() => Some(v),
+///         else => None,
+///     };
+///     assert_eq!(polled, None);
+/// });
+/// ```
+pub use coro_macros::select;
 pub use coro_runtime::{
     Blocking, BuildError, Builder, ConsumeBudget, Continuation, Coroutine, CoroutineState, Elapsed,
     Interval, JoinError, JoinHandle, Runtime, Scope, Sleep, Stream, SupervisorScope, SuspendWith,

@@ -278,7 +278,7 @@ impl<'ast> Visit<'ast> for BorrowFinder<'_> {
             }
             return;
         }
-        if scan::suspends_in_tokens(mac.tokens.clone()) {
+        if scan::is_select(mac) || scan::suspends_in_tokens(mac.tokens.clone()) {
             self.found = true;
             return;
         }

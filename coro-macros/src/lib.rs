@@ -6,7 +6,7 @@
 //! one `lower` splits the body into blocks at suspension points (with `scan` reading
 //! straight code) and `liveness` finds what crosses each boundary; `emit` writes
 //! either machine, and `diag` holds every message a user can see. `recursion`
-//! finds a coroutine calling itself unboxed.
+//! finds a coroutine calling itself unboxed. `select` is the `select!` macro.
 
 mod choose;
 mod diag;
@@ -16,6 +16,7 @@ mod lower;
 mod parse;
 mod recursion;
 mod scan;
+mod select;
 
 #[cfg(test)]
 mod snapshots;
@@ -33,6 +34,13 @@ pub fn coroutine(
     item: proc_macro::TokenStream,
 ) -> proc_macro::TokenStream {
     expand(attr.into(), item.into()).into()
+}
+
+/// Waits on several futures, running the handler of the first to complete. Documented,
+/// with examples, where users meet it: `coro::select!`.
+#[proc_macro]
+pub fn select(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    select::expand(input.into()).into()
 }
 
 /// Does the body pass validation for `lowering`?

@@ -242,7 +242,7 @@ impl<'ast> Visit<'ast> for Validator<'_> {
             if self.lowering == Lowering::Pinned {
                 // Expanded inside the `async` block, where the suspension macros are
                 // defined: any macro may carry them. An `.await` still needs a waker.
-                if !self.kind.can_await() && await_in_tokens(mac.tokens.clone()) {
+                if !self.kind.can_await() && awaits_in_macro(mac) {
                     self.errors
                         .spanned(mac, diag::await_in_sync_kind(self.kind.name()));
                 }
@@ -264,7 +264,7 @@ impl<'ast> Visit<'ast> for Validator<'_> {
             if let Some(inner) = suspend_macro_in_tokens(mac.tokens.clone()) {
                 self.errors
                     .spanned(mac, diag::yield_in_macro(inner, &outer));
-            } else if self.kind.can_await() && await_in_tokens(mac.tokens.clone()) {
+            } else if self.kind.can_await() && awaits_in_macro(mac) {
                 self.errors.spanned(mac, diag::await_in_macro(&outer));
             }
             return;
@@ -318,6 +318,20 @@ pub fn macro_args(mac: &Macro) -> syn::Result<Vec<Expr>> {
 }
 
 /// Does a macro's input hold a suspension point (`yield_!`, `yield_from!`, `.await`)?
+/// `coro::select!` (by its last segment): it awaits, though its input shows no
+/// `.await`.
+pub fn is_select(mac: &Macro) -> bool {
+    mac.path
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "select")
+}
+
+/// An `.await` in what `mac` expands to, as far as its tokens tell.
+fn awaits_in_macro(mac: &Macro) -> bool {
+    is_select(mac) || await_in_tokens(mac.tokens.clone())
+}
+
 pub fn suspends_in_tokens(tokens: TokenStream) -> bool {
     suspend_macro_in_tokens(tokens.clone()).is_some() || await_in_tokens(tokens)
 }
@@ -356,11 +370,15 @@ fn exits_in_tokens(tokens: TokenStream) -> bool {
     })
 }
 
+/// An `.await`, or a `select!` (which expands to one), in `tokens`.
 fn await_in_tokens(tokens: TokenStream) -> bool {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
     tokens.iter().enumerate().any(|(i, token)| match token {
         TokenTree::Punct(p) if p.as_char() == '.' => {
             matches!(tokens.get(i + 1), Some(TokenTree::Ident(ident)) if ident == "await")
+        }
+        TokenTree::Ident(ident) if ident == "select" => {
+            matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!')
         }
         TokenTree::Group(group) => await_in_tokens(group.stream()),
         _ => false,

@@ -393,6 +393,39 @@ snapshot!(
 
 /// Prints the expansion of the function in the file named by `CORO_EXPAND`:
 /// `CORO_EXPAND=body.rs cargo test -p coro-macros print_expansion -- --ignored --nocapture`
+/// `select!`'s expansion, wrapped in a function so it prints as an item.
+fn select_pretty(input: proc_macro2::TokenStream) -> String {
+    let expr = crate::select::expand(input);
+    let file = quote!(async fn selecting() { #expr });
+    match syn::parse2::<syn::File>(file.clone()) {
+        Ok(file) => prettyplease::unparse(&file),
+        Err(_) => file.to_string(),
+    }
+}
+
+#[test]
+fn select_with_guard_pattern_and_else() {
+    let expanded = select_pretty(quote! {
+        Ok(v) = rx.recv() if open => v,
+        _ = coro::sleep(wait) => { 0 }
+        else => 1,
+    });
+    insta::with_settings!({ snapshot_path => "../../tests/snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("select_with_guard_pattern_and_else", expanded);
+    });
+}
+
+#[test]
+fn select_biased_without_else() {
+    let expanded = select_pretty(quote! {
+        biased;
+        (mut a, b) = pair => a + b,
+    });
+    insta::with_settings!({ snapshot_path => "../../tests/snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("select_biased_without_else", expanded);
+    });
+}
+
 #[test]
 #[ignore = "a tool for developers, run on demand"]
 fn print_expansion() {

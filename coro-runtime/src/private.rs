@@ -182,3 +182,42 @@ impl<C: Coroutine<()> + Unpin> Forward for ForwardCoroutine<C> {
         Pin::new(&mut self.0).resume(())
     }
 }
+
+/// Where `select!` starts polling: a random arm, so no ready arm is always
+/// preferred, or the first with `biased;`. A xorshift generator per thread: fairness
+/// needs spread, not secrecy.
+pub fn select_start(arms: usize, biased: bool) -> usize {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new({
+            let seed = std::collections::hash_map::RandomState::new();
+            std::hash::BuildHasher::hash_one(&seed, 0u8) | 1
+        });
+    }
+    if biased || arms < 2 {
+        return 0;
+    }
+    STATE.with(|state| {
+        let mut x = state.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        state.set(x);
+        (x % arms as u64) as usize
+    })
+}
+
+/// The arm `select!` polls at `turn`, counting on from `start`.
+#[inline]
+pub fn select_arm(start: usize, turn: usize, arms: usize) -> usize {
+    (start + turn) % arms
+}
+
+/// A `select!` without `else` whose every arm is disabled.
+#[track_caller]
+pub fn select_all_disabled() -> ! {
+    panic!(
+        "coro::select!: every arm is disabled (a guard was false or the value did not match \
+         its pattern) and there is no `else` arm to run"
+    )
+}

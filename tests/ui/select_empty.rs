@@ -1,0 +1,5 @@
+fn main() {
+    coro::run(async {
+        coro::select! {}
+    });
+}

@@ -1,0 +1,7 @@
+fn main() {
+    coro::run(async {
+        coro::select! {
+            v = async { 1 } v,
+        }
+    });
+}

@@ -1,0 +1,7 @@
+fn main() {
+    coro::run(async {
+        coro::select! {
+            async { 1 } => 2,
+        }
+    });
+}
