@@ -195,7 +195,7 @@ pub use coro_runtime::{
     Timeout, TryScope, YieldNow, consume_budget, interval, run, scope, sleep, sleep_until,
     spawn_blocking, spawn_detached, supervisor_scope, suspend_with, timeout, try_scope, yield_now,
 };
-pub use coro_runtime::{channel, context};
+pub use coro_runtime::{channel, context, sync};
 
 #[doc(hidden)]
 pub use coro_runtime::private as __private;

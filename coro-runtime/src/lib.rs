@@ -25,6 +25,7 @@ pub mod private;
 mod runtime;
 mod scope;
 mod suspend;
+pub mod sync;
 mod task;
 mod time;
 
