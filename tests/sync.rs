@@ -23,8 +23,7 @@ fn a_mutex_guard_held_across_awaits_keeps_others_out() {
             });
         }
         coro::sleep(Duration::from_millis(20)).await;
-        let log = shared.lock().await.clone();
-        log
+        shared.lock().await.clone()
     }));
     assert_eq!(log.len(), 6);
     for pair in log.chunks(2) {
