@@ -1,5 +1,7 @@
 //! Ping-pong: 10^6 messages (500,000 round trips) between two tasks on one thread,
-//! over coro's channels, tokio's mpsc and async-channel.
+//! over coro's channels, tokio's mpsc and async-channel. Workers: one producer and
+//! four consumers sharing one bounded(16) channel, 100,000 jobs, coro against
+//! async-channel (tokio has no many-consumer channel).
 //! Run pinned: `taskset -c 0 cargo bench --bench pingpong`.
 
 use std::hint::black_box;
@@ -73,6 +75,65 @@ fn async_channel_pingpong(n: u64) -> u64 {
     }))
 }
 
+const JOBS: u64 = 100_000;
+
+fn coro_workers(jobs: u64) -> u64 {
+    coro::run(coro::scope(async |s| {
+        let (tx, rx) = coro::channel::bounded::<u64>(16);
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let mut rx = rx.clone();
+                s.spawn(async move {
+                    let mut sum = 0;
+                    while let Ok(job) = rx.recv().await {
+                        sum += job;
+                    }
+                    sum
+                })
+            })
+            .collect();
+        drop(rx);
+        for job in 0..jobs {
+            tx.send(job).await.unwrap();
+        }
+        drop(tx);
+        let mut total = 0;
+        for worker in workers {
+            total += worker.await.unwrap();
+        }
+        total
+    }))
+}
+
+fn async_channel_workers(jobs: u64) -> u64 {
+    let executor = async_executor::LocalExecutor::new();
+    futures::executor::block_on(executor.run(async {
+        let (tx, rx) = async_channel::bounded::<u64>(16);
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let rx = rx.clone();
+                executor.spawn(async move {
+                    let mut sum = 0;
+                    while let Ok(job) = rx.recv().await {
+                        sum += job;
+                    }
+                    sum
+                })
+            })
+            .collect();
+        drop(rx);
+        for job in 0..jobs {
+            tx.send(job).await.unwrap();
+        }
+        drop(tx);
+        let mut total = 0;
+        for worker in workers {
+            total += worker.await;
+        }
+        total
+    }))
+}
+
 fn pingpong(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -88,6 +149,17 @@ fn pingpong(c: &mut Criterion) {
     });
     group.bench_function("async-channel", |b| {
         b.iter(|| async_channel_pingpong(black_box(ROUND_TRIPS)))
+    });
+    group.finish();
+
+    let expected = JOBS * (JOBS - 1) / 2;
+    assert_eq!(coro_workers(JOBS), expected);
+    assert_eq!(async_channel_workers(JOBS), expected);
+    let mut group = c.benchmark_group("workers_100k_jobs");
+    group.sample_size(10);
+    group.bench_function("coro", |b| b.iter(|| coro_workers(black_box(JOBS))));
+    group.bench_function("async-channel", |b| {
+        b.iter(|| async_channel_workers(black_box(JOBS)))
     });
     group.finish();
 }

@@ -21,6 +21,7 @@ const GROUPS: &[(&str, &str, f64)] = &[
     ("spawn_join_100k", "task", 100_000.0),
     ("yield_now_100k", "yield", 100_000.0),
     ("pingpong_1m_messages", "round trip", 500_000.0),
+    ("workers_100k_jobs", "job", 100_000.0),
     ("timers_100k", "timer", 100_000.0),
 ];
 
