@@ -11,6 +11,7 @@
 
 mod adapters;
 mod blocking;
+mod cancel;
 pub mod channel;
 mod children;
 pub mod context;
@@ -30,6 +31,7 @@ mod task;
 mod time;
 
 pub use blocking::{Blocking, spawn_blocking};
+pub use cancel::{CancelHandle, Cancelled, EnsureActive, ensure_active, is_cancelled};
 pub use coop::{ConsumeBudget, consume_budget};
 pub use coroutine::{Coroutine, CoroutineState};
 pub use executor::{YieldNow, run, spawn_detached, yield_now};
@@ -40,4 +42,6 @@ pub use runtime::{BuildError, Builder, Runtime};
 pub use scope::{Scope, SupervisorScope, TryScope, scope, supervisor_scope, try_scope};
 pub use suspend::{Continuation, SuspendWith, suspend_with};
 pub use task::{JoinError, JoinHandle};
-pub use time::{Elapsed, Interval, Sleep, Timeout, interval, sleep, sleep_until, timeout};
+pub use time::{
+    Elapsed, Interval, Sleep, Timeout, deadline, interval, sleep, sleep_until, timeout, timeout_at,
+};

@@ -8,13 +8,14 @@
 //! `Send` or `'static`, and dropping the scope's future cancels them all. A child
 //! that wants children of its own opens its own scope: structure all the way down.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use crate::cancel::{CancelHandle, Cancelled, ScopeCancel};
 use crate::children::Children;
 use crate::task::{ChildTask, Failure, JoinHandle, Slot, deliver_success};
 
@@ -35,6 +36,7 @@ use crate::task::{ChildTask, Failure, JoinHandle, Slot, deliver_success};
 /// ```
 pub struct Scope<'env> {
     children: Children<'env>,
+    cancel: Rc<ScopeCancel>,
 }
 
 impl<'env> Scope<'env> {
@@ -58,6 +60,41 @@ impl<'env> Scope<'env> {
         F::Output: 'env,
     {
         self.children.spawn_value(future, false)
+    }
+
+    /// Cancels the scope: every child now, and every child spawned after, is
+    /// dropped at the scope's next turn, its handle reporting
+    /// [`JoinError::is_cancelled`](crate::JoinError::is_cancelled). The body goes on,
+    /// since it makes the scope's value; it sees [`coro::is_cancelled`] and
+    /// [`coro::ensure_active`] report the cancellation.
+    ///
+    /// [`coro::is_cancelled`]: crate::is_cancelled
+    /// [`coro::ensure_active`]: crate::ensure_active
+    ///
+    /// ```
+    /// coro::run(coro::scope(async |s| {
+    ///     let forever = s.spawn(std::future::pending::<()>());
+    ///     s.cancel();
+    ///     assert!(forever.await.unwrap_err().is_cancelled());
+    ///     assert!(coro::ensure_active().await.is_err());
+    /// }));
+    /// ```
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    /// A handle that cancels this scope from anywhere: a child, a blocking job,
+    /// another thread. See [`CancelHandle`].
+    ///
+    /// ```
+    /// coro::run(coro::scope(async |s| {
+    ///     let handle = s.cancel_handle();
+    ///     s.spawn(async move { handle.cancel() }).await.unwrap();
+    ///     assert!(coro::is_cancelled());
+    /// }));
+    /// ```
+    pub fn cancel_handle(&self) -> CancelHandle {
+        self.cancel.handle()
     }
 }
 
@@ -83,6 +120,9 @@ fn value_or_panic<T>(outcome: Result<T, Failure>) -> T {
 pub struct TryScope<'env, E> {
     children: Children<'env>,
     error: Rc<RefCell<Option<E>>>,
+    cancel: Rc<ScopeCancel>,
+    /// Set once the scope can be cancelled: the error it then ends with.
+    cancelled_error: Cell<Option<fn() -> E>>,
 }
 
 impl<'env, E: 'env> TryScope<'env, E> {
@@ -124,6 +164,49 @@ impl<'env, E: 'env> TryScope<'env, E> {
     }
 }
 
+impl<E: From<Cancelled>> TryScope<'_, E> {
+    /// Cancels the scope: the body and every child are dropped at its next turn, and
+    /// [`try_scope`] returns `Err(Cancelled.into())`. Available when the scope's
+    /// error type converts from [`Cancelled`].
+    ///
+    /// ```
+    /// #[derive(Debug, PartialEq)]
+    /// enum Failed { Cancelled }
+    /// impl From<coro::Cancelled> for Failed {
+    ///     fn from(_: coro::Cancelled) -> Self { Failed::Cancelled }
+    /// }
+    ///
+    /// let result: Result<(), Failed> = coro::run(coro::try_scope(async |s| {
+    ///     s.spawn(async { Ok(std::future::pending::<()>().await) });
+    ///     s.cancel();
+    ///     std::future::pending::<()>().await; // dropped
+    ///     Ok(())
+    /// }));
+    /// assert_eq!(result, Err(Failed::Cancelled));
+    /// ```
+    pub fn cancel(&self) {
+        self.cancelled_error.set(Some(|| Cancelled.into()));
+        self.cancel.cancel();
+    }
+
+    /// A handle that cancels this scope from anywhere, as [`cancel`](Self::cancel)
+    /// does. See [`CancelHandle`].
+    ///
+    /// ```
+    /// let result: Result<(), coro::Cancelled> = coro::run(coro::try_scope(async |s| {
+    ///     let handle = s.cancel_handle();
+    ///     std::thread::spawn(move || handle.cancel());
+    ///     coro::sleep(std::time::Duration::from_secs(60)).await;
+    ///     Ok(())
+    /// }));
+    /// assert_eq!(result, Err(coro::Cancelled));
+    /// ```
+    pub fn cancel_handle(&self) -> CancelHandle {
+        self.cancelled_error.set(Some(|| Cancelled.into()));
+        self.cancel.handle()
+    }
+}
+
 /// The handle a [`supervisor_scope`] body spawns independent children with.
 ///
 /// ```
@@ -136,6 +219,7 @@ impl<'env, E: 'env> TryScope<'env, E> {
 /// ```
 pub struct SupervisorScope<'env> {
     children: Children<'env>,
+    cancel: Rc<ScopeCancel>,
 }
 
 impl<'env> SupervisorScope<'env> {
@@ -153,6 +237,41 @@ impl<'env> SupervisorScope<'env> {
         F::Output: 'env,
     {
         self.children.spawn_value(future, true)
+    }
+
+    /// Cancels the scope: every child now, and every child spawned after, is
+    /// dropped at the scope's next turn, its handle reporting
+    /// [`JoinError::is_cancelled`](crate::JoinError::is_cancelled). The body goes on,
+    /// since it makes the scope's value; it sees [`coro::is_cancelled`] and
+    /// [`coro::ensure_active`] report the cancellation.
+    ///
+    /// [`coro::is_cancelled`]: crate::is_cancelled
+    /// [`coro::ensure_active`]: crate::ensure_active
+    ///
+    /// ```
+    /// coro::run(coro::supervisor_scope(async |s| {
+    ///     let forever = s.spawn(std::future::pending::<()>());
+    ///     s.cancel();
+    ///     assert!(forever.await.unwrap_err().is_cancelled());
+    ///     assert!(coro::ensure_active().await.is_err());
+    /// }));
+    /// ```
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    /// A handle that cancels this scope from anywhere: a child, a blocking job,
+    /// another thread. See [`CancelHandle`].
+    ///
+    /// ```
+    /// coro::run(coro::supervisor_scope(async |s| {
+    ///     let handle = s.cancel_handle();
+    ///     s.spawn(async move { handle.cancel() }).await.unwrap();
+    ///     assert!(coro::is_cancelled());
+    /// }));
+    /// ```
+    pub fn cancel_handle(&self) -> CancelHandle {
+        self.cancel.handle()
     }
 }
 
@@ -178,8 +297,19 @@ impl<'env> SupervisorScope<'env> {
 pub async fn scope<'env, T>(body: impl AsyncFnOnce(&Scope<'env>) -> T) -> T {
     let scope = Scope {
         children: Children::new(),
+        cancel: ScopeCancel::new(),
     };
-    value_or_panic(drive(&scope.children, body(&scope), |_| false).await)
+    let ends_on_cancel = || false;
+    value_or_panic(
+        drive(
+            &scope.children,
+            &scope.cancel,
+            &ends_on_cancel,
+            body(&scope),
+            |_| false,
+        )
+        .await,
+    )
 }
 
 /// Like [`scope`], for fallible work: the body and the children return
@@ -202,8 +332,26 @@ pub async fn try_scope<'env, T, E: 'env>(
     let scope = TryScope {
         children: Children::new(),
         error: Rc::new(RefCell::new(None)),
+        cancel: ScopeCancel::new(),
+        cancelled_error: Cell::new(None),
     };
-    match drive(&scope.children, body(&scope), Result::is_err).await {
+    // Cancelled: the scope's error, unless a child failed first.
+    let ends_on_cancel = || match scope.cancelled_error.get() {
+        Some(error) => {
+            scope.error.borrow_mut().get_or_insert_with(error);
+            true
+        }
+        None => false,
+    };
+    match drive(
+        &scope.children,
+        &scope.cancel,
+        &ends_on_cancel,
+        body(&scope),
+        Result::is_err,
+    )
+    .await
+    {
         Ok(result) => result,
         Err(Failure::Panic(payload)) => resume_unwind(payload),
         Err(Failure::Error) => Err(scope
@@ -234,14 +382,31 @@ pub async fn try_scope<'env, T, E: 'env>(
 pub async fn supervisor_scope<'env, T>(body: impl AsyncFnOnce(&SupervisorScope<'env>) -> T) -> T {
     let scope = SupervisorScope {
         children: Children::new(),
+        cancel: ScopeCancel::new(),
     };
-    value_or_panic(drive(&scope.children, body(&scope), |_| false).await)
+    let ends_on_cancel = || false;
+    value_or_panic(
+        drive(
+            &scope.children,
+            &scope.cancel,
+            &ends_on_cancel,
+            body(&scope),
+            |_| false,
+        )
+        .await,
+    )
 }
 
 /// Polls the body and the children until the body is done and no child is left, or
 /// something fails. A body output for which `fails` holds ends the scope at once.
+///
+/// Once the scope is cancelled by hand its children are cancelled on every poll
+/// (so are any spawned since), and if `ends_on_cancel` says so the body is dropped
+/// and the scope ends with its error.
 async fn drive<T>(
     children: &Children<'_>,
+    cancel: &Rc<ScopeCancel>,
+    ends_on_cancel: &dyn Fn() -> bool,
     body: impl Future<Output = T>,
     fails: fn(&T) -> bool,
 ) -> Result<T, Failure> {
@@ -250,17 +415,64 @@ async fn drive<T>(
     let body_waker = children.body_waker();
     poll_fn(|cx| {
         children.set_owner(cx.waker());
+        let cancelled_before = cancel.is_cancelled();
+        let polled = cancel.enter(|| {
+            drive_turn(
+                children,
+                cancel,
+                ends_on_cancel,
+                &mut body,
+                &mut output,
+                &body_waker,
+                fails,
+                cx,
+            )
+        });
+        // After the turn: the body may have made the first handle during it.
+        if polled.is_pending() {
+            cancel.register(cx.waker());
+            // A cancel between the turn's look at the flag and the registration
+            // found no waker to wake: look again.
+            if cancel.is_cancelled() && !cancelled_before {
+                cx.waker().wake_by_ref();
+            }
+        }
+        polled
+    })
+    .await
+}
+
+/// One poll of [`drive`].
+#[allow(clippy::too_many_arguments)]
+fn drive_turn<T, B: Future<Output = T>>(
+    children: &Children<'_>,
+    cancel: &ScopeCancel,
+    ends_on_cancel: &dyn Fn() -> bool,
+    body: &mut Pin<&mut Option<B>>,
+    output: &mut Option<T>,
+    body_waker: &std::task::Waker,
+    fails: fn(&T) -> bool,
+    cx: &mut Context<'_>,
+) -> Poll<Result<T, Failure>> {
+    {
         // What a round wakes (a child finishing wakes the body that awaits it; the
         // body spawning queues a child) runs in a second round of the same poll,
         // so a chain of scopes settles in one pass from the top instead of one
         // pass per level. Two rounds at most: a child that always wakes itself
         // still lets the owner's siblings run.
         for round in 0..2 {
+            if cancel.is_cancelled() {
+                children.cancel_all();
+                if body.is_some() && ends_on_cancel() {
+                    body.set(None);
+                    return Poll::Ready(Err(Failure::Error));
+                }
+            }
             let body_woken = children.poll_ready();
             if body_woken && let Some(running) = body.as_mut().as_pin_mut() {
                 match catch_unwind(AssertUnwindSafe(|| {
-                    crate::executor::polling_with(&body_waker, || {
-                        running.poll(&mut Context::from_waker(&body_waker))
+                    crate::executor::polling_with(body_waker, || {
+                        running.poll(&mut Context::from_waker(body_waker))
                     })
                 })) {
                     Ok(Poll::Pending) => {}
@@ -270,7 +482,7 @@ async fn drive<T>(
                             children.cancel_all();
                             return Poll::Ready(Ok(value));
                         }
-                        output = Some(value);
+                        *output = Some(value);
                     }
                     Err(payload) => {
                         body.set(None);
@@ -294,6 +506,5 @@ async fn drive<T>(
             }
         }
         Poll::Pending
-    })
-    .await
+    }
 }

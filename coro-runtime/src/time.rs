@@ -9,7 +9,7 @@
 //! (tokio, smol, `futures`), a sleep registers with a process-wide timer thread
 //! instead, so coro's time works anywhere.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
@@ -366,6 +366,75 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     }
 }
 
+/// Runs `future` until `deadline`: [`timeout`] with an instant rather than a
+/// duration, for a deadline handed down from the caller (Go's
+/// `context.WithDeadline`).
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// coro::run(async {
+///     let deadline = Instant::now() + Duration::from_millis(5);
+///     let first = coro::timeout_at(deadline, async { 1 }).await;
+///     let second = coro::timeout_at(deadline, std::future::pending::<()>()).await;
+///     assert_eq!(first, Ok(1));
+///     assert!(second.is_err());
+/// });
+/// ```
+pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
+    Timeout {
+        future: Some(future),
+        sleep: sleep_until(deadline),
+    }
+}
+
+thread_local! {
+    /// The nearest deadline of the `timeout`s around the future being polled.
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// The nearest deadline of the [`timeout`]s and [`timeout_at`]s the current code runs
+/// under, if any: pass it on to work that takes a deadline of its own (a socket's
+/// timeout, a request to another service), as Go code reads `ctx.Deadline()`. Scope
+/// children run under the timeouts around their scope; detached tasks and
+/// blocking-pool jobs start afresh. Costs a thread-local read.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// coro::run(async {
+///     assert_eq!(coro::deadline(), None);
+///     let outer = Instant::now() + Duration::from_secs(10);
+///     coro::timeout_at(outer, async {
+///         assert_eq!(coro::deadline(), Some(outer));
+///         coro::timeout(Duration::from_secs(60), async {
+///             assert_eq!(coro::deadline(), Some(outer)); // the nearer one
+///         })
+///         .await
+///         .unwrap();
+///     })
+///     .await
+///     .unwrap();
+/// });
+/// ```
+pub fn deadline() -> Option<Instant> {
+    DEADLINE.get()
+}
+
+/// Polls with `deadline` (or an outer one that comes sooner) as [`deadline`].
+fn under_deadline<R>(deadline: Instant, poll: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Instant>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            DEADLINE.set(self.0);
+        }
+    }
+    let outer = DEADLINE.get();
+    let nearest = outer.map_or(deadline, |outer| outer.min(deadline));
+    let _restore = Restore(DEADLINE.replace(Some(nearest)));
+    poll()
+}
+
 pin_project_lite::pin_project! {
     /// The future returned by [`timeout`].
     ///
@@ -389,7 +458,7 @@ impl<F: Future> Future for Timeout<F> {
         let Some(future) = this.future.as_mut().as_pin_mut() else {
             return Poll::Ready(Err(Elapsed(())));
         };
-        if let Poll::Ready(output) = future.poll(cx) {
+        if let Poll::Ready(output) = under_deadline(this.sleep.deadline, || future.poll(cx)) {
             return Poll::Ready(Ok(output));
         }
         if Pin::new(this.sleep).poll(cx).is_ready() {
