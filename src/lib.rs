@@ -191,10 +191,11 @@ pub use coro_macros::coroutine;
 pub use coro_macros::select;
 pub use coro_runtime::{
     Blocking, BuildError, Builder, CancelHandle, Cancelled, ConsumeBudget, Continuation, Coroutine,
-    CoroutineState, Elapsed, EnsureActive, Interval, JoinError, JoinHandle, Runtime, Scope, Sleep,
-    Stream, SupervisorScope, SuspendWith, Timeout, TryScope, YieldNow, consume_budget, deadline,
-    ensure_active, interval, is_cancelled, run, scope, sleep, sleep_until, spawn_blocking,
-    spawn_detached, supervisor_scope, suspend_with, timeout, timeout_at, try_scope, yield_now,
+    CoroutineState, Elapsed, EnsureActive, Interval, JoinError, JoinHandle, OnCancel, Runtime,
+    Scope, Sleep, Stream, SupervisorScope, SuspendWith, Timeout, TryScope, YieldNow,
+    consume_budget, deadline, ensure_active, interval, is_cancelled, on_cancel, run, scope, sleep,
+    sleep_until, spawn_blocking, spawn_detached, supervisor_scope, suspend_with, timeout,
+    timeout_at, try_scope, yield_now,
 };
 pub use coro_runtime::{channel, context, sync};
 

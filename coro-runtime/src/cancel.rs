@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
+use crate::children::Children;
 use crate::task::remember_waker;
 
 /// What a cancel handle shares with its scope.
@@ -41,6 +42,8 @@ struct Flag {
 pub(crate) struct ScopeCancel {
     flag: OnceCell<Arc<Flag>>,
     parent: Option<Rc<ScopeCancel>>,
+    /// Cleanups handed to this scope by cancelled tasks (see [`crate::cleanup`]).
+    cleanups: OnceCell<Children<'static>>,
 }
 
 thread_local! {
@@ -54,6 +57,7 @@ impl ScopeCancel {
         Rc::new(ScopeCancel {
             flag: OnceCell::new(),
             parent: CURRENT.with(|current| current.borrow().clone()),
+            cleanups: OnceCell::new(),
         })
     }
 
@@ -87,6 +91,29 @@ impl ScopeCancel {
                 waker,
             );
         }
+    }
+
+    /// The cleanups this scope runs, if any was handed to it.
+    pub(crate) fn cleanups(&self) -> Option<&Children<'static>> {
+        self.cleanups.get()
+    }
+
+    /// Takes `cleanup` on, to run before the scope completes.
+    pub(crate) fn run_cleanup(&self, cleanup: Pin<Box<dyn Future<Output = ()>>>) {
+        let cleanups = self.cleanups.get_or_init(Children::new);
+        // Its failure is the scope's, like a child's; its handle is not needed.
+        drop(cleanups.spawn_value(cleanup, false));
+        if let Some(flag) = self.flag.get() {
+            let waker = flag.scope.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+
+    /// The scope being polled on this thread, if any.
+    pub(crate) fn current() -> Option<Rc<ScopeCancel>> {
+        CURRENT.with(|current| current.borrow().clone())
     }
 
     /// Polls with this scope as the current one, for [`is_cancelled`].

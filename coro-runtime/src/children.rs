@@ -30,7 +30,9 @@ const STACK_SEGMENT: usize = 2 * 1024 * 1024;
 /// Cancels a child, whose drop drops the tree below it, depth first: as deep as
 /// polling it is, so on a stack that grows.
 fn cancel_deep(task: Pin<Box<dyn Task + '_>>) -> Result<(), Failure> {
-    stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || task.cancel())
+    crate::cleanup::cancelling(|| {
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || task.cancel())
+    })
 }
 
 /// The index that stands for the owner's own body rather than a child.

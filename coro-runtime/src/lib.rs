@@ -14,6 +14,7 @@ mod blocking;
 mod cancel;
 pub mod channel;
 mod children;
+mod cleanup;
 pub mod context;
 mod coop;
 mod coroutine;
@@ -32,6 +33,7 @@ mod time;
 
 pub use blocking::{Blocking, spawn_blocking};
 pub use cancel::{CancelHandle, Cancelled, EnsureActive, ensure_active, is_cancelled};
+pub use cleanup::{OnCancel, on_cancel};
 pub use coop::{ConsumeBudget, consume_budget};
 pub use coroutine::{Coroutine, CoroutineState};
 pub use executor::{YieldNow, run, spawn_detached, yield_now};

@@ -13,7 +13,7 @@ use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::{Pin, pin};
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use crate::cancel::{CancelHandle, Cancelled, ScopeCancel};
 use crate::children::Children;
@@ -402,7 +402,8 @@ pub async fn supervisor_scope<'env, T>(body: impl AsyncFnOnce(&SupervisorScope<'
 ///
 /// Once the scope is cancelled by hand its children are cancelled on every poll
 /// (so are any spawned since), and if `ends_on_cancel` says so the body is dropped
-/// and the scope ends with its error.
+/// and the scope ends with its error. Either way, the cleanups that cancelled tasks
+/// handed to the scope run to the end before it completes.
 async fn drive<T>(
     children: &Children<'_>,
     cancel: &Rc<ScopeCancel>,
@@ -410,27 +411,30 @@ async fn drive<T>(
     body: impl Future<Output = T>,
     fails: fn(&T) -> bool,
 ) -> Result<T, Failure> {
-    let mut body = pin!(Some(body));
-    let mut output = None;
-    let body_waker = children.body_waker();
+    let mut driving = Driving {
+        children,
+        cancel,
+        ends_on_cancel,
+        body: pin!(Some(body)),
+        output: None,
+        exit: None,
+        body_waker: children.body_waker(),
+        fails,
+    };
     poll_fn(|cx| {
         children.set_owner(cx.waker());
         let cancelled_before = cancel.is_cancelled();
-        let polled = cancel.enter(|| {
-            drive_turn(
-                children,
-                cancel,
-                ends_on_cancel,
-                &mut body,
-                &mut output,
-                &body_waker,
-                fails,
-                cx,
-            )
-        });
+        let polled = cancel.enter(|| driving.turn(cx));
         // After the turn: the body may have made the first handle during it.
         if polled.is_pending() {
             cancel.register(cx.waker());
+            // Cleanups may have been handed over during the turn.
+            if let Some(cleanups) = cancel.cleanups() {
+                cleanups.set_owner(cx.waker());
+                if cleanups.has_ready() {
+                    cx.waker().wake_by_ref();
+                }
+            }
             // A cancel between the turn's look at the flag and the registration
             // found no waker to wake: look again.
             if cancel.is_cancelled() && !cancelled_before {
@@ -442,63 +446,58 @@ async fn drive<T>(
     .await
 }
 
-/// One poll of [`drive`].
-#[allow(clippy::too_many_arguments)]
-fn drive_turn<T, B: Future<Output = T>>(
-    children: &Children<'_>,
-    cancel: &ScopeCancel,
-    ends_on_cancel: &dyn Fn() -> bool,
-    body: &mut Pin<&mut Option<B>>,
-    output: &mut Option<T>,
-    body_waker: &std::task::Waker,
+/// What [`drive`] keeps between polls.
+struct Driving<'a, 'env, T, B> {
+    children: &'a Children<'env>,
+    cancel: &'a ScopeCancel,
+    ends_on_cancel: &'a dyn Fn() -> bool,
+    body: Pin<&'a mut Option<B>>,
+    /// The body's value, while children still run.
+    output: Option<T>,
+    /// How the scope ends, while cleanups still run.
+    exit: Option<Result<T, Failure>>,
+    body_waker: Waker,
     fails: fn(&T) -> bool,
-    cx: &mut Context<'_>,
-) -> Poll<Result<T, Failure>> {
-    {
+}
+
+impl<T, B: Future<Output = T>> Driving<'_, '_, T, B> {
+    /// Ends the scope with `exit`: the body and the children are cancelled, and the
+    /// cleanups they leave run before the scope completes.
+    fn end(&mut self, exit: Result<T, Failure>) {
+        crate::cleanup::cancelling(|| self.body.set(None));
+        self.children.cancel_all();
+        self.exit = Some(exit);
+    }
+
+    /// One poll of [`drive`].
+    fn turn(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, Failure>> {
         // What a round wakes (a child finishing wakes the body that awaits it; the
         // body spawning queues a child) runs in a second round of the same poll,
         // so a chain of scopes settles in one pass from the top instead of one
         // pass per level. Two rounds at most: a child that always wakes itself
         // still lets the owner's siblings run.
         for round in 0..2 {
-            if cancel.is_cancelled() {
-                children.cancel_all();
-                if body.is_some() && ends_on_cancel() {
-                    body.set(None);
-                    return Poll::Ready(Err(Failure::Error));
-                }
+            if self.exit.is_none() {
+                self.run_body_and_children();
             }
-            let body_woken = children.poll_ready();
-            if body_woken && let Some(running) = body.as_mut().as_pin_mut() {
-                match catch_unwind(AssertUnwindSafe(|| {
-                    crate::executor::polling_with(body_waker, || {
-                        running.poll(&mut Context::from_waker(body_waker))
-                    })
-                })) {
-                    Ok(Poll::Pending) => {}
-                    Ok(Poll::Ready(value)) => {
-                        body.set(None);
-                        if fails(&value) {
-                            children.cancel_all();
-                            return Poll::Ready(Ok(value));
-                        }
-                        *output = Some(value);
-                    }
-                    Err(payload) => {
-                        body.set(None);
-                        children.record_failure(Failure::Panic(payload));
+            let cleanups = self.cancel.cleanups();
+            if let Some(cleanups) = cleanups {
+                cleanups.poll_ready();
+                if let Some(failure) = cleanups.take_failure() {
+                    match &self.exit {
+                        // The first failure is the one reported.
+                        Some(Err(_)) => {}
+                        _ => self.end(Err(failure)),
                     }
                 }
             }
-            if let Some(failure) = children.take_failure() {
-                body.set(None);
-                children.cancel_all();
-                return Poll::Ready(Err(failure));
+            let cleaning = cleanups.is_some_and(|cleanups| !cleanups.is_empty());
+            if self.exit.is_some() && !cleaning {
+                return Poll::Ready(self.exit.take().expect("checked"));
             }
-            if output.is_some() && children.is_empty() {
-                return Poll::Ready(Ok(output.take().expect("checked")));
-            }
-            if !children.has_ready() {
+            let more = self.exit.is_none() && self.children.has_ready()
+                || cleanups.is_some_and(Children::has_ready);
+            if !more {
                 return Poll::Pending;
             }
             if round == 1 {
@@ -506,5 +505,47 @@ fn drive_turn<T, B: Future<Output = T>>(
             }
         }
         Poll::Pending
+    }
+
+    /// Polls what is ready of the body and the children; sets `exit` when the scope
+    /// is done.
+    fn run_body_and_children(&mut self) {
+        if self.cancel.is_cancelled() {
+            self.children.cancel_all();
+            if self.body.is_some() && (self.ends_on_cancel)() {
+                self.end(Err(Failure::Error));
+                return;
+            }
+        }
+        let body_woken = self.children.poll_ready();
+        if body_woken && let Some(running) = self.body.as_mut().as_pin_mut() {
+            let body_waker = &self.body_waker;
+            match catch_unwind(AssertUnwindSafe(|| {
+                crate::executor::polling_with(body_waker, || {
+                    running.poll(&mut Context::from_waker(body_waker))
+                })
+            })) {
+                Ok(Poll::Pending) => {}
+                Ok(Poll::Ready(value)) => {
+                    self.body.set(None);
+                    if (self.fails)(&value) {
+                        self.end(Ok(value));
+                        return;
+                    }
+                    self.output = Some(value);
+                }
+                Err(payload) => {
+                    self.body.set(None);
+                    self.children.record_failure(Failure::Panic(payload));
+                }
+            }
+        }
+        if let Some(failure) = self.children.take_failure() {
+            self.end(Err(failure));
+            return;
+        }
+        if self.output.is_some() && self.children.is_empty() {
+            self.exit = self.output.take().map(Ok);
+        }
     }
 }

@@ -462,7 +462,7 @@ impl<F: Future> Future for Timeout<F> {
             return Poll::Ready(Ok(output));
         }
         if Pin::new(this.sleep).poll(cx).is_ready() {
-            this.future.set(None);
+            crate::cleanup::cancelling(|| this.future.set(None));
             return Poll::Ready(Err(Elapsed(())));
         }
         Poll::Pending
