@@ -58,7 +58,7 @@ fn network_calls_overlap_when_they_suspend() {
     let speedup: f64 = out
         .lines()
         .find_map(|l| {
-            l.strip_prefix("speed-up over blocking: coro::sleep ")?
+            l.strip_prefix("speed-up over blocking: async sockets ")?
                 .split('x')
                 .next()?
                 .parse()
@@ -129,4 +129,17 @@ fn million_reports_memory_for_both() {
     };
     assert_eq!(row("coro tasks (coro::sleep)")[0], "20000", "{out}");
     assert_eq!(row("OS threads (thread::sleep)")[0], "200", "{out}");
+}
+
+#[test]
+fn echo_serves_a_thousand_clients_and_cancelling_its_scope_closes_every_socket() {
+    let out = example("echo", &["--clients", "1000", "--rounds", "3"]);
+    assert!(
+        out.contains("1000 clients, 3 round trips each: 3000 echoes checked"),
+        "{out}"
+    );
+    assert!(
+        out.contains("server scope cancelled: 1000 of 1000 connections closed"),
+        "{out}"
+    );
 }
