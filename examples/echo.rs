@@ -72,7 +72,9 @@ fn main() {
     let (clients, rounds) = (arg("--clients", 1000), arg("--rounds", 10));
     let started = std::time::Instant::now();
     let (echoed, closed) = coro::run(coro::scope(async |s| {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind localhost");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind localhost");
         let addr = listener.local_addr().unwrap();
         let (cancel_tx, cancel_rx) = coro::channel::oneshot();
         let server = s.spawn(serve(listener, cancel_tx));

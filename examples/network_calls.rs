@@ -130,8 +130,8 @@ fn main() {
 
     let start = Instant::now();
     let pooled = coro::run(coro::scope(async |s| {
-        let calls = (0..CALLS)
-            .map(|i| s.spawn(coro::spawn_blocking(move || blocking_call(addr, i))));
+        let calls =
+            (0..CALLS).map(|i| s.spawn(coro::spawn_blocking(move || blocking_call(addr, i))));
         sum_of(calls.collect()).await
     }));
     let pooled_time = start.elapsed();
