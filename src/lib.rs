@@ -192,7 +192,7 @@ pub use coro_macros::select;
 pub use coro_runtime::{
     Blocking, BuildError, Builder, CancelHandle, Cancelled, ConsumeBudget, Continuation, Coroutine,
     CoroutineState, Elapsed, EnsureActive, Interval, JoinError, JoinHandle, OnCancel, Runtime,
-    Scope, Sleep, Stream, SupervisorScope, SuspendWith, Timeout, TryScope, YieldNow,
+    Scope, Sleep, Stream, SupervisorScope, SuspendWith, TaskBuilder, Timeout, TryScope, YieldNow,
     consume_budget, deadline, ensure_active, interval, is_cancelled, on_cancel, run, scope, sleep,
     sleep_until, spawn_blocking, spawn_detached, supervisor_scope, suspend_with, timeout,
     timeout_at, try_scope, yield_now,

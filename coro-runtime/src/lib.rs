@@ -11,6 +11,7 @@
 
 mod adapters;
 mod blocking;
+mod builder;
 mod cancel;
 pub mod channel;
 mod children;
@@ -32,6 +33,7 @@ mod task;
 mod time;
 
 pub use blocking::{Blocking, spawn_blocking};
+pub use builder::{Detached, TaskBuilder};
 pub use cancel::{CancelHandle, Cancelled, EnsureActive, ensure_active, is_cancelled};
 pub use cleanup::{OnCancel, on_cancel};
 pub use coop::{ConsumeBudget, consume_budget};

@@ -15,6 +15,7 @@ use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
+use crate::builder::TaskBuilder;
 use crate::cancel::{CancelHandle, Cancelled, ScopeCancel};
 use crate::children::Children;
 use crate::task::{ChildTask, Failure, JoinHandle, Slot, deliver_success};
@@ -60,6 +61,18 @@ impl<'env> Scope<'env> {
         F::Output: 'env,
     {
         self.children.spawn_value(future, false)
+    }
+
+    /// A [`TaskBuilder`] for a child with settings (a name).
+    ///
+    /// ```
+    /// coro::run(coro::scope(async |s| {
+    ///     let child = s.task().name("child").spawn(async { 1 });
+    ///     assert_eq!(child.name().as_deref(), Some("child"));
+    /// }));
+    /// ```
+    pub fn task(&self) -> TaskBuilder<'_, Self> {
+        TaskBuilder::new(self)
     }
 
     /// Cancels the scope: every child now, and every child spawned after, is
@@ -162,6 +175,19 @@ impl<'env, E: 'env> TryScope<'env, E> {
         )));
         JoinHandle::new(slot)
     }
+
+    /// A [`TaskBuilder`] for a child with settings (a name).
+    ///
+    /// ```
+    /// let _: Result<(), String> = coro::run(coro::try_scope(async |s| {
+    ///     let child = s.task().name("child").spawn(async { Ok(1) });
+    ///     assert_eq!(child.name().as_deref(), Some("child"));
+    ///     Ok(())
+    /// }));
+    /// ```
+    pub fn task(&self) -> TaskBuilder<'_, Self> {
+        TaskBuilder::new(self)
+    }
 }
 
 impl<E: From<Cancelled>> TryScope<'_, E> {
@@ -237,6 +263,18 @@ impl<'env> SupervisorScope<'env> {
         F::Output: 'env,
     {
         self.children.spawn_value(future, true)
+    }
+
+    /// A [`TaskBuilder`] for a child with settings (a name).
+    ///
+    /// ```
+    /// coro::run(coro::supervisor_scope(async |s| {
+    ///     let child = s.task().name("child").spawn(async { 1 });
+    ///     assert_eq!(child.name().as_deref(), Some("child"));
+    /// }));
+    /// ```
+    pub fn task(&self) -> TaskBuilder<'_, Self> {
+        TaskBuilder::new(self)
     }
 
     /// Cancels the scope: every child now, and every child spawned after, is

@@ -15,6 +15,7 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use crate::context::{self, ContextMap};
@@ -34,6 +35,8 @@ use crate::context::{self, ContextMap};
 /// ```
 pub struct JoinError {
     repr: Repr,
+    /// The task's name, if it was spawned with one.
+    name: Option<Arc<str>>,
 }
 
 enum Repr {
@@ -45,23 +48,57 @@ impl JoinError {
     pub(crate) fn cancelled() -> Self {
         JoinError {
             repr: Repr::Cancelled,
+            name: None,
         }
     }
 
     pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> Self {
         JoinError {
             repr: Repr::Panic(payload),
+            name: None,
         }
+    }
+
+    /// The name the task was spawned with ([`TaskBuilder::name`]), if any; it also
+    /// shows in the error's `Display`.
+    ///
+    /// [`TaskBuilder::name`]: crate::TaskBuilder::name
+    ///
+    /// ```
+    /// coro::run(coro::supervisor_scope(async |s| {
+    ///     let fetch = s.task().name("fetch").spawn(async { panic!("timed out") });
+    ///     let error = fetch.await.unwrap_err();
+    ///     assert_eq!(error.task_name(), Some("fetch"));
+    ///     assert_eq!(error.to_string(), "task `fetch` panicked: timed out");
+    /// }));
+    /// ```
+    pub fn task_name(&self) -> Option<&str> {
+        self.name.as_deref()
     }
 
     /// The task was cancelled: through [`JoinHandle::cancel`], or because its scope
     /// failed or was itself cancelled.
+    ///
+    /// ```
+    /// coro::run(coro::scope(async |s| {
+    ///     let task = s.spawn(std::future::pending::<()>());
+    ///     task.cancel();
+    ///     assert!(task.await.unwrap_err().is_cancelled());
+    /// }));
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self.repr, Repr::Cancelled)
     }
 
     /// The task panicked (only reported on handles of a supervisor scope or of a
     /// detached task: elsewhere a child's panic fails its scope).
+    ///
+    /// ```
+    /// coro::run(coro::supervisor_scope(async |s| {
+    ///     let error = s.spawn(async { panic!("no") }).await.unwrap_err();
+    ///     assert!(error.is_panic() && !error.is_cancelled());
+    /// }));
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self.repr, Repr::Panic(_))
     }
@@ -71,12 +108,28 @@ impl JoinError {
     ///
     /// # Panics
     /// If the task was cancelled rather than panicking; see [`JoinError::try_into_panic`].
+    ///
+    /// ```
+    /// coro::run(coro::supervisor_scope(async |s| {
+    ///     let error = s.spawn(async { panic!("{}", 42) }).await.unwrap_err();
+    ///     assert_eq!(*error.into_panic().downcast::<String>().unwrap(), "42");
+    /// }));
+    /// ```
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         self.try_into_panic()
             .expect("`JoinError::into_panic` called on a cancelled task's error")
     }
 
     /// The panic's payload, or the error back if the task was cancelled.
+    ///
+    /// ```
+    /// coro::run(coro::scope(async |s| {
+    ///     let task = s.spawn(std::future::pending::<()>());
+    ///     task.cancel();
+    ///     let error = task.await.unwrap_err();
+    ///     assert!(error.try_into_panic().unwrap_err().is_cancelled());
+    /// }));
+    /// ```
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
             Repr::Panic(payload) => Ok(payload),
@@ -98,9 +151,13 @@ impl fmt::Debug for JoinError {
 
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("task")?;
+        if let Some(name) = &self.name {
+            write!(f, " `{name}`")?;
+        }
         match &self.repr {
-            Repr::Cancelled => f.write_str("task was cancelled"),
-            Repr::Panic(payload) => write!(f, "task panicked: {}", panic_message(payload.as_ref())),
+            Repr::Cancelled => f.write_str(" was cancelled"),
+            Repr::Panic(payload) => write!(f, " panicked: {}", panic_message(payload.as_ref())),
         }
     }
 }
@@ -122,6 +179,7 @@ pub(crate) struct Slot<T> {
     cancel_requested: Cell<bool>,
     /// The task's own waker: a cancel request wakes the task so its owner sees it.
     task_waker: Cell<Option<Waker>>,
+    name: RefCell<Option<Arc<str>>>,
 }
 
 enum SlotState<T> {
@@ -138,6 +196,7 @@ impl<T> Slot<T> {
             joiner: Cell::new(None),
             cancel_requested: Cell::new(false),
             task_waker: Cell::new(None),
+            name: RefCell::new(None),
         })
     }
 
@@ -152,7 +211,8 @@ impl<T> Slot<T> {
         self.finish(SlotState::Done(value));
     }
 
-    pub(crate) fn fail(&self, error: JoinError) {
+    pub(crate) fn fail(&self, mut error: JoinError) {
+        error.name = self.name.borrow().clone();
         self.finish(SlotState::Failed(error));
     }
 
@@ -184,6 +244,24 @@ pub struct JoinHandle<T> {
 impl<T> JoinHandle<T> {
     pub(crate) fn new(slot: Rc<Slot<T>>) -> Self {
         JoinHandle { slot }
+    }
+
+    /// Names the task, before it first runs.
+    pub(crate) fn named(self, name: Option<Arc<str>>) -> Self {
+        *self.slot.name.borrow_mut() = name;
+        self
+    }
+
+    /// The name the task was spawned with, if any.
+    ///
+    /// ```
+    /// coro::run(coro::scope(async |s| {
+    ///     let task = s.task().name("index").spawn(async {});
+    ///     assert_eq!(task.name().as_deref(), Some("index"));
+    /// }));
+    /// ```
+    pub fn name(&self) -> Option<Arc<str>> {
+        self.slot.name.borrow().clone()
     }
 
     /// Asks for the task to be cancelled. Its owner drops it (and with it every task
