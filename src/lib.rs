@@ -42,6 +42,73 @@
 //! Write the attribute with its path, `#[coro::coroutine]`: rustc reserves the bare
 //! name `#[coroutine]` for its unstable built-in attribute, and an import cannot
 //! shadow a built-in attribute.
+//!
+//! # The runtime
+//!
+//! Suspend functions are plain `Future`s and run on any executor. coro brings a
+//! small single-threaded one with structured concurrency:
+//!
+//! - **Running:** [`run`] blocks the thread on a future (Kotlin's `runBlocking`);
+//!   [`Runtime::builder`] sets the blocking pool and the cooperative budget.
+//! - **Scopes:** [`scope`], [`try_scope`] and [`supervisor_scope`] own the tasks
+//!   they spawn, which may borrow from the caller; a scope returns when every task
+//!   in it is done, and a failure cancels the rest. `s.task().name("..")` names a
+//!   task. [`spawn_detached`] is the escape hatch.
+//! - **Cancellation:** dropping a future cancels it and everything below it. A
+//!   scope is also cancelled by hand ([`Scope::cancel`], a `Send` [`CancelHandle`]);
+//!   CPU-bound code checks [`is_cancelled`] or awaits [`ensure_active`];
+//!   [`on_cancel`] runs async cleanup when a task is cancelled.
+//! - **Time:** [`sleep`], [`interval`], [`timeout`], [`timeout_at`], and
+//!   [`deadline`] for the work under a timeout.
+//! - **Channels:** [`channel`] has many-consumer `bounded` (and rendezvous
+//!   `bounded(0)`) and `unbounded` channels, `oneshot`, `broadcast` and `watch`.
+//! - **Waiting on several things:** [`select!`] (fair, or `biased;`).
+//! - **Sync:** [`sync`] has a `Mutex` whose guard may be held across `.await`,
+//!   `RwLock`, `Semaphore`, `Barrier` and `Notify`.
+//! - **Blocking work and callbacks:** [`spawn_blocking`] runs blocking code on a
+//!   pool; [`suspend_with`] turns a callback API into a suspension.
+//! - **I/O:** while nothing is ready, [`run`] waits in async-io's reactor, so
+//!   async-net and async-io sockets (TCP, UDP, Unix, `Async<T>`) wake their tasks on
+//!   the executor's own thread. For tokio-based libraries, enter a tokio runtime
+//!   beside `run` (`let _guard = tokio_runtime.enter();`), or run coro futures inside
+//!   tokio's `block_on`: both work.
+//! - **Fairness:** each task turn has a budget of operations; coro's own futures
+//!   spend it, so a loop whose awaits are always ready still lets timers and its
+//!   siblings run. [`consume_budget`] lets other loops take part.
+//! - **Context:** [`context`] carries task-local values to children, like a Kotlin
+//!   `CoroutineContext`.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! #[coro::coroutine]
+//! async fn fetch(id: u32) -> String {
+//!     coro::sleep(Duration::from_millis(5)).await; // a network call, say
+//!     format!("item {id}")
+//! }
+//!
+//! let items = coro::run(coro::scope(async |s| {
+//!     let (tx, mut rx) = coro::channel::bounded(4);
+//!     for id in 0..3 {
+//!         let tx = tx.clone();
+//!         s.task().name("fetch").spawn(async move { tx.send(fetch(id).await).await.unwrap() });
+//!     }
+//!     drop(tx);
+//!     let mut items = Vec::new();
+//!     loop {
+//!         coro::select! {
+//!             Ok(item) = rx.recv() => items.push(item),
+//!             _ = coro::sleep(Duration::from_secs(5)) => break, // too slow: give up
+//!         }
+//!         if items.len() == 3 {
+//!             break;
+//!         }
+//!     }
+//!     items.sort();
+//!     items
+//! }));
+//! assert_eq!(items, ["item 0", "item 1", "item 2"]);
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
