@@ -3,9 +3,12 @@
 //! with structured concurrency. Use it through the `coro` facade.
 //!
 //! Each runtime concept has its own module: `executor` (`run`, detached tasks,
-//! `yield_now`), `scope` (structured concurrency), `children` (the tasks a scope
-//! owns), `task` (handles and errors), `time`, `blocking`, `suspend`, `channel` and
-//! `context`. The whole crate is safe code.
+//! `yield_now`), `reactor` (where `run` waits), `coop` (the cooperative budget),
+//! `runtime` (the builder), `scope` (structured concurrency), `children` (the tasks a
+//! scope owns), `cancel` (cancellation by hand), `cleanup` (async cleanup on
+//! cancellation), `builder` (named tasks), `task` (handles and errors), `time`,
+//! `blocking`, `suspend`, `channel`, `sync` and `context`. The whole crate is safe
+//! code.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
