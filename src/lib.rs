@@ -275,6 +275,26 @@ pub use coro_runtime::private as __private;
 /// The `#[coroutine]` transform recognises `yield_!` by name inside the body, so it
 /// needs no import there. Anywhere else, this macro is a compile error.
 ///
+/// ```
+/// use coro::{Coroutine, CoroutineState};
+///
+/// // A generator's yields evaluate to `()`; a coroutine's, to the next resume argument.
+/// #[coro::coroutine]
+/// fn echo_doubled() -> impl Coroutine<i32, Yield = i32, Return = ()> {
+///     let mut heard = yield_!(0);
+///     while heard != 0 {
+///         heard = yield_!(heard * 2);
+///     }
+/// }
+///
+/// let mut c = std::pin::pin!(echo_doubled());
+/// assert_eq!(c.as_mut().resume(99), CoroutineState::Yielded(0)); // 99 only starts it
+/// assert_eq!(c.as_mut().resume(5), CoroutineState::Yielded(10));
+/// assert_eq!(c.as_mut().resume(0), CoroutineState::Complete(()));
+/// ```
+///
+/// Outside a `#[coroutine]` body it does not compile:
+///
 /// ```compile_fail
 /// fn not_a_coroutine() {
 ///     coro::yield_!(1);
@@ -292,6 +312,29 @@ macro_rules! yield_ {
 
 /// Forwards every value a coroutine or iterator yields, then evaluates to its return
 /// value. Like [`yield_!`], it only works directly inside a `#[coroutine]` body.
+///
+/// ```
+/// use coro::Coroutine;
+///
+/// #[coro::coroutine]
+/// fn countdown(from: u32) -> impl Coroutine<Yield = u32, Return = &'static str> {
+///     for i in (1..=from).rev() {
+///         yield_!(i);
+///     }
+///     "liftoff"
+/// }
+///
+/// #[coro::coroutine]
+/// fn launch() -> impl Iterator<Item = u32> {
+///     yield_from!(0..2); // an iterator
+///     let said = yield_from!(countdown(3)); // a coroutine: its return value comes back
+///     assert_eq!(said, "liftoff");
+/// }
+///
+/// assert_eq!(launch().collect::<Vec<_>>(), [0, 1, 3, 2, 1]);
+/// ```
+///
+/// Outside a `#[coroutine]` body it does not compile:
 ///
 /// ```compile_fail
 /// fn not_a_coroutine() {

@@ -5,6 +5,22 @@
 //! captures the map current when it is spawned and installs it around each of its
 //! polls; [`with`] installs a map with one more value around the polls of one future.
 //! Reading is a thread-local lookup; adding a value copies the (small) map once.
+//!
+//! ```
+//! #[derive(Clone, Debug, PartialEq)]
+//! struct RequestId(u32);
+//!
+//! async fn log_line(what: &str) -> String {
+//!     let id = coro::context::get::<RequestId>().map(|id| id.0);
+//!     format!("[request {id:?}] {what}")
+//! }
+//!
+//! let lines = coro::run(coro::context::with(RequestId(7), coro::scope(async |s| {
+//!     let child = s.spawn(log_line("from a child")); // children inherit the context
+//!     vec![log_line("from the handler").await, child.await.unwrap()]
+//! })));
+//! assert_eq!(lines, ["[request Some(7)] from the handler", "[request Some(7)] from a child"]);
+//! ```
 
 use std::any::{Any, TypeId};
 use std::cell::RefCell;

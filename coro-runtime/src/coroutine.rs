@@ -65,10 +65,32 @@ pub trait Coroutine<R = ()> {
     /// The type of the value the body ends with.
     type Return;
 
-    /// Runs the coroutine until it next suspends or finishes.
+    /// Runs the coroutine until it next suspends or finishes. The first call starts
+    /// the body (its argument is dropped); each later one is what the pending
+    /// `yield_!` evaluates to.
     ///
     /// # Panics
     /// If the coroutine already completed, or an earlier `resume` panicked.
+    ///
+    /// ```
+    /// use coro::{Coroutine, CoroutineState};
+    ///
+    /// #[coro::coroutine]
+    /// fn greeter() -> impl Coroutine<&'static str, Yield = String, Return = usize> {
+    ///     let mut greeted = 0;
+    ///     let mut name = yield_!(String::from("who is there?"));
+    ///     while !name.is_empty() {
+    ///         greeted += 1;
+    ///         name = yield_!(format!("hello, {name}"));
+    ///     }
+    ///     greeted
+    /// }
+    ///
+    /// let mut c = Box::pin(greeter());
+    /// assert_eq!(c.as_mut().resume(""), CoroutineState::Yielded("who is there?".into()));
+    /// assert_eq!(c.as_mut().resume("Ada"), CoroutineState::Yielded("hello, Ada".into()));
+    /// assert_eq!(c.as_mut().resume(""), CoroutineState::Complete(1));
+    /// ```
     fn resume(self: Pin<&mut Self>, arg: R) -> CoroutineState<Self::Yield, Self::Return>;
 }
 
