@@ -74,7 +74,8 @@
 //!   tokio's `block_on`: both work.
 //! - **Fairness:** each task turn has a budget of operations; coro's own futures
 //!   spend it, so a loop whose awaits are always ready still lets timers and its
-//!   siblings run. [`consume_budget`] lets other loops take part.
+//!   siblings run. [`io::cooperative`] makes a socket's reads and writes spend it,
+//!   and [`consume_budget`] lets other loops take part.
 //! - **Context:** [`context`] carries task-local values to children, like a Kotlin
 //!   `CoroutineContext`.
 //!
@@ -264,7 +265,7 @@ pub use coro_runtime::{
     sleep_until, spawn_blocking, spawn_detached, supervisor_scope, suspend_with, timeout,
     timeout_at, try_scope, yield_now,
 };
-pub use coro_runtime::{channel, context, sync};
+pub use coro_runtime::{channel, context, io, sync};
 
 #[doc(hidden)]
 pub use coro_runtime::private as __private;

@@ -99,3 +99,20 @@ fn outside_the_executor_nothing_is_held_back() {
     });
     assert_eq!(total, 499_500);
 }
+
+#[test]
+fn a_cooperative_reader_that_is_always_ready_lets_its_sibling_run() {
+    use futures::AsyncReadExt;
+    coro::run(coro::scope(async |s| {
+        let sibling_ran = Rc::new(Cell::new(false));
+        let flag = sibling_ran.clone();
+        let started = Instant::now();
+        s.spawn(async move { flag.set(true) });
+        let mut endless = coro::io::cooperative(futures::io::repeat(7));
+        let mut buf = [0u8; 16];
+        while !sibling_ran.get() && started.elapsed() < GIVE_UP {
+            endless.read_exact(&mut buf).await.unwrap();
+        }
+        assert!(sibling_ran.get(), "an always-ready reader kept the thread");
+    }));
+}

@@ -167,3 +167,27 @@ fn a_coro_sleep_and_a_socket_wait_share_the_thread() {
         .await;
     });
 }
+
+#[test]
+fn async_io_wrapped_std_sockets_work_under_run() {
+    use async_io::Async;
+    let reply = coro::run(async {
+        let listener = Async::<std::net::TcpListener>::bind(([127, 0, 0, 1], 0)).unwrap();
+        let addr = listener.get_ref().local_addr().unwrap();
+        coro::scope(async |s| {
+            s.spawn(async move {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let mut buf = [0u8; 2];
+                stream.read_exact(&mut buf).await.unwrap();
+                stream.write_all(&buf).await.unwrap();
+            });
+            let mut client = Async::<std::net::TcpStream>::connect(addr).await.unwrap();
+            client.write_all(b"hi").await.unwrap();
+            let mut buf = [0u8; 2];
+            client.read_exact(&mut buf).await.unwrap();
+            buf
+        })
+        .await
+    });
+    assert_eq!(&reply, b"hi");
+}

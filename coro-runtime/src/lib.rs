@@ -23,6 +23,7 @@ pub mod context;
 mod coop;
 mod coroutine;
 mod executor;
+pub mod io;
 mod pinned;
 mod reactor;
 
