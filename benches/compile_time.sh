@@ -97,3 +97,47 @@ printf '| %d bodies | release build (s) | / hand-written |\n|---|---:|---:|\n' "
 for kind in hand coro async; do
     printf '| %s | %.2f | %.2f |\n' "$kind" "${seconds[$kind]}" "$(awk "BEGIN { print ${seconds[$kind]} / ${seconds[hand]} }")"
 done
+
+# One long straight body: 300 locals, each bound after a suspension point and all
+# read at the end. The compact machine's size grows with the square of what it
+# carries; past a limit the macro takes the pinned machine, which rustc lays out.
+locals=300
+many() {
+    local kind=$1 dir="$out/many-$1"
+    mkdir -p "$dir/src"
+    sed "s/name = \"bench-coro\"/name = \"bench-many-$kind\"/" "$out/coro/Cargo.toml" > "$dir/Cargo.toml"
+    {
+        if [ "$kind" = coro ]; then
+            echo "#[coro::coroutine]"
+            echo "pub fn many() -> impl Iterator<Item = u64> {"
+        else
+            echo "pub async fn many() -> u64 {"
+        fi
+        for ((i = 0; i < locals; i++)); do
+            if [ "$kind" = coro ]; then
+                echo "    let v$i: u64 = { yield_!($i); $i };"
+            else
+                echo "    let v$i: u64 = { std::future::ready(()).await; $i };"
+            fi
+        done
+        printf '    let total = 0'
+        for ((i = 0; i < locals; i++)); do printf ' + v%d' "$i"; done
+        echo ';'
+        if [ "$kind" = coro ]; then echo "    yield_!(total);"; else echo "    total"; fi
+        echo "}"
+    } > "$dir/src/lib.rs"
+}
+declare -A many_seconds
+for kind in coro async; do
+    many $kind
+    (cd "$out/many-$kind" && CARGO_TARGET_DIR="$out/target" cargo build --release --quiet)
+    touch "$out/many-$kind/src/lib.rs"
+    start=$(date +%s.%N)
+    (cd "$out/many-$kind" && CARGO_TARGET_DIR="$out/target" cargo build --release --quiet)
+    end=$(date +%s.%N)
+    many_seconds[$kind]=$(awk "BEGIN { print $end - $start }")
+done
+printf '\n| one body, %d live locals | release build (s) | / std async fn |\n|---|---:|---:|\n' "$locals"
+for kind in coro async; do
+    printf '| %s | %.2f | %.2f |\n' "$kind" "${many_seconds[$kind]}" "$(awk "BEGIN { print ${many_seconds[$kind]} / ${many_seconds[async]} }")"
+done

@@ -343,3 +343,271 @@ fn in_macros() -> impl Iterator<Item = String> {
 fn pinned_bodies_suspend_inside_std_macros() {
     assert_eq!(in_macros().collect::<Vec<_>>(), ["2", "[10, 20]"]);
 }
+
+/// A long straight body whose locals all live to its end: past a size the macro
+/// takes the pinned machine, which rustc builds far faster than the compact enum.
+#[coro::coroutine]
+fn fifty_locals() -> impl Iterator<Item = u64> {
+    let v0: u64 = {
+        yield_!(0);
+        0
+    };
+    let v1: u64 = {
+        yield_!(1);
+        1
+    };
+    let v2: u64 = {
+        yield_!(2);
+        2
+    };
+    let v3: u64 = {
+        yield_!(3);
+        3
+    };
+    let v4: u64 = {
+        yield_!(4);
+        4
+    };
+    let v5: u64 = {
+        yield_!(5);
+        5
+    };
+    let v6: u64 = {
+        yield_!(6);
+        6
+    };
+    let v7: u64 = {
+        yield_!(7);
+        7
+    };
+    let v8: u64 = {
+        yield_!(8);
+        8
+    };
+    let v9: u64 = {
+        yield_!(9);
+        9
+    };
+    let v10: u64 = {
+        yield_!(10);
+        10
+    };
+    let v11: u64 = {
+        yield_!(11);
+        11
+    };
+    let v12: u64 = {
+        yield_!(12);
+        12
+    };
+    let v13: u64 = {
+        yield_!(13);
+        13
+    };
+    let v14: u64 = {
+        yield_!(14);
+        14
+    };
+    let v15: u64 = {
+        yield_!(15);
+        15
+    };
+    let v16: u64 = {
+        yield_!(16);
+        16
+    };
+    let v17: u64 = {
+        yield_!(17);
+        17
+    };
+    let v18: u64 = {
+        yield_!(18);
+        18
+    };
+    let v19: u64 = {
+        yield_!(19);
+        19
+    };
+    let v20: u64 = {
+        yield_!(20);
+        20
+    };
+    let v21: u64 = {
+        yield_!(21);
+        21
+    };
+    let v22: u64 = {
+        yield_!(22);
+        22
+    };
+    let v23: u64 = {
+        yield_!(23);
+        23
+    };
+    let v24: u64 = {
+        yield_!(24);
+        24
+    };
+    let v25: u64 = {
+        yield_!(25);
+        25
+    };
+    let v26: u64 = {
+        yield_!(26);
+        26
+    };
+    let v27: u64 = {
+        yield_!(27);
+        27
+    };
+    let v28: u64 = {
+        yield_!(28);
+        28
+    };
+    let v29: u64 = {
+        yield_!(29);
+        29
+    };
+    let v30: u64 = {
+        yield_!(30);
+        30
+    };
+    let v31: u64 = {
+        yield_!(31);
+        31
+    };
+    let v32: u64 = {
+        yield_!(32);
+        32
+    };
+    let v33: u64 = {
+        yield_!(33);
+        33
+    };
+    let v34: u64 = {
+        yield_!(34);
+        34
+    };
+    let v35: u64 = {
+        yield_!(35);
+        35
+    };
+    let v36: u64 = {
+        yield_!(36);
+        36
+    };
+    let v37: u64 = {
+        yield_!(37);
+        37
+    };
+    let v38: u64 = {
+        yield_!(38);
+        38
+    };
+    let v39: u64 = {
+        yield_!(39);
+        39
+    };
+    let v40: u64 = {
+        yield_!(40);
+        40
+    };
+    let v41: u64 = {
+        yield_!(41);
+        41
+    };
+    let v42: u64 = {
+        yield_!(42);
+        42
+    };
+    let v43: u64 = {
+        yield_!(43);
+        43
+    };
+    let v44: u64 = {
+        yield_!(44);
+        44
+    };
+    let v45: u64 = {
+        yield_!(45);
+        45
+    };
+    let v46: u64 = {
+        yield_!(46);
+        46
+    };
+    let v47: u64 = {
+        yield_!(47);
+        47
+    };
+    let v48: u64 = {
+        yield_!(48);
+        48
+    };
+    let v49: u64 = {
+        yield_!(49);
+        49
+    };
+    yield_!(
+        0 + v0
+            + v1
+            + v2
+            + v3
+            + v4
+            + v5
+            + v6
+            + v7
+            + v8
+            + v9
+            + v10
+            + v11
+            + v12
+            + v13
+            + v14
+            + v15
+            + v16
+            + v17
+            + v18
+            + v19
+            + v20
+            + v21
+            + v22
+            + v23
+            + v24
+            + v25
+            + v26
+            + v27
+            + v28
+            + v29
+            + v30
+            + v31
+            + v32
+            + v33
+            + v34
+            + v35
+            + v36
+            + v37
+            + v38
+            + v39
+            + v40
+            + v41
+            + v42
+            + v43
+            + v44
+            + v45
+            + v46
+            + v47
+            + v48
+            + v49
+    );
+}
+
+#[test]
+fn a_body_with_many_live_locals_takes_the_pinned_machine_and_works() {
+    // Boxed once, so it stays `Unpin`: a pointer, not fifty carried locals.
+    assert!(std::mem::size_of_val(&fifty_locals()) <= 16);
+    let items: Vec<u64> = fifty_locals().collect();
+    assert_eq!(items.len(), 51);
+    assert_eq!(items[..50], (0..50).collect::<Vec<_>>()[..]);
+    assert_eq!(items[50], (0..50).sum::<u64>());
+}

@@ -81,6 +81,15 @@ pub struct Liveness {
     pub may_borrow: Vec<MayBorrow>,
 }
 
+impl Liveness {
+    /// How many bindings the states carry, added up over the blocks: what the
+    /// compact machine's size, and its compile time, grow with (the square of the
+    /// live bindings in a long straight body).
+    pub fn carried_total(&self) -> usize {
+        self.live_in.iter().map(|live| live.iter().count()).sum()
+    }
+}
+
 /// What a statement does to bindings. Entering a scope starts its bindings afresh
 /// (uninitialised), so nothing from a previous turn of a loop is taken to still be
 /// there on a path that does not declare them again.
