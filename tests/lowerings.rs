@@ -549,8 +549,7 @@ fn fifty_locals() -> impl Iterator<Item = u64> {
         49
     };
     yield_!(
-        0 + v0
-            + v1
+        v0 + v1
             + v2
             + v3
             + v4
