@@ -1,5 +1,6 @@
 //! `coro::Runtime::builder()`: each setting takes effect, and bad ones are errors.
-//! One test, because the blocking pool is shared by the whole process.
+//! The settings are one test, because the blocking pool is shared by the whole
+//! process; task names and spawn sites are another.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -67,4 +68,29 @@ fn settings_take_effect_and_bad_ones_are_errors() {
         let error = builder.build().unwrap_err();
         assert!(error.to_string().contains(setting), "{error}");
     }
+}
+
+#[test]
+fn a_join_error_names_the_task_and_where_it_was_spawned() {
+    coro::run(coro::supervisor_scope(async |s| {
+        let line = line!() + 1;
+        let failed = s.task().name("fetch").spawn(async { panic!("refused") });
+        let error = failed.await.unwrap_err();
+        let at = error.spawned_at().expect("a spawn site");
+        assert_eq!((at.file(), at.line()), (file!(), line));
+        assert_eq!(
+            error.to_string(),
+            format!("task `fetch` (spawned at {at}) panicked: refused")
+        );
+        let line = line!() + 1;
+        let detached = coro::spawn_detached(async { panic!("lost") });
+        let at = detached.await.unwrap_err().spawned_at().unwrap();
+        assert_eq!((at.file(), at.line()), (file!(), line));
+        let line = line!() + 1;
+        let cancelled = s.spawn(std::future::pending::<()>());
+        cancelled.cancel();
+        let error = cancelled.await.unwrap_err();
+        assert_eq!(error.spawned_at().map(|at| at.line()), Some(line));
+        assert!(error.to_string().ends_with("was cancelled"));
+    }));
 }

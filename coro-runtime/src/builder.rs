@@ -43,7 +43,9 @@ impl<'a, S> TaskBuilder<'a, S> {
     /// ```
     /// coro::run(coro::supervisor_scope(async |s| {
     ///     let error = s.task().name("parser").spawn(async { panic!("bad input") }).await.unwrap_err();
-    ///     assert_eq!(error.to_string(), "task `parser` panicked: bad input");
+    ///     let message = error.to_string(); // task `parser` (spawned at src/..:3:29) panicked: bad input
+    ///     assert!(message.starts_with("task `parser` (spawned at "), "{message}");
+    ///     assert!(message.ends_with(") panicked: bad input"), "{message}");
     /// }));
     /// ```
     pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
@@ -81,6 +83,7 @@ impl TaskBuilder<'static, Detached> {
     ///     assert_eq!(error.task_name(), Some("reporter"));
     /// });
     /// ```
+    #[track_caller]
     pub fn spawn_detached<F>(self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
@@ -98,6 +101,7 @@ impl<'env> TaskBuilder<'_, Scope<'env>> {
     ///     assert_eq!(s.task().name("one").spawn(async { 1 }).await.unwrap(), 1);
     /// }));
     /// ```
+    #[track_caller]
     pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'env,
@@ -115,6 +119,7 @@ impl<'env> TaskBuilder<'_, SupervisorScope<'env>> {
     ///     assert_eq!(s.task().name("one").spawn(async { 1 }).await.unwrap(), 1);
     /// }));
     /// ```
+    #[track_caller]
     pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'env,
@@ -133,6 +138,7 @@ impl<'env, E: 'env> TaskBuilder<'_, TryScope<'env, E>> {
     /// }));
     /// assert_eq!(result, Ok(1));
     /// ```
+    #[track_caller]
     pub fn spawn<T, F>(self, future: F) -> JoinHandle<T>
     where
         F: Future<Output = Result<T, E>> + 'env,

@@ -152,12 +152,14 @@ impl<'env> Children<'env> {
 
     /// Spawns `future` as a child whose output is its handle's value; if
     /// `supervised`, its panic is the handle's business rather than the owner's.
+    #[track_caller]
     pub(crate) fn spawn_value<F>(&self, future: F, supervised: bool) -> JoinHandle<F::Output>
     where
         F: Future + 'env,
         F::Output: 'env,
     {
         let slot = Slot::new();
+        slot.spawned_at(std::panic::Location::caller());
         self.spawn(Box::pin(ChildTask::new(
             future,
             slot.clone(),

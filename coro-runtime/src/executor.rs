@@ -206,14 +206,18 @@ impl Turn {
 ///     assert_eq!(background.await.unwrap(), 7);
 /// });
 /// ```
+#[track_caller]
 pub fn spawn_detached<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
     F::Output: 'static,
 {
-    with_executor("coro::spawn_detached", |executor| {
+    let at = std::panic::Location::caller();
+    let handle = with_executor("coro::spawn_detached", |executor| {
         executor.detached.spawn_value(future, true)
-    })
+    });
+    handle.slot_spawned_at(at);
+    handle
 }
 
 /// Suspends once, letting every other ready task run before this one continues.

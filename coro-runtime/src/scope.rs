@@ -55,6 +55,7 @@ impl<'env> Scope<'env> {
     ///     assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
     /// }));
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'env,
@@ -151,6 +152,7 @@ impl<'env, E: 'env> TryScope<'env, E> {
     /// }));
     /// assert_eq!(result, Err("failed"));
     /// ```
+    #[track_caller]
     pub fn spawn<T, F>(&self, future: F) -> JoinHandle<T>
     where
         F: Future<Output = Result<T, E>> + 'env,
@@ -167,6 +169,7 @@ impl<'env, E: 'env> TryScope<'env, E> {
             }
         };
         let slot = Slot::new();
+        slot.spawned_at(std::panic::Location::caller());
         self.children.spawn(Box::pin(ChildTask::new(
             future,
             slot.clone(),
@@ -257,6 +260,7 @@ impl<'env> SupervisorScope<'env> {
     ///     assert_eq!(s.spawn(async { "ok" }).await.unwrap(), "ok");
     /// }));
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'env,

@@ -12,7 +12,7 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -37,6 +37,8 @@ pub struct JoinError {
     repr: Repr,
     /// The task's name, if it was spawned with one.
     name: Option<Arc<str>>,
+    /// Where it was spawned.
+    spawned_at: Option<&'static Location<'static>>,
 }
 
 enum Repr {
@@ -49,6 +51,7 @@ impl JoinError {
         JoinError {
             repr: Repr::Cancelled,
             name: None,
+            spawned_at: None,
         }
     }
 
@@ -56,6 +59,7 @@ impl JoinError {
         JoinError {
             repr: Repr::Panic(payload),
             name: None,
+            spawned_at: None,
         }
     }
 
@@ -69,11 +73,28 @@ impl JoinError {
     ///     let fetch = s.task().name("fetch").spawn(async { panic!("timed out") });
     ///     let error = fetch.await.unwrap_err();
     ///     assert_eq!(error.task_name(), Some("fetch"));
-    ///     assert_eq!(error.to_string(), "task `fetch` panicked: timed out");
+    ///     assert!(error.to_string().starts_with("task `fetch` (spawned at "));
+    ///     assert!(error.to_string().ends_with("panicked: timed out"));
     /// }));
     /// ```
     pub fn task_name(&self) -> Option<&str> {
         self.name.as_deref()
+    }
+
+    /// Where the task was spawned (the call to `spawn`), which also shows in the
+    /// error's `Display`.
+    ///
+    /// ```
+    /// coro::run(coro::supervisor_scope(async |s| {
+    ///     let line = line!() + 1;
+    ///     let failed = s.spawn(async { panic!("boom") });
+    ///     let error = failed.await.unwrap_err();
+    ///     assert_eq!(error.spawned_at().map(|at| at.line()), Some(line));
+    ///     assert!(error.to_string().contains(&format!(":{line}:")));
+    /// }));
+    /// ```
+    pub fn spawned_at(&self) -> Option<&'static Location<'static>> {
+        self.spawned_at
     }
 
     /// The task was cancelled: through [`JoinHandle::cancel`], or because its scope
@@ -155,6 +176,9 @@ impl fmt::Display for JoinError {
         if let Some(name) = &self.name {
             write!(f, " `{name}`")?;
         }
+        if let Some(at) = self.spawned_at {
+            write!(f, " (spawned at {at})")?;
+        }
         match &self.repr {
             Repr::Cancelled => f.write_str(" was cancelled"),
             Repr::Panic(payload) => write!(f, " panicked: {}", panic_message(payload.as_ref())),
@@ -180,6 +204,7 @@ pub(crate) struct Slot<T> {
     /// The task's own waker: a cancel request wakes the task so its owner sees it.
     task_waker: Cell<Option<Waker>>,
     name: RefCell<Option<Arc<str>>>,
+    spawned_at: Cell<Option<&'static Location<'static>>>,
 }
 
 enum SlotState<T> {
@@ -197,6 +222,7 @@ impl<T> Slot<T> {
             cancel_requested: Cell::new(false),
             task_waker: Cell::new(None),
             name: RefCell::new(None),
+            spawned_at: Cell::new(None),
         })
     }
 
@@ -211,8 +237,14 @@ impl<T> Slot<T> {
         self.finish(SlotState::Done(value));
     }
 
+    /// Remembers where the task was spawned, for its errors.
+    pub(crate) fn spawned_at(&self, at: &'static Location<'static>) {
+        self.spawned_at.set(Some(at));
+    }
+
     pub(crate) fn fail(&self, mut error: JoinError) {
         error.name = self.name.borrow().clone();
+        error.spawned_at = self.spawned_at.get();
         self.finish(SlotState::Failed(error));
     }
 
@@ -244,6 +276,11 @@ pub struct JoinHandle<T> {
 impl<T> JoinHandle<T> {
     pub(crate) fn new(slot: Rc<Slot<T>>) -> Self {
         JoinHandle { slot }
+    }
+
+    /// Corrects where the task was spawned, for spawns that go through a closure.
+    pub(crate) fn slot_spawned_at(&self, at: &'static Location<'static>) {
+        self.slot.spawned_at(at);
     }
 
     /// Names the task, before it first runs.
