@@ -30,7 +30,7 @@ pub struct Detached;
 #[derive(Debug)]
 pub struct TaskBuilder<'a, S> {
     owner: &'a S,
-    name: Option<Arc<str>>,
+    name: Option<Arc<String>>,
 }
 
 impl<'a, S> TaskBuilder<'a, S> {
@@ -48,8 +48,8 @@ impl<'a, S> TaskBuilder<'a, S> {
     ///     assert!(message.ends_with(") panicked: bad input"), "{message}");
     /// }));
     /// ```
-    pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
-        self.name = Some(name.into());
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(Arc::new(name.into()));
         self
     }
 }

@@ -35,9 +35,13 @@ use crate::context::{self, ContextMap};
 /// ```
 pub struct JoinError {
     repr: Repr,
-    /// The task's name, if it was spawned with one.
-    name: Option<Arc<str>>,
-    /// Where it was spawned.
+    /// Which task: boxed, so a task's result slot stays small.
+    origin: Option<Box<Origin>>,
+}
+
+/// The task a [`JoinError`] is about.
+struct Origin {
+    name: Option<Arc<String>>,
     spawned_at: Option<&'static Location<'static>>,
 }
 
@@ -50,16 +54,14 @@ impl JoinError {
     pub(crate) fn cancelled() -> Self {
         JoinError {
             repr: Repr::Cancelled,
-            name: None,
-            spawned_at: None,
+            origin: None,
         }
     }
 
     pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> Self {
         JoinError {
             repr: Repr::Panic(payload),
-            name: None,
-            spawned_at: None,
+            origin: None,
         }
     }
 
@@ -78,7 +80,7 @@ impl JoinError {
     /// }));
     /// ```
     pub fn task_name(&self) -> Option<&str> {
-        self.name.as_deref()
+        self.origin.as_ref()?.name.as_deref().map(String::as_str)
     }
 
     /// Where the task was spawned (the call to `spawn`), which also shows in the
@@ -94,7 +96,7 @@ impl JoinError {
     /// }));
     /// ```
     pub fn spawned_at(&self) -> Option<&'static Location<'static>> {
-        self.spawned_at
+        self.origin.as_ref()?.spawned_at
     }
 
     /// The task was cancelled: through [`JoinHandle::cancel`], or because its scope
@@ -173,10 +175,10 @@ impl fmt::Debug for JoinError {
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("task")?;
-        if let Some(name) = &self.name {
+        if let Some(name) = self.task_name() {
             write!(f, " `{name}`")?;
         }
-        if let Some(at) = self.spawned_at {
+        if let Some(at) = self.spawned_at() {
             write!(f, " (spawned at {at})")?;
         }
         match &self.repr {
@@ -203,7 +205,8 @@ pub(crate) struct Slot<T> {
     cancel_requested: Cell<bool>,
     /// The task's own waker: a cancel request wakes the task so its owner sees it.
     task_waker: Cell<Option<Waker>>,
-    name: RefCell<Option<Arc<str>>>,
+    /// A thin pointer: most tasks have no name.
+    name: Cell<Option<Arc<String>>>,
     spawned_at: Cell<Option<&'static Location<'static>>>,
 }
 
@@ -221,7 +224,7 @@ impl<T> Slot<T> {
             joiner: Cell::new(None),
             cancel_requested: Cell::new(false),
             task_waker: Cell::new(None),
-            name: RefCell::new(None),
+            name: Cell::new(None),
             spawned_at: Cell::new(None),
         })
     }
@@ -237,14 +240,22 @@ impl<T> Slot<T> {
         self.finish(SlotState::Done(value));
     }
 
+    fn name(&self) -> Option<Arc<String>> {
+        let name = self.name.take();
+        self.name.set(name.clone());
+        name
+    }
+
     /// Remembers where the task was spawned, for its errors.
     pub(crate) fn spawned_at(&self, at: &'static Location<'static>) {
         self.spawned_at.set(Some(at));
     }
 
     pub(crate) fn fail(&self, mut error: JoinError) {
-        error.name = self.name.borrow().clone();
-        error.spawned_at = self.spawned_at.get();
+        let (name, spawned_at) = (self.name(), self.spawned_at.get());
+        if name.is_some() || spawned_at.is_some() {
+            error.origin = Some(Box::new(Origin { name, spawned_at }));
+        }
         self.finish(SlotState::Failed(error));
     }
 
@@ -284,8 +295,8 @@ impl<T> JoinHandle<T> {
     }
 
     /// Names the task, before it first runs.
-    pub(crate) fn named(self, name: Option<Arc<str>>) -> Self {
-        *self.slot.name.borrow_mut() = name;
+    pub(crate) fn named(self, name: Option<Arc<String>>) -> Self {
+        self.slot.name.set(name);
         self
     }
 
@@ -297,8 +308,8 @@ impl<T> JoinHandle<T> {
     ///     assert_eq!(task.name().as_deref(), Some("index"));
     /// }));
     /// ```
-    pub fn name(&self) -> Option<Arc<str>> {
-        self.slot.name.borrow().clone()
+    pub fn name(&self) -> Option<String> {
+        self.slot.name().map(|name| String::clone(&name))
     }
 
     /// Asks for the task to be cancelled. Its owner drops it (and with it every task
