@@ -69,10 +69,17 @@ pub(crate) fn try_with_executor<R>(f: impl FnOnce(&Executor) -> R) -> Option<R> 
     Some(f(&executor))
 }
 
-/// Wakes the future `run` blocks on: a flag for the loop, then the thread.
+/// Wakes the future `run` blocks on: a flag for the loop, then the thread, unless
+/// the wake comes from inside the loop's own turn, which looks at the flag before it
+/// waits: then the flag is all (a plain store, no read-modify-write).
 struct MainWaker {
     woken: AtomicBool,
     thread: Waker,
+}
+
+thread_local! {
+    /// The `MainWaker` whose loop is running a turn on this thread.
+    static TURNING: Cell<*const MainWaker> = const { Cell::new(std::ptr::null()) };
 }
 
 impl Wake for MainWaker {
@@ -82,7 +89,24 @@ impl Wake for MainWaker {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.woken.store(true, Ordering::Release);
-        self.thread.wake_by_ref();
+        if TURNING.get() != Arc::as_ptr(self) {
+            self.thread.wake_by_ref();
+        }
+    }
+}
+
+/// Marks `main`'s loop as running a turn on this thread, until dropped.
+struct Turning(*const MainWaker);
+
+impl Turning {
+    fn enter(main: &Arc<MainWaker>) -> Self {
+        Turning(TURNING.replace(Arc::as_ptr(main)))
+    }
+}
+
+impl Drop for Turning {
+    fn drop(&mut self) {
+        TURNING.set(self.0);
     }
 }
 
@@ -139,9 +163,16 @@ pub fn run<F: Future>(future: F) -> F::Output {
             executor.detached.set_owner(cx.waker());
             Turn::new(cx.waker())
         });
+        let _turning = Turning::enter(&turn.main);
         let mut rounds = 0;
         loop {
-            if turn.main.woken.swap(false, Ordering::AcqRel)
+            // Load, then clear: a wake in between is for progress the poll below
+            // sees anyway.
+            if turn.main.woken.load(Ordering::Acquire)
+                && {
+                    turn.main.woken.store(false, Ordering::Release);
+                    true
+                }
                 && let Poll::Ready(output) = polling_with(&turn.main_waker, || {
                     crate::coop::with_fresh_budget(|| {
                         future
