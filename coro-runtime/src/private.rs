@@ -190,8 +190,9 @@ pub fn select_start(arms: usize, biased: bool) -> usize {
     use std::cell::Cell;
     thread_local! {
         static STATE: Cell<u64> = Cell::new({
-            let seed = std::collections::hash_map::RandomState::new();
-            std::hash::BuildHasher::hash_one(&seed, 0u8) | 1
+            // std's per-process random hash keys: a different start on every thread.
+            let keys = std::collections::hash_map::RandomState::new();
+            std::hash::BuildHasher::hash_one(&keys, 0u8) | 1
         });
     }
     if biased || arms < 2 {
