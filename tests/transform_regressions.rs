@@ -43,6 +43,24 @@ differential! {
     run() limit 5 expect ["make b", "yield 4", "after", "drop b", "return ()"]
 }
 
+// A binding assigned only in a later state was declared again, uninitialised, in a
+// state that names an inner binding of the same name: nothing gave the outer one a
+// type (E0282 in generated code).
+differential! {
+    fn assigned_later_and_shadowed_between() -> impl Iterator<Item = i64> {
+        let mut x = 1;
+        yield_!(x);
+        x = {
+            let x = 4;
+            yield_!(x);
+            yield_!(x + 1);
+            x + 2
+        };
+        yield_!(x);
+    }
+    run() limit 6 expect ["yield 1", "yield 4", "yield 5", "yield 6", "return ()"]
+}
+
 // Moved on a branch not taken: still dropped at the end of its scope, not at the
 // suspension point.
 differential! {

@@ -90,6 +90,26 @@ impl Liveness {
     }
 }
 
+impl Liveness {
+    /// Per block, the bindings named by the code that follows it along the edges
+    /// `follows` allows: what the code written from that block on, up to the next
+    /// state, can mention.
+    pub fn mentioned_before_leaving(&self, cfg: &Cfg, follows: &[bool]) -> Vec<BitSet> {
+        let succs: Vec<Vec<BlockId>> = cfg
+            .blocks
+            .iter()
+            .map(|b| {
+                let mut next = b.term.successors();
+                next.retain(|&s| follows[s]);
+                next
+            })
+            .collect();
+        let events =
+            |block: BlockId| block_events(cfg, &cfg.blocks[block], &self.copy_like).collect();
+        backward_fixpoint(cfg, &self.order, &succs, &events, backward_mentions).0
+    }
+}
+
 /// What a statement does to bindings. Entering a scope starts its bindings afresh
 /// (uninitialised), so nothing from a previous turn of a loop is taken to still be
 /// there on a path that does not declare them again.

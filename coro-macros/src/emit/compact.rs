@@ -45,6 +45,9 @@ struct Emitter<'a> {
     live: &'a Liveness,
     /// Written inline at its only predecessor instead of being a state.
     inline: Vec<bool>,
+    /// The bindings the code from each block to the next state names: only those
+    /// are declared again there. (One the arm never names would have no type.)
+    named_in_arm: Vec<BitSet>,
     /// The variant of each state.
     variant: Vec<Option<Ident>>,
     /// The generic parameter of each binding that is ever carried.
@@ -358,11 +361,13 @@ impl<'a> Emitter<'a> {
             }
         }
         let krate = &func.krate;
+        let named_in_arm = live.mentioned_before_leaving(cfg, &inline);
         Emitter {
             func,
             cfg,
             live,
             inline,
+            named_in_arm,
             variant,
             generic,
             private: quote!(#krate::__private),
@@ -733,6 +738,9 @@ impl<'a> Emitter<'a> {
     fn redeclare(&self, env: &mut Env, block: BlockId, scope: Option<ScopeId>) {
         let live = &self.live.live_in[block];
         for binding in self.live.redeclare_in[block].iter() {
+            if !self.named_in_arm[block].contains(binding) {
+                continue;
+            }
             let data = &self.cfg.bindings[binding];
             // Already declared in this arm (entering a copy of `block`): keep that one.
             if scope.is_some_and(|scope| data.scope != scope) || env.names.contains_key(&binding) {
