@@ -507,6 +507,22 @@ fn ends_in_panic(fail: bool) -> impl Iterator<Item = u32> {
     panic!("the end");
 }
 
+// A `mut` binding assigned only in a later state, where it is declared again, drew
+// `unused_mut` on the user's own `let mut`.
+#[deny(unused_mut)]
+#[coro::coroutine]
+fn reassigned_after_a_yield(first: u32) -> impl Iterator<Item = u32> {
+    let mut x = first;
+    yield_!(x);
+    x = 7;
+    yield_!(x);
+}
+
+#[test]
+fn a_mut_binding_assigned_only_after_a_yield_draws_no_unused_mut() {
+    assert_eq!(reassigned_after_a_yield(3).collect::<Vec<_>>(), [3, 7]);
+}
+
 #[test]
 fn diverging_tails_compile_without_warnings() {
     let mut c = Box::pin(tail_return(4));

@@ -48,6 +48,8 @@ struct Emitter<'a> {
     /// The bindings the code from each block to the next state names: only those
     /// are declared again there. (One the arm never names would have no type.)
     named_in_arm: Vec<BitSet>,
+    /// The bindings some state declares again: a `mut` one may be assigned only there.
+    redeclared: BitSet,
     /// The variant of each state.
     variant: Vec<Option<Ident>>,
     /// The generic parameter of each binding that is ever carried.
@@ -362,12 +364,21 @@ impl<'a> Emitter<'a> {
         }
         let krate = &func.krate;
         let named_in_arm = live.mentioned_before_leaving(cfg, &inline);
+        let mut redeclared = BitSet::new(cfg.bindings.len());
+        for &block in &live.order {
+            for binding in live.redeclare_in[block].iter() {
+                if named_in_arm[block].contains(binding) {
+                    redeclared.insert(binding);
+                }
+            }
+        }
         Emitter {
             func,
             cfg,
             live,
             inline,
             named_in_arm,
+            redeclared,
             variant,
             generic,
             private: quote!(#krate::__private),
@@ -883,11 +894,12 @@ impl<'a> Emitter<'a> {
     fn local(&self, env: &mut Env, local: &Local, binds: &[BindingId], live: &BitSet) {
         let mut local = local.clone();
         self.rewriter().visit_local_mut(&mut local);
-        // A `mut` binding carried to another state may be mutated only there.
-        if binds
-            .iter()
-            .any(|b| self.cfg.bindings[*b].mutable && self.generic.contains_key(b))
-        {
+        // A `mut` binding carried to, or declared again in, another state may be
+        // mutated only there.
+        if binds.iter().any(|b| {
+            self.cfg.bindings[*b].mutable
+                && (self.generic.contains_key(b) || self.redeclared.contains(*b))
+        }) {
             local.attrs.push(syn::parse_quote!(#[allow(unused_mut)]));
         }
         let hides = binds.iter().any(|&b| {
