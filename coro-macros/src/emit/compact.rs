@@ -13,7 +13,10 @@
 //! A block that is entered from one place only, in the same scope, is written inline
 //! at that place, so an `if` whose branch suspends stays an `if`. The other blocks
 //! (resume points, loop heads, joins) are states; going to one is a transition:
-//! store its bindings and `continue 'dispatch`.
+//! store its bindings and `continue 'dispatch`. In a sync machine, when a loop head
+//! or join carries a binding that no stored state does, those passing states are
+//! variants of a second enum (`__CoroNext { Stored(__CoroState), Block3 {..} }`), the
+//! type of the local the dispatch moves: only what crosses a yield sizes the state.
 //!
 //! Inside a state, bindings are restored by name with `let`, one Rust block per scope,
 //! so drop order and shadowing are Rust's own. When a declaration would hide a binding
@@ -56,6 +59,10 @@ struct Emitter<'a> {
     generic: std::collections::BTreeMap<BindingId, Ident>,
     private: TokenStream,
     state_ty: Ident,
+    /// In a sync machine with states passed through within one resume (loop heads,
+    /// joins), the type of the local that moves between them: those states are not
+    /// variants of the stored enum, so what they carry does not make it larger.
+    passing_ty: Option<Ident>,
     state: Ident,
     dispatch: Lifetime,
     resume_slot: Ident,
@@ -362,6 +369,28 @@ impl<'a> Emitter<'a> {
                     .or_insert_with(|| format_ident!("T{}", next));
             }
         }
+        let passing =
+            |block: BlockId| !func.kind.can_await() && block != ENTRY && !cfg.blocks[block].resumed;
+        // Worth a second enum only when a passing state would make the stored one
+        // larger: when it carries what no stored state does. (Wrapping the stored
+        // state costs a few instructions a resume.)
+        let states = (0..cfg.blocks.len()).filter(|&b| variant[b].is_some());
+        let carries_more = |passing_state: BlockId| {
+            let carried = &live.live_in[passing_state];
+            carried.iter().next().is_some()
+                && !states
+                    .clone()
+                    .filter(|&b| !passing(b) && b != ENTRY)
+                    .any(|stored| {
+                        carried
+                            .iter()
+                            .all(|binding| live.live_in[stored].contains(binding))
+                    })
+        };
+        let passing_ty = states
+            .clone()
+            .any(|b| passing(b) && carries_more(b))
+            .then(|| Ident::new("__CoroNext", Span::mixed_site()));
         let krate = &func.krate;
         let named_in_arm = live.mentioned_before_leaving(cfg, &inline);
         let mut redeclared = BitSet::new(cfg.bindings.len());
@@ -383,6 +412,7 @@ impl<'a> Emitter<'a> {
             generic,
             private: quote!(#krate::__private),
             state_ty: Ident::new("__CoroState", Span::mixed_site()),
+            passing_ty,
             state: Ident::new("__coro_state", Span::mixed_site()),
             dispatch: Lifetime::new("'__coro_dispatch", Span::mixed_site()),
             resume_slot: Ident::new("__coro_resume", Span::mixed_site()),
@@ -417,6 +447,23 @@ impl<'a> Emitter<'a> {
 
     fn is_async(&self) -> bool {
         self.func.kind.can_await()
+    }
+
+    /// Is `block` a state passed through within one resume, never stored?
+    fn is_passing(&self, block: BlockId) -> bool {
+        self.passing_ty.is_some() && block != ENTRY && !self.cfg.blocks[block].resumed
+    }
+
+    /// The path of `block`'s variant as the dispatch matches on it: a stored state
+    /// is wrapped in the passing enum when there is one.
+    fn dispatch_pattern(&self, block: BlockId, inner: TokenStream) -> TokenStream {
+        let name = self.variant[block].as_ref().expect("a state");
+        let state_ty = &self.state_ty;
+        match &self.passing_ty {
+            Some(passing_ty) if self.is_passing(block) => quote!(#passing_ty::#name #inner),
+            Some(passing_ty) => quote!(#passing_ty::Stored(#state_ty::#name #inner)),
+            None => quote!(#state_ty::#name #inner),
+        }
     }
 
     fn carried(&self, block: BlockId) -> Vec<BindingId> {
@@ -467,16 +514,19 @@ impl<'a> Emitter<'a> {
             .map(|i| format_ident!("P{}", i))
             .collect();
         let kept = self.kept.borrow();
-        let used: std::collections::HashSet<BindingId> = kept
-            .iter()
-            .filter(|&&b| b != ENTRY)
-            .flat_map(|&b| self.carried(b))
-            .collect();
-        let binding_generics: Vec<(&BindingId, &Ident)> = self
-            .generic
-            .iter()
-            .filter(|(b, _)| used.contains(b))
-            .collect();
+        let used_by = |passing: bool| -> Vec<Ident> {
+            let used: std::collections::HashSet<BindingId> = kept
+                .iter()
+                .filter(|&&b| b != ENTRY && self.is_passing(b) == passing)
+                .flat_map(|&b| self.carried(b))
+                .collect();
+            self.generic
+                .iter()
+                .filter(|(b, _)| used.contains(b))
+                .map(|(_, g)| g.clone())
+                .collect()
+        };
+        let binding_generics = used_by(false);
         let future_generics: Vec<Ident> = (0..self.cfg.await_slots)
             .map(|i| format_ident!("F{}", i))
             .collect();
@@ -486,7 +536,7 @@ impl<'a> Emitter<'a> {
             .collect();
         let generics: Vec<&Ident> = param_generics
             .iter()
-            .chain(binding_generics.iter().map(|(_, i)| *i))
+            .chain(&binding_generics)
             .chain(
                 future_generics
                     .iter()
@@ -513,27 +563,30 @@ impl<'a> Emitter<'a> {
         );
         // `pin_project!`'s projections borrow for a lifetime that must appear in a field.
         let poisoned_fields = self.poisoned_marker().then(|| quote!({ __coro_unit: () }));
-        let variants = self
-            .live
-            .order
-            .iter()
-            .filter(|&&b| b != ENTRY && kept.contains(&b))
-            .filter_map(|&block| {
-                let name = self.variant[block].as_ref()?;
-                let mut fields = Vec::new();
-                if let Some(polled) = self.cfg.blocks[block].polls {
-                    let (future, ty) = (future_field(), &future_generics[polled.slot]);
-                    fields.push(quote!(#[pin] #future: #ty));
-                }
-                // Reverse declaration order: dropping a suspended coroutine drops its
-                // bindings as leaving their scopes would.
-                fields.extend(self.carried(block).into_iter().rev().map(|b| {
-                    let (field, ty) = (field(b), &self.generic[&b]);
-                    quote!(#field: #ty)
-                }));
-                let fields = braced(fields);
-                Some(quote!(#name #fields))
-            });
+        let kept = &*kept;
+        let variants_where = |passing: bool| {
+            self.live
+                .order
+                .iter()
+                .filter(move |&&b| b != ENTRY && kept.contains(&b) && self.is_passing(b) == passing)
+                .filter_map(|&block| {
+                    let name = self.variant[block].as_ref()?;
+                    let mut fields = Vec::new();
+                    if let Some(polled) = self.cfg.blocks[block].polls {
+                        let (future, ty) = (future_field(), &future_generics[polled.slot]);
+                        fields.push(quote!(#[pin] #future: #ty));
+                    }
+                    // Reverse declaration order: dropping a suspended coroutine drops its
+                    // bindings as leaving their scopes would.
+                    fields.extend(self.carried(block).into_iter().rev().map(|b| {
+                        let (field, ty) = (field(b), &self.generic[&b]);
+                        quote!(#field: #ty)
+                    }));
+                    let fields = braced(fields);
+                    Some(quote!(#name #fields))
+                })
+        };
+        let variants = variants_where(false);
         let declaration = quote! {
             #[allow(dead_code, non_camel_case_types, clippy::large_enum_variant)]
             enum #state_ty<#(#generics),*> {
@@ -543,6 +596,23 @@ impl<'a> Emitter<'a> {
                 Poisoned #poisoned_fields,
             }
         };
+        if let Some(passing_ty) = &self.passing_ty {
+            let passing_generics = used_by(true);
+            let all_generics = generics.iter().copied().chain(
+                passing_generics
+                    .iter()
+                    .filter(|g| !binding_generics.contains(g)),
+            );
+            let passing_variants = variants_where(true);
+            return quote! {
+                #declaration
+                #[allow(dead_code, non_camel_case_types, clippy::large_enum_variant)]
+                enum #passing_ty<#(#all_generics),*> {
+                    Stored(#state_ty<#(#generics),*>),
+                    #(#passing_variants,)*
+                }
+            };
+        }
         if !is_async {
             return declaration;
         }
@@ -612,18 +682,30 @@ impl<'a> Emitter<'a> {
                 quote!(#projection::Poisoned { .. }),
             )
         } else {
-            (
-                quote!(#next),
-                quote!(#state_ty::Done),
-                quote!(#state_ty::Poisoned),
-            )
+            match &self.passing_ty {
+                Some(passing_ty) => (
+                    quote!(#next),
+                    quote!(#passing_ty::Stored(#state_ty::Done)),
+                    quote!(#passing_ty::Stored(#state_ty::Poisoned)),
+                ),
+                None => (
+                    quote!(#next),
+                    quote!(#state_ty::Done),
+                    quote!(#state_ty::Poisoned),
+                ),
+            }
         };
         // A sync machine takes its state out once per resume into a local, which
         // moves between blocks within the resume: a local that never escapes is
         // kept in registers, so those moves become plain jumps. The captured state is
         // written again only when the coroutine suspends or finishes.
         let take_state = (!self.is_async()).then(|| {
-            quote!(#[allow(unused_mut)] let mut #next = #p::replace(&mut #state, #state_ty::Poisoned);)
+            let taken = quote!(#p::replace(&mut #state, #state_ty::Poisoned));
+            let taken = match &self.passing_ty {
+                Some(passing_ty) => quote!(#passing_ty::Stored(#taken)),
+                None => taken,
+            };
+            quote!(#[allow(unused_mut)] let mut #next = #taken;)
         });
         let dispatch_loop = quote! {{
             #take_state
@@ -718,8 +800,7 @@ impl<'a> Emitter<'a> {
             });
             quote!(#projection::#name { #future .. })
         } else {
-            let state_ty = &self.state_ty;
-            quote!(#state_ty::#name { #(#fields),* })
+            self.dispatch_pattern(block, quote!({ #(#fields),* }))
         };
         // A state entered again from its own code (a loop's head) is written as a Rust
         // loop, so going round is a jump rather than a pass through the dispatch.
@@ -1069,6 +1150,10 @@ impl<'a> Emitter<'a> {
         let next = next_state();
         self.arm_targets.borrow_mut().push(target);
         let value = self.variant_value(env, target, None);
+        let value = match &self.passing_ty {
+            Some(passing_ty) if !self.is_passing(target) => quote!(#passing_ty::Stored(#value)),
+            _ => value,
+        };
         quote!(#next = #value; continue #dispatch;)
     }
 
@@ -1167,7 +1252,11 @@ impl<'a> Emitter<'a> {
                 }
             });
         }
-        quote!({ #errors #state_ty::#name { #(#fields),* } })
+        let ty = match &self.passing_ty {
+            Some(passing_ty) if self.is_passing(target) => passing_ty,
+            _ => state_ty,
+        };
+        quote!({ #errors #ty::#name { #(#fields),* } })
     }
 
     /// What the resume closure returns to hand out a yielded value.
