@@ -61,6 +61,33 @@ differential! {
     run() limit 6 expect ["yield 1", "yield 4", "yield 5", "yield 6", "return ()"]
 }
 
+// The join of an `if` in a loop is written after the `if`: what a branch declared
+// is dropped as it falls out, before the join's code, and the loop goes round
+// without passing through the dispatch.
+differential! {
+    fn branch_locals_drop_before_the_join_in_a_loop() -> impl Iterator<Item = i64> {
+        for i in 0..3i64 {
+            let _outer = Noisy::new("outer");
+            if i != 1 {
+                let _inner = Noisy::new("inner");
+                if i == 2 {
+                    yield_!(i);
+                }
+                log("even");
+            } else {
+                log("odd");
+            }
+            log("join");
+        }
+    }
+    run() limit 8 expect [
+        "make outer", "make inner", "even", "drop inner", "join", "drop outer",
+        "make outer", "odd", "join", "drop outer",
+        "make outer", "make inner", "yield 2", "even", "drop inner", "join", "drop outer",
+        "return ()"
+    ]
+}
+
 // Moved on a branch not taken: still dropped at the end of its scope, not at the
 // suspension point.
 differential! {

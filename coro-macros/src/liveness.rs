@@ -222,7 +222,8 @@ pub fn analyze(cfg: &Cfg, errors: &mut Errors) -> Liveness {
         }
     }
 
-    let copy_like = copy_like(cfg, &order, &succs);
+    let mut copy_like = copy_like(cfg, &order, &succs);
+    cfg.primitive.iter().for_each(|&b| copy_like.insert(b));
     let mut no_drop = copy_like.clone();
     cfg.no_drop.iter().for_each(|&b| no_drop.insert(b));
 

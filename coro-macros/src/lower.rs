@@ -184,6 +184,12 @@ pub struct Cfg {
     /// Bindings known to have no destructor (reference parameters): kept only while
     /// they are read.
     pub no_drop: Vec<BindingId>,
+    /// For a block ending in an `if` or `match` whose branches were split, the block
+    /// where they meet again.
+    pub joins: std::collections::HashMap<BlockId, BlockId>,
+    /// Bindings initialised with a literal: of a primitive type, so `Copy`, and a
+    /// "move" of one is a copy.
+    pub primitive: Vec<BindingId>,
     /// A suspension point stands where the compact machine cannot split the code
     /// (a match guard, a `let` chain, an `unsafe` block, an assignment's left side).
     pub unsupported: bool,
@@ -231,6 +237,8 @@ pub fn lower(func: &CoroutineFn, body: &SynBlock, errors: &mut Errors) -> Cfg {
             params: Vec::new(),
             await_slots: 0,
             no_drop: Vec::new(),
+            joins: std::collections::HashMap::new(),
+            primitive: Vec::new(),
             unsupported: false,
         },
         current: ENTRY,
@@ -646,6 +654,15 @@ impl Builder<'_> {
         );
         if shared_init {
             self.shared_refs.extend(by_value.iter().copied());
+        }
+        // A literal's type is a primitive (`0` can only be an integer), and no
+        // primitive has a destructor: where it is dropped cannot be seen.
+        if local
+            .init
+            .as_ref()
+            .is_some_and(|init| is_literal(&init.expr))
+        {
+            self.cfg.primitive.extend(binds.iter().copied());
         }
         for &binding in &by_ref {
             let shared = pat_bindings(&local.pat)
@@ -1461,6 +1478,7 @@ impl Builder<'_> {
                 binds
             }
         };
+        self.cfg.joins.insert(self.current, join);
         self.current = then_to;
         self.enter_scope();
         for (binding, from) in then_binds {
@@ -1554,6 +1572,7 @@ impl Builder<'_> {
         }
         let matched = scrutinee.clone();
         self.terminate(Terminator::Match { scrutinee, arms }, events);
+        self.cfg.joins.insert(self.current, join);
         for (target, binds, body) in bodies {
             self.current = target;
             self.enter_scope();
@@ -1742,4 +1761,14 @@ fn operands_mut(expr: &mut Expr) -> Option<Vec<&mut Expr>> {
         Expr::Group(e) => vec![&mut *e.expr],
         _ => return None,
     })
+}
+
+/// A literal, maybe negated or in parentheses: its type is a primitive.
+fn is_literal(expr: &Expr) -> bool {
+    match expr {
+        Expr::Lit(_) => true,
+        Expr::Unary(unary) if matches!(unary.op, syn::UnOp::Neg(_)) => is_literal(&unary.expr),
+        Expr::Paren(paren) => is_literal(&paren.expr),
+        _ => false,
+    }
 }

@@ -335,6 +335,29 @@ snapshot!(
     }
 );
 
+// An `if` in a loop whose branches meet again: the join is written after the `if`
+// and the loop goes round as Rust code. The counters start from literals, so they
+// are `Copy`: handing `start` to a yield on one path is no move.
+snapshot!(
+    join_in_a_loop_written_after_its_if,
+    fn words(text: &'static [u8]) -> impl Iterator<Item = (usize, usize)> {
+        let mut start = 0;
+        let mut i = 0;
+        while i < text.len() {
+            if text[i] == b' ' {
+                if i > start {
+                    yield_!((start, i));
+                }
+                start = i + 1;
+            }
+            i += 1;
+        }
+        if i > start {
+            yield_!((start, i));
+        }
+    }
+);
+
 // The pinned lowering: chosen for suspend functions and async generators that
 // borrow their locals, on request for the other kinds.
 

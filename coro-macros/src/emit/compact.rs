@@ -95,6 +95,35 @@ struct Env {
     looping: Option<Looping>,
     /// Writing a resume's arm: the state it goes on to may be entered in place.
     resuming: bool,
+    /// Inside the branches of an `if`/`match` whose join is written after it: going
+    /// to that join is falling out of the branch.
+    falls_into: Option<FallInto>,
+}
+
+/// The join an `if`/`match` falls into, and how things stood before it: a branch may
+/// fall out only where the join's bindings are still reached the same way.
+#[derive(Clone)]
+struct FallInto {
+    join: BlockId,
+    /// The name each binding live at the join had before the branches.
+    names: Vec<(BindingId, Option<Ident>)>,
+    /// Loops open before the branches: falling out of a loop begun inside one would
+    /// go round it instead.
+    loops: usize,
+    fell: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl FallInto {
+    fn allows(&self, env: &Env, join: BlockId) -> bool {
+        self.join == join
+            && env.frames.iter().filter(|f| f.loop_label.is_some()).count() == self.loops
+            && self.names.iter().all(|(binding, name)| {
+                env.names.get(binding) == name.as_ref()
+                    && name
+                        .as_ref()
+                        .is_some_and(|n| env.visible.get(&n.to_string()) == Some(binding))
+            })
+    }
 }
 
 /// A loop-header state written as a Rust `loop` around its own code.
@@ -286,6 +315,7 @@ impl Env {
             visible: self.visible.clone(),
             looping: self.looping.clone(),
             resuming: self.resuming,
+            falls_into: self.falls_into.clone(),
         }
     }
 }
@@ -1029,22 +1059,31 @@ impl<'a> Emitter<'a> {
                 else_to,
             } => {
                 let cond = self.rewritten(cond);
-                let (then_code, else_code) =
-                    (self.successor(env, *then_to), self.successor(env, *else_to));
-                quote!(if #cond { #then_code } else { #else_code })
+                let (branches, join) = self.branches_env(env, block);
+                let (then_code, else_code) = (
+                    self.successor(&branches, *then_to),
+                    self.successor(&branches, *else_to),
+                );
+                env.push(quote!(if #cond { #then_code } else { #else_code }));
+                return self.after_branches(env, join);
             }
             Terminator::Match { scrutinee, arms } => {
                 let scrutinee = self.rewritten(scrutinee);
-                let arms = arms.iter().map(|arm| {
-                    let pat = &arm.pat;
-                    let guard = arm.guard.as_ref().map(|g| {
-                        let g = self.rewritten(g);
-                        quote!(if #g)
-                    });
-                    let code = self.successor(env, arm.target);
-                    quote!(#pat #guard => { #code })
-                });
-                quote!(match #scrutinee { #(#arms)* })
+                let (branches, join) = self.branches_env(env, block);
+                let arms: Vec<TokenStream> = arms
+                    .iter()
+                    .map(|arm| {
+                        let pat = &arm.pat;
+                        let guard = arm.guard.as_ref().map(|g| {
+                            let g = self.rewritten(g);
+                            quote!(if #g)
+                        });
+                        let code = self.successor(&branches, arm.target);
+                        quote!(#pat #guard => { #code })
+                    })
+                    .collect();
+                env.push(quote!(match #scrutinee { #(#arms)* }));
+                return self.after_branches(env, join);
             }
             Terminator::Yield {
                 value,
@@ -1104,6 +1143,51 @@ impl<'a> Emitter<'a> {
         env.push(tokens);
     }
 
+    /// The environment the branches of the `if`/`match` ending `block` are written
+    /// in. When their join can be written after them in the same arm (a join that
+    /// is a state only because several branches reach it), branches that reach it
+    /// fall out instead of passing through the dispatch: a loop's body with an `if`
+    /// in it then runs as Rust code, not as a jump per turn through the state enum.
+    fn branches_env(&self, env: &Env, block: BlockId) -> (Env, Option<FallInto>) {
+        let mut branches = env.clone();
+        let join = self.cfg.joins.get(&block).copied().filter(|&join| {
+            self.copies_code
+                && !self.inline[join]
+                && join != ENTRY
+                && !self.cfg.blocks[join].resumed
+                && self.cfg.blocks[join].polls.is_none()
+                && !self.has_back_edge(join)
+                && self.cfg.blocks[join].scope == exit_scope(self.cfg, block)
+                // What the join declares again must already be declared here.
+                && self.live.redeclare_in[join]
+                    .iter()
+                    .filter(|&b| self.named_in_arm[join].contains(b))
+                    .all(|b| env.names.contains_key(&b))
+        });
+        let fall = join.map(|join| FallInto {
+            join,
+            names: self.live.live_in[join]
+                .iter()
+                .map(|b| (b, env.names.get(&b).cloned()))
+                .collect(),
+            loops: env.frames.iter().filter(|f| f.loop_label.is_some()).count(),
+            fell: std::rc::Rc::default(),
+        });
+        if fall.is_some() {
+            branches.falls_into = fall.clone();
+        }
+        (branches, fall)
+    }
+
+    /// After an `if`/`match`: the join's code, if a branch fell into it.
+    fn after_branches(&self, env: &mut Env, fall: Option<FallInto>) {
+        if let Some(fall) = fall
+            && fall.fell.get()
+        {
+            self.block(env, fall.join);
+        }
+    }
+
     /// The code that continues at `target` from inside an `if`/`match` arm.
     fn successor(&self, env: &Env, target: BlockId) -> TokenStream {
         if self.inline[target] {
@@ -1117,6 +1201,12 @@ impl<'a> Emitter<'a> {
 
     /// Goes on at `target` within this resume.
     fn transition(&self, env: &Env, target: BlockId) -> TokenStream {
+        if let Some(fall) = &env.falls_into
+            && fall.allows(env, target)
+        {
+            fall.fell.set(true);
+            return TokenStream::new();
+        }
         if let Some(looping) = &env.looping
             && looping.header == target
             && self.carried(target).into_iter().all(|b| {
