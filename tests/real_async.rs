@@ -238,3 +238,29 @@ fn pinned_futures_are_send_when_their_contents_are() {
     });
     assert_eq!(*pair.try_lock().unwrap(), (3, 3));
 }
+
+/// A block in a `yield_!` operand that borrows its own local across an await, and
+/// suspends in a branch: both as an `async` block would take them.
+#[coro::coroutine]
+fn borrowed_inside_a_yield_operand(p: i64) -> impl Stream<Item = i64> {
+    yield_!({
+        let held = p * 2;
+        let borrowed = &held;
+        std::future::ready(()).await;
+        match p {
+            0 => *borrowed,
+            _ => {
+                yield_!(*borrowed + 1);
+                *borrowed
+            }
+        }
+    });
+}
+
+#[test]
+fn a_yield_operand_may_borrow_its_own_locals_across_awaits() {
+    let items: Vec<i64> = coro::run(borrowed_inside_a_yield_operand(3).collect());
+    assert_eq!(items, [7, 6]);
+    let items: Vec<i64> = coro::run(borrowed_inside_a_yield_operand(0).collect());
+    assert_eq!(items, [0]);
+}

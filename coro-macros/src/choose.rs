@@ -81,11 +81,24 @@ fn suspends_in_a_loop_or_branch(body: &syn::Block) -> bool {
             }
             syn::visit::visit_expr(self, expr);
         }
+        fn visit_macro(&mut self, mac: &'ast Macro) {
+            visit_macro_operands(self, mac);
+        }
         fn visit_item(&mut self, _: &'ast syn::Item) {}
     }
     let mut finder = Finder(false);
     finder.visit_block(body);
     finder.0
+}
+
+/// A macro's operands, where they parse as expressions (`yield_!({ .. })`,
+/// `vec![..]`, `assert_eq!(..)`): they are code of the body like any other.
+fn visit_macro_operands(visitor: &mut impl for<'a> Visit<'a>, mac: &Macro) {
+    if let Ok(args) = scan::macro_args(mac) {
+        for arg in &args {
+            visitor.visit_expr(arg);
+        }
+    }
 }
 
 /// The names the body can borrow from the machine, and the parameters that only
@@ -132,6 +145,10 @@ impl<'ast> Visit<'ast> for PatNames<'_> {
             self.0.insert(binding.ident.to_string());
         }
         syn::visit::visit_pat(self, pat);
+    }
+
+    fn visit_macro(&mut self, mac: &'ast Macro) {
+        visit_macro_operands(self, mac);
     }
 
     fn visit_item(&mut self, _: &'ast syn::Item) {}
@@ -337,6 +354,8 @@ mod tests {
             "async fn f() { println!(\"{}\", g().await); }",
             "async fn f() { client().get(url).await; }",
             "fn f(input: S) -> impl Stream<Item = u32> { let line = input.next().await; yield_!(line.len()); }",
+            "fn f() -> impl Stream<Item = u32> { yield_!({ let a = 1; let b = &a; g().await; *b }); }",
+            "fn f(p: u32) -> impl Stream<Item = u32> { yield_!(match p { 0 => 1, _ => { yield_!(p); 2 } }); }",
         ] {
             assert_eq!(chosen(body), Lowering::Pinned, "{body}");
         }

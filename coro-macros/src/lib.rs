@@ -88,6 +88,15 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         return pinned(emit::pinned::Boxing::KeepUnpin);
     }
     let live = liveness::analyze(&cfg, &mut errors);
+    if !errors.is_empty()
+        && may_switch
+        && func.kind.can_await()
+        && validates(&func, Lowering::Pinned)
+    {
+        // A borrow across a suspension point that `choose` did not see: a suspend
+        // function or async generator takes it as an `async` block would.
+        return pinned(emit::pinned::Boxing::KeepUnpin);
+    }
     if may_switch
         && live.carried_total() > COMPACT_CARRY_LIMIT
         && validates(&func, Lowering::Pinned)
