@@ -29,6 +29,7 @@ mod reactor;
 
 #[doc(hidden)]
 pub mod private;
+pub mod question_mark;
 mod runtime;
 mod scope;
 mod suspend;

@@ -2,6 +2,7 @@
 //! anything here may change in any release.
 
 pub use crate::adapters::{coroutine, future, generator, stream};
+pub use crate::question_mark::{FromResidual, Try};
 pub use crate::{Coroutine, CoroutineState};
 pub use core::convert::Infallible;
 pub use core::default::Default;
@@ -15,67 +16,6 @@ pub use core::task::{Context, Poll};
 pub use futures_core::Stream;
 pub use pin_project_lite::pin_project;
 pub use std::boxed::Box;
-
-/// The `?` operator's branch, which is unstable in std (`core::ops::Try`).
-#[diagnostic::on_unimplemented(
-    message = "the `?` operator can only be applied to a `Result` or an `Option` in a coroutine, not to `{Self}`",
-    label = "`?` applied to `{Self}`"
-)]
-pub trait Try {
-    type Output;
-    type Residual;
-    fn branch(self) -> ControlFlow<Self::Residual, Self::Output>;
-}
-
-/// Builds the coroutine's return value from what `?` short-circuited with.
-#[diagnostic::on_unimplemented(
-    message = "the `?` operator needs the coroutine to return a `Result` or an `Option` (its `Return` type is `{Self}`)",
-    label = "this `?` returns early from a coroutine whose `Return` type is `{Self}`",
-    note = "declare `impl Coroutine<R, Yield = Y, Return = Result<T, E>>` (or `Option<T>`), or handle the error here"
-)]
-pub trait FromResidual<R> {
-    fn from_residual(residual: R) -> Self;
-}
-
-impl<T, E> Try for Result<T, E> {
-    type Output = T;
-    type Residual = Result<Infallible, E>;
-    #[inline(always)]
-    fn branch(self) -> ControlFlow<Self::Residual, T> {
-        match self {
-            Ok(value) => ControlFlow::Continue(value),
-            Err(error) => ControlFlow::Break(Err(error)),
-        }
-    }
-}
-
-impl<T> Try for Option<T> {
-    type Output = T;
-    type Residual = Option<Infallible>;
-    #[inline(always)]
-    fn branch(self) -> ControlFlow<Self::Residual, T> {
-        match self {
-            Some(value) => ControlFlow::Continue(value),
-            None => ControlFlow::Break(None),
-        }
-    }
-}
-
-impl<T, E, F: From<E>> FromResidual<Result<Infallible, E>> for Result<T, F> {
-    #[inline(always)]
-    fn from_residual(residual: Result<Infallible, E>) -> Self {
-        match residual {
-            Err(error) => Err(From::from(error)),
-        }
-    }
-}
-
-impl<T> FromResidual<Option<Infallible>> for Option<T> {
-    #[inline(always)]
-    fn from_residual(_: Option<Infallible>) -> Self {
-        None
-    }
-}
 
 /// Takes the resume argument; the dispatch loop hands it to exactly one resume point.
 #[inline(always)]
