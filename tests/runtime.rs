@@ -540,3 +540,43 @@ fn coro_time_works_on_other_executors() {
     });
     assert_eq!(ticks, (0..20).sum());
 }
+
+/// A finished child's waker serves the next child at its index when no one else
+/// holds it; one still held elsewhere is not handed on, and waking it late at most
+/// polls the next child spuriously.
+#[test]
+fn a_finished_childs_waker_is_reused_only_when_no_one_holds_it() {
+    let stale: Rc<RefCell<Option<std::task::Waker>>> = Rc::default();
+    let total = coro::run(coro::scope(async |s| {
+        // In a steady stream, each child is woken (by `yield_now`) through a waker
+        // the previous child at its index left behind.
+        let mut total = 0;
+        for i in 0..1000u64 {
+            total += s
+                .spawn(async move {
+                    coro::yield_now().await;
+                    i
+                })
+                .await
+                .unwrap();
+        }
+        // A child that keeps a clone of its waker past its end.
+        let keeper = stale.clone();
+        s.spawn(std::future::poll_fn(move |cx| {
+            *keeper.borrow_mut() = Some(cx.waker().clone());
+            std::task::Poll::Ready(())
+        }))
+        .await
+        .unwrap();
+        // The next child takes the same index, and waits on a channel.
+        let (tx, rx) = channel::oneshot::<u64>();
+        let waiting = s.spawn(async move { rx.await.unwrap() });
+        coro::yield_now().await;
+        stale.borrow_mut().take().unwrap().wake();
+        coro::yield_now().await;
+        assert!(!waiting.is_finished(), "a stale wake only polls it");
+        tx.send(7).unwrap();
+        total + waiting.await.unwrap()
+    }));
+    assert_eq!(total, (0..1000).sum::<u64>() + 7);
+}

@@ -1,7 +1,9 @@
 //! The tasks a scope (or the executor, for detached tasks) owns and polls.
 //!
 //! Children live in a slab of boxed [`Task`]s: one allocation per child for the
-//! future, plus a small `Arc` that is its waker. A waker only queues its child's index
+//! future, plus a small `Arc` that is its waker. A waker nobody else holds when its
+//! child finishes is kept for the next child at that index, so a scope that spawns
+//! and joins in a steady stream allocates it once per index, not once per child. A waker only queues its child's index
 //! and wakes the owner, from any thread; the owner polls just the queued children,
 //! one batch per poll of its own, so a child that keeps waking itself cannot starve
 //! the rest. Nothing is borrowed while a child runs, so a child may spawn, cancel or
@@ -86,6 +88,8 @@ struct Entry<'env> {
 pub(crate) struct Children<'env> {
     slab: RefCell<Vec<Option<Entry<'env>>>>,
     free: RefCell<Vec<usize>>,
+    /// Per slab index, the waker of a finished child that no one else held.
+    spare_wakers: RefCell<Vec<Option<Arc<ChildWaker>>>>,
     live: Cell<usize>,
     ready: Arc<Ready>,
     body_waker: Arc<ChildWaker>,
@@ -108,6 +112,7 @@ impl<'env> Children<'env> {
         Children {
             slab: RefCell::new(Vec::new()),
             free: RefCell::new(Vec::new()),
+            spare_wakers: RefCell::new(Vec::new()),
             live: Cell::new(0),
             ready,
             body_waker,
@@ -126,12 +131,16 @@ impl<'env> Children<'env> {
         let index = self.free.borrow_mut().pop().unwrap_or_else(|| {
             let mut slab = self.slab.borrow_mut();
             slab.push(None);
+            self.spare_wakers.borrow_mut().push(None);
             slab.len() - 1
         });
-        let waker = Arc::new(ChildWaker {
-            index,
-            queued: AtomicBool::new(false),
-            ready: self.ready.clone(),
+        let spare = self.spare_wakers.borrow_mut()[index].take();
+        let waker = spare.unwrap_or_else(|| {
+            Arc::new(ChildWaker {
+                index,
+                queued: AtomicBool::new(false),
+                ready: self.ready.clone(),
+            })
         });
         task.set_waker(&Waker::from(waker.clone()));
         self.slab.borrow_mut()[index] = Some(Entry {
@@ -253,8 +262,10 @@ impl<'env> Children<'env> {
                     }
                 }
                 Poll::Ready(outcome) => {
-                    self.remove(index);
+                    // The task and this clone go first, so the waker may be spare.
                     drop(task);
+                    drop(waker);
+                    self.remove(index);
                     if let Err(failure) = outcome {
                         self.failure.borrow_mut().get_or_insert(failure);
                     }
@@ -266,9 +277,17 @@ impl<'env> Children<'env> {
     }
 
     fn remove(&self, index: usize) {
-        self.slab.borrow_mut()[index] = None;
+        let entry = self.slab.borrow_mut()[index].take();
         self.free.borrow_mut().push(index);
         self.live.set(self.live.get() - 1);
+        // A waker still held elsewhere could wake the next child here: that one
+        // gets a fresh waker, and the old one at worst a spurious poll.
+        if let Some(mut waker) = entry.map(|entry| entry.waker)
+            && let Some(unique) = Arc::get_mut(&mut waker)
+        {
+            *unique.queued.get_mut() = false;
+            self.spare_wakers.borrow_mut()[index] = Some(waker);
+        }
     }
 
     /// The first failure a child reported, if any.

@@ -459,6 +459,11 @@ impl<F: Future, T, D: Deliver<F::Output, T>> Task for ChildTask<F, T, D> {
         let polled = context::with_installed(this.context.clone(), || {
             catch_unwind(AssertUnwindSafe(|| future.poll(cx)))
         });
+        if !matches!(polled, Ok(Poll::Pending)) {
+            // Finished: nothing is left to wake, and the waker may serve the next
+            // child at this index.
+            drop(this.slot.task_waker.take());
+        }
         match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(output)) => match (this.deliver)(output, this.slot) {
