@@ -6,6 +6,10 @@
 //! connection task is dropped, which closes its socket, and each client sees its
 //! connection end. `cargo run --release --example echo -- --clients N --rounds R`
 //! changes the sizes (each client needs two file descriptors).
+//!
+//! At most 64 clients connect at once (a `coro::sync::Semaphore`): the listener's
+//! backlog holds 128 connections not yet accepted, and a connection the kernel
+//! drops past it is retried only a second later.
 
 use std::net::SocketAddr;
 
@@ -44,8 +48,16 @@ async fn serve(listener: TcpListener, cancel: coro::channel::OneshotSender<coro:
 /// Checks `rounds` echoes, reports, then waits for the server to close the
 /// connection; says whether it did.
 #[coro::coroutine]
-async fn client(addr: SocketAddr, id: u32, rounds: u32, done: coro::channel::Sender<u32>) -> bool {
+async fn client(
+    addr: SocketAddr,
+    id: u32,
+    rounds: u32,
+    connecting: &coro::sync::Semaphore,
+    done: coro::channel::Sender<u32>,
+) -> bool {
+    let permit = connecting.acquire().await;
     let mut stream = TcpStream::connect(addr).await.expect("connect");
+    drop(permit);
     let mut reply = [0u8; 8];
     for round in 0..rounds {
         let message = format!("{id:04}{round:04}");
@@ -71,6 +83,8 @@ fn arg(name: &str, default: u32) -> u32 {
 fn main() {
     let (clients, rounds) = (arg("--clients", 1000), arg("--rounds", 10));
     let started = std::time::Instant::now();
+    // Borrowed by the clients, so made outside the scope that owns them.
+    let connecting = &coro::sync::Semaphore::new(64);
     let (echoed, closed) = coro::run(coro::scope(async |s| {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
@@ -81,7 +95,7 @@ fn main() {
         let cancel_server = cancel_rx.await.expect("the server started");
         let (done_tx, mut done_rx) = coro::channel::unbounded();
         let handles: Vec<_> = (0..clients)
-            .map(|id| s.spawn(client(addr, id, rounds, done_tx.clone())))
+            .map(|id| s.spawn(client(addr, id, rounds, connecting, done_tx.clone())))
             .collect();
         let mut echoed = 0;
         for _ in 0..clients {
