@@ -1,14 +1,10 @@
 //! The types a `#[coroutine]` expansion returns.
 //!
-//! The transform turns a body into a state enum and one resume closure over it
-//! (`FnMut(&mut S, R) -> CoroutineState<Y, T>`); a generator or coroutine also gets
-//! a function that says where a state stands, for its `Debug`. Both closures capture
-//! nothing, so the wrapper is as large as the state. These wrappers give the pair the
-//! trait the signature promised. They are not pinned projections: the state keeps
-//! no awaited future, so it may move freely between resumes and every wrapper is
-//! `Unpin`.
+//! The transform turns a body into one `FnMut(R) -> CoroutineState<Y, T>` closure that
+//! owns the state enum. These wrappers give that closure the trait the signature
+//! promised. They are not pinned projections: the closure keeps no awaited future, so
+//! its state may move freely between resumes and every wrapper is `Unpin`.
 
-use core::fmt;
 use core::future::Future;
 use core::iter::FusedIterator;
 use core::pin::Pin;
@@ -16,56 +12,40 @@ use core::task::{Context, Poll};
 
 use futures_core::Stream;
 
-use crate::private::Whereabouts;
 use crate::{Coroutine, CoroutineState};
 
 /// A coroutine made from its resume closure; returned as `impl Coroutine<R, ..>`.
 #[doc(hidden)]
 #[must_use = "coroutines do nothing unless resumed"]
-pub struct CoroutineFn<S, F, D> {
-    state: S,
+pub struct CoroutineFn<F> {
     resume: F,
-    describe: D,
 }
 
-// The state is moved out and back on each resume, never pinned in place, so pinning
-// the wrapper promises nothing about it.
-impl<S, F, D> Unpin for CoroutineFn<S, F, D> {}
+// The closure's state is moved out and back on each resume, never pinned in place, so
+// pinning the wrapper promises nothing about it.
+impl<F> Unpin for CoroutineFn<F> {}
 
-/// Wraps a state and its resume closure; the type parameters let the expansion name
-/// `R`, `Y` and `T` from the signature so the closure's types are inferred from them.
+/// Wraps a resume closure; the type parameters let the expansion name `R`, `Y` and `T`
+/// from the signature so the closure's types are inferred from them.
 #[doc(hidden)]
 #[inline(always)]
-pub fn coroutine<R, Y, T, S, F, D>(state: S, describe: D, resume: F) -> CoroutineFn<S, F, D>
+pub fn coroutine<R, Y, T, F>(resume: F) -> CoroutineFn<F>
 where
-    F: FnMut(&mut S, R) -> CoroutineState<Y, T>,
-    D: Fn(&S) -> Whereabouts,
+    F: FnMut(R) -> CoroutineState<Y, T>,
 {
-    CoroutineFn {
-        state,
-        resume,
-        describe,
-    }
+    CoroutineFn { resume }
 }
 
-impl<R, Y, T, S, F, D> Coroutine<R> for CoroutineFn<S, F, D>
+impl<R, Y, T, F> Coroutine<R> for CoroutineFn<F>
 where
-    F: FnMut(&mut S, R) -> CoroutineState<Y, T>,
+    F: FnMut(R) -> CoroutineState<Y, T>,
 {
     type Yield = Y;
     type Return = T;
 
     #[inline(always)]
     fn resume(self: Pin<&mut Self>, arg: R) -> CoroutineState<Y, T> {
-        let this = self.get_mut();
-        (this.resume)(&mut this.state, arg)
-    }
-}
-
-/// Where the body stands: ``coroutine `parse` suspended at src/lib.rs:12:9``.
-impl<S, F, D: Fn(&S) -> Whereabouts> fmt::Debug for CoroutineFn<S, F, D> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "coroutine {}", (self.describe)(&self.state))
+        (self.get_mut().resume)(arg)
     }
 }
 
@@ -75,55 +55,38 @@ impl<S, F, D: Fn(&S) -> Whereabouts> fmt::Debug for CoroutineFn<S, F, D> {
 /// iterator is fused without a flag of its own.
 #[doc(hidden)]
 #[must_use = "iterators are lazy and do nothing unless consumed"]
-pub struct GeneratorFn<S, F, D> {
-    state: S,
+pub struct GeneratorFn<F> {
     resume: F,
-    describe: D,
 }
 
-impl<S, F, D> Unpin for GeneratorFn<S, F, D> {}
+impl<F> Unpin for GeneratorFn<F> {}
 
-/// Wraps a generator's state and resume closure, naming its item type `Y`.
+/// Wraps a generator's resume closure, naming its item type `Y`.
 #[doc(hidden)]
 #[inline(always)]
-pub fn generator<Y, S, F, D>(state: S, describe: D, resume: F) -> GeneratorFn<S, F, D>
+pub fn generator<Y, F>(resume: F) -> GeneratorFn<F>
 where
-    F: FnMut(&mut S, ()) -> CoroutineState<Y, ()>,
-    D: Fn(&S) -> Whereabouts,
+    F: FnMut(()) -> CoroutineState<Y, ()>,
 {
-    GeneratorFn {
-        state,
-        resume,
-        describe,
-    }
+    GeneratorFn { resume }
 }
 
-impl<Y, S, F, D> Iterator for GeneratorFn<S, F, D>
+impl<Y, F> Iterator for GeneratorFn<F>
 where
-    F: FnMut(&mut S, ()) -> CoroutineState<Y, ()>,
+    F: FnMut(()) -> CoroutineState<Y, ()>,
 {
     type Item = Y;
 
     #[inline(always)]
     fn next(&mut self) -> Option<Y> {
-        match (self.resume)(&mut self.state, ()) {
+        match (self.resume)(()) {
             CoroutineState::Yielded(item) => Some(item),
             CoroutineState::Complete(()) => None,
         }
     }
 }
 
-impl<Y, S, F, D> FusedIterator for GeneratorFn<S, F, D> where
-    F: FnMut(&mut S, ()) -> CoroutineState<Y, ()>
-{
-}
-
-/// Where the body stands: ``generator `fib` suspended at src/lib.rs:12:9``.
-impl<S, F, D: Fn(&S) -> Whereabouts> fmt::Debug for GeneratorFn<S, F, D> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "generator {}", (self.describe)(&self.state))
-    }
-}
+impl<Y, F> FusedIterator for GeneratorFn<F> where F: FnMut(()) -> CoroutineState<Y, ()> {}
 
 pin_project_lite::pin_project! {
     /// A suspend function made from its resume closure and the slot its awaited

@@ -15,7 +15,6 @@
 //! which costs two atomic operations per item; it is what keeps the wrappers `Send`
 //! and `Sync` when the items are.
 
-use core::fmt;
 use core::future::Future;
 use core::iter::FusedIterator;
 use core::pin::Pin;
@@ -36,52 +35,18 @@ pub struct YieldSlot<Y, R = ()> {
 struct Exchange<Y, R> {
     yielded: Option<Y>,
     resumed: Option<R>,
-    /// The function's name and the last suspension point reached, for `Debug`.
-    function: &'static str,
-    at: Option<Site>,
 }
 
-/// Where a `yield_!` stands in the user's source: file, line, column.
-#[doc(hidden)]
-pub type Site = (&'static str, u32, u32);
-
 impl<Y, R> YieldSlot<Y, R> {
-    /// A slot for one coroutine, the body of `function`; the expansion keeps one
-    /// handle and gives the other to the wrapper.
+    /// A slot for one coroutine; the expansion keeps one handle and gives the other
+    /// to the wrapper.
     #[doc(hidden)]
-    pub fn named(function: &'static str) -> Self {
+    pub fn new() -> Self {
         YieldSlot {
             shared: Arc::new(Mutex::new(Exchange {
                 yielded: None,
                 resumed: None,
-                function,
-                at: None,
             })),
-        }
-    }
-
-    /// Records the suspension point a `yield_from!` forwards from.
-    #[doc(hidden)]
-    pub fn mark(&self, site: Site) {
-        self.lock().at = Some(site);
-    }
-
-    /// The function's name, and what its body last suspended at.
-    fn whereabouts(&self, phase: Phase) -> crate::private::Whereabouts {
-        use crate::private::{Stage, Whereabouts};
-        let exchange = self.lock();
-        let stage = match (phase, exchange.at) {
-            (Phase::Fresh, _) => Stage::NotStarted,
-            (Phase::Suspended, Some((file, line, column))) => {
-                Stage::SuspendedAt { file, line, column }
-            }
-            (Phase::Suspended, None) => Stage::Suspended,
-            (Phase::Running, _) => Stage::Poisoned,
-            (Phase::Done, _) => Stage::Finished,
-        };
-        Whereabouts {
-            function: exchange.function,
-            stage,
         }
     }
 
@@ -99,12 +64,8 @@ impl<Y, R> YieldSlot<Y, R> {
         self.shared.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn put_yielded(&self, value: Y, site: Option<Site>) {
-        let mut exchange = self.lock();
-        exchange.yielded = Some(value);
-        if site.is_some() {
-            exchange.at = site;
-        }
+    fn put_yielded(&self, value: Y) {
+        self.lock().yielded = Some(value);
     }
 
     fn take_yielded(&self) -> Option<Y> {
@@ -126,17 +87,6 @@ impl<Y, R> YieldSlot<Y, R> {
         Yielding {
             slot: self,
             value: Some(value),
-            site: None,
-        }
-    }
-
-    /// `yield_!(value)` written in the body itself, where its place is known.
-    #[doc(hidden)]
-    pub fn yield_value_at(&self, site: Site, value: Y) -> Yielding<'_, Y, R> {
-        Yielding {
-            slot: self,
-            value: Some(value),
-            site: Some(site),
         }
     }
 
@@ -164,17 +114,6 @@ impl<Y> YieldSlot<Y, ()> {
         YieldingItem {
             slot: self,
             item: Some(item),
-            site: None,
-        }
-    }
-
-    /// `yield_!(item)` written in the body itself, where its place is known.
-    #[doc(hidden)]
-    pub fn yield_item_at(&self, site: Site, item: Y) -> YieldingItem<'_, Y> {
-        YieldingItem {
-            slot: self,
-            item: Some(item),
-            site: Some(site),
         }
     }
 
@@ -202,7 +141,6 @@ impl<Y> YieldSlot<Y, ()> {
 pub struct Yielding<'a, Y, R> {
     slot: &'a YieldSlot<Y, R>,
     value: Option<Y>,
-    site: Option<Site>,
 }
 
 impl<Y, R> Unpin for Yielding<'_, Y, R> {}
@@ -214,7 +152,7 @@ impl<Y, R> Future for Yielding<'_, Y, R> {
         let this = self.get_mut();
         match this.value.take() {
             Some(value) => {
-                this.slot.put_yielded(value, this.site);
+                this.slot.put_yielded(value);
                 Poll::Pending
             }
             None => match this.slot.take_resumed() {
@@ -231,7 +169,6 @@ impl<Y, R> Future for Yielding<'_, Y, R> {
 pub struct YieldingItem<'a, Y> {
     slot: &'a YieldSlot<Y, ()>,
     item: Option<Y>,
-    site: Option<Site>,
 }
 
 impl<Y> Unpin for YieldingItem<'_, Y> {}
@@ -243,7 +180,7 @@ impl<Y> Future for YieldingItem<'_, Y> {
         let this = self.get_mut();
         match this.item.take() {
             Some(item) => {
-                this.slot.put_yielded(item, this.site);
+                this.slot.put_yielded(item);
                 Poll::Pending
             }
             None => Poll::Ready(()),
@@ -270,7 +207,7 @@ impl<Y, S: Stream<Item = Y>> Future for ForwardStream<'_, Y, S> {
         let this = self.project();
         match this.stream.poll_next(cx) {
             Poll::Ready(Some(item)) => {
-                this.slot.put_yielded(item, None);
+                this.slot.put_yielded(item);
                 Poll::Pending
             }
             Poll::Ready(None) => Poll::Ready(()),
@@ -297,7 +234,7 @@ impl<Y, F: crate::private::Forward<Item = Y>> Future for ForwardSteps<'_, Y, F> 
         let this = self.get_mut();
         match this.source.step() {
             CoroutineState::Yielded(item) => {
-                this.slot.put_yielded(item, None);
+                this.slot.put_yielded(item);
                 Poll::Pending
             }
             CoroutineState::Complete(value) => Poll::Ready(value),
@@ -333,7 +270,7 @@ where
         match Pin::new(&mut this.coroutine).resume(arg) {
             CoroutineState::Yielded(item) => {
                 this.waiting = true;
-                this.slot.put_yielded(item, None);
+                this.slot.put_yielded(item);
                 Poll::Pending
             }
             CoroutineState::Complete(value) => Poll::Ready(value),
@@ -520,18 +457,3 @@ impl<Y, F: Future<Output = ()>> Iterator for PinnedGenerator<Y, F> {
 }
 
 impl<Y, F: Future<Output = ()>> FusedIterator for PinnedGenerator<Y, F> {}
-
-/// Where the body stands: ``generator `fib` suspended at src/lib.rs:12:9``.
-impl<Y, F> fmt::Debug for PinnedGenerator<Y, F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let inner = &*self.inner;
-        write!(f, "generator {}", inner.slot.whereabouts(inner.phase))
-    }
-}
-
-/// Where the body stands: ``coroutine `parse` suspended at src/lib.rs:12:9``.
-impl<Y, R, F> fmt::Debug for PinnedCoroutine<Y, R, F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "coroutine {}", self.slot.whereabouts(self.phase))
-    }
-}

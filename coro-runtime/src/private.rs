@@ -17,43 +17,6 @@ pub use futures_core::Stream;
 pub use pin_project_lite::pin_project;
 pub use std::boxed::Box;
 
-/// Where a generator's or coroutine's body stands, for its `Debug`: built by the
-/// expansion from the state, with the suspension point's place in the user's file.
-pub struct Whereabouts {
-    pub function: &'static str,
-    pub stage: Stage,
-}
-
-/// See [`Whereabouts`].
-pub enum Stage {
-    NotStarted,
-    SuspendedAt {
-        file: &'static str,
-        line: u32,
-        column: u32,
-    },
-    /// Suspended where the place was not recorded (a `yield_!` that another macro
-    /// wrote, in the pinned machine).
-    Suspended,
-    Finished,
-    Poisoned,
-}
-
-impl core::fmt::Display for Whereabouts {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let function = self.function;
-        match self.stage {
-            Stage::NotStarted => write!(f, "`{function}` not started"),
-            Stage::SuspendedAt { file, line, column } => {
-                write!(f, "`{function}` suspended at {file}:{line}:{column}")
-            }
-            Stage::Suspended => write!(f, "`{function}` suspended"),
-            Stage::Finished => write!(f, "`{function}` finished"),
-            Stage::Poisoned => write!(f, "`{function}` poisoned by a panic"),
-        }
-    }
-}
-
 /// Takes the resume argument; the dispatch loop hands it to exactly one resume point.
 #[inline(always)]
 pub fn take_resume<R>(slot: &mut Option<R>) -> R {

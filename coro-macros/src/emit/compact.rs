@@ -507,7 +507,7 @@ impl<'a> Emitter<'a> {
         if self.is_async() {
             quote!(#state.set(#value);)
         } else {
-            quote!(*#state = #value;)
+            quote!(#state = #value;)
         }
     }
 
@@ -730,7 +730,7 @@ impl<'a> Emitter<'a> {
         // kept in registers, so those moves become plain jumps. The captured state is
         // written again only when the coroutine suspends or finishes.
         let take_state = (!self.is_async()).then(|| {
-            let taken = quote!(#p::replace(#state, #state_ty::Poisoned));
+            let taken = quote!(#p::replace(&mut #state, #state_ty::Poisoned));
             let taken = match &self.passing_ty {
                 Some(passing_ty) => quote!(#passing_ty::Stored(#taken)),
                 None => taken,
@@ -749,13 +749,18 @@ impl<'a> Emitter<'a> {
         }};
         let start = self.start_value();
         let slot = &self.resume_slot;
-        let describe = self.describe();
+        let sync_machine = |wrapper: TokenStream| {
+            quote! {
+                let mut #state = #start;
+                #wrapper
+            }
+        };
         match &self.func.kind {
             Kind::Generator { item } => {
                 let y = nameable(Some(item));
-                quote! {
-                    #p::generator::<#y, _, _, _>(#start, #describe, move |#state, _: ()| #dispatch_loop)
-                }
+                sync_machine(quote! {
+                    #p::generator::<#y, _>(move |_: ()| #dispatch_loop)
+                })
             }
             Kind::Coroutine {
                 resume,
@@ -770,16 +775,14 @@ impl<'a> Emitter<'a> {
                 }
                 let r = nameable(Some(resume));
                 if is_unit(resume) || !self.uses_resume_slot.get() {
-                    quote! {
-                        #p::coroutine::<#r, #y, #t, _, _, _>(#start, #describe, move |#state, _| #dispatch_loop)
-                    }
+                    sync_machine(quote!(#p::coroutine::<#r, #y, #t, _>(move |_| #dispatch_loop)))
                 } else {
-                    quote! {
-                        #p::coroutine::<#r, #y, #t, _, _, _>(#start, #describe, move |#state, __coro_arg| {
+                    sync_machine(quote! {
+                        #p::coroutine::<#r, #y, #t, _>(move |__coro_arg| {
                             let mut #slot = #p::Option::Some(__coro_arg);
                             #dispatch_loop
                         })
-                    }
+                    })
                 }
             }
             Kind::Future { output } => {
@@ -789,51 +792,6 @@ impl<'a> Emitter<'a> {
             Kind::Stream { item } => {
                 let y = nameable(Some(item));
                 quote!(#p::stream::<#y, _, _>(#start, move |mut #state, #cx| #dispatch_loop))
-            }
-        }
-    }
-
-    /// For a generator's or coroutine's `Debug`: where a stored state stands, each
-    /// resume point named by the place of the `yield_!` that suspends there.
-    fn describe(&self) -> TokenStream {
-        let p = &self.private;
-        let state_ty = &self.state_ty;
-        let function = self.func.sig.ident.to_string();
-        let whereabouts = |stage: TokenStream| quote!(#p::Whereabouts { function: #function, stage: #p::Stage::#stage });
-        let kept = self.kept.borrow();
-        let suspended = self.cfg.blocks.iter().filter_map(|block| match &block.term {
-            Terminator::Yield { next, origin, .. }
-                if kept.contains(next) && !self.is_passing(*next) =>
-            {
-                let name = self.variant[*next].as_ref()?;
-                let span = origin
-                    .clone()
-                    .into_iter()
-                    .next()
-                    .map_or_else(Span::call_site, |t| t.span());
-                let site = quote_spanned! {span=>
-                    SuspendedAt { file: ::core::file!(), line: ::core::line!(), column: ::core::column!() }
-                };
-                let described = whereabouts(site);
-                Some(quote!(#state_ty::#name { .. } => #described,))
-            }
-            _ => None,
-        });
-        let (start, done, poisoned) = (
-            whereabouts(quote!(NotStarted)),
-            whereabouts(quote!(Finished)),
-            whereabouts(quote!(Poisoned)),
-        );
-        let state = &self.state;
-        quote! {
-            |#state| match #state {
-                #state_ty::Start { .. } => #start,
-                #(#suspended)*
-                #state_ty::Done => #done,
-                // Poisoned, or a state passed through within a resume: only a panic
-                // can leave one behind.
-                #[allow(unreachable_patterns)]
-                _ => #poisoned,
             }
         }
     }

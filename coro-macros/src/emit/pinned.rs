@@ -23,12 +23,9 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::Ident;
-use syn::spanned::Spanned;
-use syn::visit_mut::VisitMut;
 
 use super::nameable;
 use crate::parse::{CoroutineFn, Kind, ParamForm};
-use crate::scan::SuspendMacro;
 
 /// Whether a pinned coroutine is boxed.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -53,7 +50,6 @@ pub fn emit(func: &CoroutineFn, boxing: Boxing) -> TokenStream {
     let p = quote!(#krate::__private);
     let slot = Ident::new("__coro_slot", Span::mixed_site());
     let body = async_body(func, &slot);
-    let function = sig.ident.to_string();
     let machine = match kind {
         Kind::Future { output } => {
             let t = nameable(output.as_ref());
@@ -62,14 +58,14 @@ pub fn emit(func: &CoroutineFn, boxing: Boxing) -> TokenStream {
         Kind::Stream { item } => {
             let y = nameable(Some(item));
             quote! {
-                let #slot = #p::YieldSlot::<#y, ()>::named(#function);
+                let #slot = #p::YieldSlot::<#y, ()>::new();
                 #p::pinned_stream::<#y, _>(#slot.handle(), #body)
             }
         }
         Kind::Generator { item } => {
             let y = nameable(Some(item));
             quote! {
-                let #slot = #p::YieldSlot::<#y, ()>::named(#function);
+                let #slot = #p::YieldSlot::<#y, ()>::new();
                 #p::pinned_generator::<#y, _>(#slot.handle(), #body)
             }
         }
@@ -92,7 +88,7 @@ pub fn emit(func: &CoroutineFn, boxing: Boxing) -> TokenStream {
                 Boxing::KeepUnpin => quote!(#p::Box::pin(#coroutine)),
             };
             quote! {
-                let #slot = #p::YieldSlot::<#y, #r>::named(#function);
+                let #slot = #p::YieldSlot::<#y, #r>::new();
                 #coroutine
             }
         }
@@ -132,11 +128,7 @@ fn async_body(func: &CoroutineFn, slot: &Ident) -> TokenStream {
     if macros.is_some() {
         prelude.push(quote!(let _ = &#slot;));
     }
-    let mut body = func.body.clone();
-    if macros.is_some() {
-        MarkSites.visit_block_mut(&mut body);
-    }
-    let stmts = &body.stmts;
+    let stmts = &func.body.stmts;
     quote! {
         async move {
             #(#prelude)*
@@ -168,42 +160,15 @@ fn suspension_macros(kind: &Kind, slot: &Ident, p: &TokenStream) -> Option<Token
     let call = Span::call_site();
     let yield_name = Ident::new("yield_", call);
     let yield_from_name = Ident::new("yield_from", call);
-    let yield_at = Ident::new(&format!("{yield_method}_at"), Span::mixed_site());
     Some(quote_spanned! {Span::mixed_site()=>
         #[allow(unused_macros)]
         macro_rules! #yield_name {
-            (@at $site:tt) => { #slot.#yield_at($site, ()).await };
-            (@at $site:tt $value:expr $(,)?) => { #slot.#yield_at($site, $value).await };
             () => { #slot.#yield_method(()).await };
             ($value:expr $(,)?) => { #slot.#yield_method($value).await };
         }
         #[allow(unused_macros)]
         macro_rules! #yield_from_name {
-            (@at $site:tt $source:expr $(,)?) => {{
-                #slot.mark($site);
-                #slot.#forward_method(#source).await
-            }};
             ($source:expr $(,)?) => { #slot.#forward_method(#source).await };
         }
     })
-}
-
-/// Hands each `yield_!`/`yield_from!` written in the body its own place
-/// (`file!()`, `line!()`, `column!()` at the user's span), for `Debug`. One that
-/// another macro writes keeps its plain form.
-struct MarkSites;
-
-impl VisitMut for MarkSites {
-    fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
-        if mac.path.get_ident().is_some() && SuspendMacro::of(mac).is_some() {
-            let span = mac.path.span();
-            let site = quote_spanned! {span=>
-                (::core::file!(), ::core::line!(), ::core::column!())
-            };
-            let tokens = &mac.tokens;
-            mac.tokens = quote!(@at #site #tokens);
-        }
-    }
-
-    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
 }
