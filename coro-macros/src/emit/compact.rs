@@ -48,9 +48,10 @@ struct Emitter<'a> {
     live: &'a Liveness,
     /// Written inline at its only predecessor instead of being a state.
     inline: Vec<bool>,
-    /// The bindings the code from each block to the next state names: only those
-    /// are declared again there. (One the arm never names would have no type.)
-    named_in_arm: Vec<BitSet>,
+    /// Per block, the bindings declared again there, uninitialised: those not
+    /// carried but assigned later, and named by the code from the block to the next
+    /// state. (One that code never names would have no type.)
+    redeclared_at: Vec<Vec<BindingId>>,
     /// The bindings some state declares again: a `mut` one may be assigned only there.
     redeclared: BitSet,
     /// The variant of each state.
@@ -116,7 +117,7 @@ struct FallInto {
 impl FallInto {
     fn allows(&self, env: &Env, join: BlockId) -> bool {
         self.join == join
-            && env.frames.iter().filter(|f| f.loop_label.is_some()).count() == self.loops
+            && env.open_loops() == self.loops
             && self.names.iter().all(|(binding, name)| {
                 env.names.get(binding) == name.as_ref()
                     && name
@@ -156,6 +157,14 @@ struct Frame {
 }
 
 impl Env {
+    /// How many Rust loops the code being written is inside.
+    fn open_loops(&self) -> usize {
+        self.frames
+            .iter()
+            .filter(|f| f.loop_label.is_some())
+            .count()
+    }
+
     fn frame(&mut self) -> &mut Frame {
         self.frames.last_mut().expect("an open frame")
     }
@@ -423,20 +432,25 @@ impl<'a> Emitter<'a> {
             .then(|| Ident::new("__CoroNext", Span::mixed_site()));
         let krate = &func.krate;
         let named_in_arm = live.mentioned_before_leaving(cfg, &inline);
+        let redeclared_at: Vec<Vec<BindingId>> = (0..cfg.blocks.len())
+            .map(|block| {
+                live.redeclare_in[block]
+                    .iter()
+                    .filter(|&b| named_in_arm[block].contains(b))
+                    .collect()
+            })
+            .collect();
         let mut redeclared = BitSet::new(cfg.bindings.len());
-        for &block in &live.order {
-            for binding in live.redeclare_in[block].iter() {
-                if named_in_arm[block].contains(binding) {
-                    redeclared.insert(binding);
-                }
-            }
-        }
+        redeclared_at
+            .iter()
+            .flatten()
+            .for_each(|&b| redeclared.insert(b));
         Emitter {
             func,
             cfg,
             live,
             inline,
-            named_in_arm,
+            redeclared_at,
             redeclared,
             variant,
             generic,
@@ -859,10 +873,7 @@ impl<'a> Emitter<'a> {
     /// carried but are assigned later (those of `scope`, or all).
     fn redeclare(&self, env: &mut Env, block: BlockId, scope: Option<ScopeId>) {
         let live = &self.live.live_in[block];
-        for binding in self.live.redeclare_in[block].iter() {
-            if !self.named_in_arm[block].contains(binding) {
-                continue;
-            }
+        for &binding in &self.redeclared_at[block] {
             let data = &self.cfg.bindings[binding];
             // Already declared in this arm (entering a copy of `block`): keep that one.
             if scope.is_some_and(|scope| data.scope != scope) || env.names.contains_key(&binding) {
@@ -1159,10 +1170,9 @@ impl<'a> Emitter<'a> {
                 && !self.has_back_edge(join)
                 && self.cfg.blocks[join].scope == exit_scope(self.cfg, block)
                 // What the join declares again must already be declared here.
-                && self.live.redeclare_in[join]
+                && self.redeclared_at[join]
                     .iter()
-                    .filter(|&b| self.named_in_arm[join].contains(b))
-                    .all(|b| env.names.contains_key(&b))
+                    .all(|b| env.names.contains_key(b))
         });
         let fall = join.map(|join| FallInto {
             join,
@@ -1170,7 +1180,7 @@ impl<'a> Emitter<'a> {
                 .iter()
                 .map(|b| (b, env.names.get(&b).cloned()))
                 .collect(),
-            loops: env.frames.iter().filter(|f| f.loop_label.is_some()).count(),
+            loops: env.open_loops(),
             fell: std::rc::Rc::default(),
         });
         if fall.is_some() {
