@@ -223,8 +223,8 @@ impl Turn {
 ///
 /// `run` does not wait for detached tasks: when the future given to `run` finishes,
 /// the detached tasks still running are dropped (cancelled). Prefer a [`scope`]
-/// whenever the work has an owner. Costs one allocation for the future and one for
-/// its waker.
+/// whenever the work has an owner. Costs one allocation, for the future, its output
+/// and its handle's state together.
 ///
 /// # Panics
 /// Outside [`run`].

@@ -7,9 +7,10 @@
 //! `runtime` (the builder), `scope` (structured concurrency), `children` (the tasks a
 //! scope owns), `cancel` (cancellation by hand), `cleanup` (async cleanup on
 //! cancellation), `builder` (named tasks), `task` (handles and errors), `time`,
-//! `blocking`, `suspend`, `channel`, `sync` and `context`. The whole crate is safe
-//! code.
-#![forbid(unsafe_code)]
+//! `blocking`, `suspend`, `channel`, `sync` and `context`. All `unsafe` code is in
+//! one module, `raw` (a task in one allocation, wakers without allocations of their
+//! own); the rest of the crate is safe code.
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 mod adapters;
@@ -25,6 +26,8 @@ mod coroutine;
 mod executor;
 pub mod io;
 mod pinned;
+#[allow(unsafe_code)]
+mod raw;
 mod reactor;
 
 #[doc(hidden)]

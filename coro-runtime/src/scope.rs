@@ -18,7 +18,7 @@ use std::task::{Context, Poll, Waker};
 use crate::builder::TaskBuilder;
 use crate::cancel::{CancelHandle, Cancelled, ScopeCancel};
 use crate::children::Children;
-use crate::task::{ChildTask, Failure, JoinHandle, Slot, deliver_success};
+use crate::task::{Failure, JoinHandle, deliver_success};
 
 /// The handle a [`scope`] body spawns children with.
 ///
@@ -43,7 +43,7 @@ pub struct Scope<'env> {
 impl<'env> Scope<'env> {
     /// Spawns `future` as a child of this scope and returns its handle. The child
     /// starts the next time the scope runs (when the body next suspends). Costs one
-    /// allocation for the future and one small one for its waker.
+    /// allocation, for the future, its output and its handle's state together.
     ///
     /// If the child panics, its siblings and the body are cancelled and the panic
     /// resurfaces from [`scope`].
@@ -168,15 +168,12 @@ impl<'env, E: 'env> TryScope<'env, E> {
                 }
             }
         };
-        let slot = Slot::new();
-        slot.spawned_at(std::panic::Location::caller());
-        self.children.spawn(Box::pin(ChildTask::new(
+        self.children.spawn_with(
             future,
-            slot.clone(),
             false,
             deliver_success,
-        )));
-        JoinHandle::new(slot)
+            std::panic::Location::caller(),
+        )
     }
 
     /// A [`TaskBuilder`] for a child with settings (a name).

@@ -1,24 +1,23 @@
 //! What a spawned task is to its owner, and to whoever holds its [`JoinHandle`].
 //!
-//! A task is its future wrapped in a [`ChildTask`], boxed once and owned by a scope
-//! (or by the executor, for detached tasks). The wrapper delivers the output to the
-//! handle's [`Slot`], catches panics, and installs the task's inherited context while
-//! it runs. The handle only shares the slot: dropping it detaches nothing and cancels
-//! nothing, and cancelling through it is a request the owner carries out by dropping
-//! the future, so every destructor below it has run before the handle reports
-//! `Cancelled`.
+//! A task is one allocation (built in [`crate::raw`]): its future, then its outcome,
+//! and a [`Header`] with what the handle and the owner share (the joiner's waker, the
+//! cancel request, the name and spawn site). A scope (or the executor, for detached
+//! tasks) owns it and polls it; the handle only looks at it: dropping the handle
+//! detaches nothing and cancels nothing, and cancelling through it is a request the
+//! owner carries out by dropping the future, so every destructor below it has run
+//! before the handle reports `Cancelled`.
 
 use std::any::Any;
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, Location, catch_unwind};
+use std::panic::Location;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use crate::context::{self, ContextMap};
+use crate::raw::{Outcome, TaskView};
 
 /// Why a task did not produce its value.
 ///
@@ -34,13 +33,14 @@ use crate::context::{self, ContextMap};
 /// });
 /// ```
 pub struct JoinError {
-    repr: Repr,
-    /// Which task: boxed, so a task's result slot stays small.
-    origin: Option<Box<Origin>>,
+    /// Boxed: the error shares its room in the task with the output, which it
+    /// would otherwise make three times as large for a `()` task.
+    inner: Box<ErrorInner>,
 }
 
-/// The task a [`JoinError`] is about.
-struct Origin {
+struct ErrorInner {
+    repr: Repr,
+    /// Which task.
     name: Option<Arc<String>>,
     spawned_at: Option<&'static Location<'static>>,
 }
@@ -52,16 +52,20 @@ enum Repr {
 
 impl JoinError {
     pub(crate) fn cancelled() -> Self {
-        JoinError {
-            repr: Repr::Cancelled,
-            origin: None,
-        }
+        JoinError::new(Repr::Cancelled)
     }
 
     pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> Self {
+        JoinError::new(Repr::Panic(payload))
+    }
+
+    fn new(repr: Repr) -> Self {
         JoinError {
-            repr: Repr::Panic(payload),
-            origin: None,
+            inner: Box::new(ErrorInner {
+                repr,
+                name: None,
+                spawned_at: None,
+            }),
         }
     }
 
@@ -80,7 +84,7 @@ impl JoinError {
     /// }));
     /// ```
     pub fn task_name(&self) -> Option<&str> {
-        self.origin.as_ref()?.name.as_deref().map(String::as_str)
+        self.inner.name.as_deref().map(String::as_str)
     }
 
     /// Where the task was spawned (the call to `spawn`), which also shows in the
@@ -96,7 +100,7 @@ impl JoinError {
     /// }));
     /// ```
     pub fn spawned_at(&self) -> Option<&'static Location<'static>> {
-        self.origin.as_ref()?.spawned_at
+        self.inner.spawned_at
     }
 
     /// The task was cancelled: through [`JoinHandle::cancel`], or because its scope
@@ -110,7 +114,7 @@ impl JoinError {
     /// }));
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        matches!(self.inner.repr, Repr::Cancelled)
     }
 
     /// The task panicked (only reported on handles of a supervisor scope or of a
@@ -123,7 +127,7 @@ impl JoinError {
     /// }));
     /// ```
     pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panic(_))
+        matches!(self.inner.repr, Repr::Panic(_))
     }
 
     /// The panic's payload, to inspect or to resume with
@@ -154,16 +158,19 @@ impl JoinError {
     /// }));
     /// ```
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
-        match self.repr {
+        if self.is_cancelled() {
+            return Err(self);
+        }
+        match self.inner.repr {
             Repr::Panic(payload) => Ok(payload),
-            Repr::Cancelled => Err(self),
+            Repr::Cancelled => unreachable!("checked above"),
         }
     }
 }
 
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
+        match &self.inner.repr {
             Repr::Cancelled => f.write_str("JoinError::Cancelled"),
             Repr::Panic(payload) => {
                 write!(f, "JoinError::Panic({:?})", panic_message(payload.as_ref()))
@@ -181,7 +188,7 @@ impl fmt::Display for JoinError {
         if let Some(at) = self.spawned_at() {
             write!(f, " (spawned at {at})")?;
         }
-        match &self.repr {
+        match &self.inner.repr {
             Repr::Cancelled => f.write_str(" was cancelled"),
             Repr::Panic(payload) => write!(f, " panicked: {}", panic_message(payload.as_ref())),
         }
@@ -198,9 +205,8 @@ fn panic_message(payload: &(dyn Any + Send)) -> &str {
         .unwrap_or("<non-string panic payload>")
 }
 
-/// Where a task's outcome meets its handle.
-pub(crate) struct Slot<T> {
-    state: RefCell<SlotState<T>>,
+/// What a task's handle and its owner share beside the outcome.
+pub(crate) struct Header {
     joiner: Cell<Option<Waker>>,
     cancel_requested: Cell<bool>,
     /// The task's own waker: a cancel request wakes the task so its owner sees it.
@@ -208,36 +214,20 @@ pub(crate) struct Slot<T> {
     /// A thin pointer: most tasks have no name.
     name: Cell<Option<Arc<String>>>,
     spawned_at: Cell<Option<&'static Location<'static>>>,
+    /// Panics are the handle's business (supervisor scopes, detached tasks).
+    supervised: bool,
 }
 
-enum SlotState<T> {
-    Running,
-    Done(T),
-    Failed(JoinError),
-    Taken,
-}
-
-impl<T> Slot<T> {
-    pub(crate) fn new() -> Rc<Self> {
-        Rc::new(Slot {
-            state: RefCell::new(SlotState::Running),
+impl Header {
+    pub(crate) fn new(spawned_at: &'static Location<'static>, supervised: bool) -> Self {
+        Header {
+            supervised,
             joiner: Cell::new(None),
             cancel_requested: Cell::new(false),
             task_waker: Cell::new(None),
             name: Cell::new(None),
-            spawned_at: Cell::new(None),
-        })
-    }
-
-    fn finish(&self, state: SlotState<T>) {
-        *self.state.borrow_mut() = state;
-        if let Some(joiner) = self.joiner.take() {
-            joiner.wake();
+            spawned_at: Cell::new(Some(spawned_at)),
         }
-    }
-
-    pub(crate) fn complete(&self, value: T) {
-        self.finish(SlotState::Done(value));
     }
 
     fn name(&self) -> Option<Arc<String>> {
@@ -246,21 +236,32 @@ impl<T> Slot<T> {
         name
     }
 
-    /// Remembers where the task was spawned, for its errors.
-    pub(crate) fn spawned_at(&self, at: &'static Location<'static>) {
-        self.spawned_at.set(Some(at));
+    /// `error`, saying which task it is about.
+    pub(crate) fn failed(&self, mut error: JoinError) -> JoinError {
+        error.inner.name = self.name();
+        error.inner.spawned_at = self.spawned_at.get();
+        error
     }
 
-    pub(crate) fn fail(&self, mut error: JoinError) {
-        let (name, spawned_at) = (self.name(), self.spawned_at.get());
-        if name.is_some() || spawned_at.is_some() {
-            error.origin = Some(Box::new(Origin { name, spawned_at }));
-        }
-        self.finish(SlotState::Failed(error));
+    pub(crate) fn supervised(&self) -> bool {
+        self.supervised
     }
 
-    fn is_running(&self) -> bool {
-        matches!(*self.state.borrow(), SlotState::Running)
+    pub(crate) fn take_joiner(&self) -> Option<Waker> {
+        self.joiner.take()
+    }
+
+    pub(crate) fn cancel_requested(&self) -> bool {
+        self.cancel_requested.get()
+    }
+
+    pub(crate) fn set_task_waker(&self, waker: Waker) {
+        self.task_waker.set(Some(waker));
+    }
+
+    /// Finished: nothing is left to wake.
+    pub(crate) fn drop_task_waker(&self) {
+        drop(self.task_waker.take());
     }
 }
 
@@ -281,22 +282,26 @@ impl<T> Slot<T> {
 /// });
 /// ```
 pub struct JoinHandle<T> {
-    slot: Rc<Slot<T>>,
+    task: TaskView<T>,
 }
 
 impl<T> JoinHandle<T> {
-    pub(crate) fn new(slot: Rc<Slot<T>>) -> Self {
-        JoinHandle { slot }
+    pub(crate) fn new(task: TaskView<T>) -> Self {
+        JoinHandle { task }
+    }
+
+    fn header(&self) -> &Header {
+        self.task.header()
     }
 
     /// Corrects where the task was spawned, for spawns that go through a closure.
     pub(crate) fn slot_spawned_at(&self, at: &'static Location<'static>) {
-        self.slot.spawned_at(at);
+        self.header().spawned_at.set(Some(at));
     }
 
     /// Names the task, before it first runs.
     pub(crate) fn named(self, name: Option<Arc<String>>) -> Self {
-        self.slot.name.set(name);
+        self.header().name.set(name);
         self
     }
 
@@ -309,7 +314,7 @@ impl<T> JoinHandle<T> {
     /// }));
     /// ```
     pub fn name(&self) -> Option<String> {
-        self.slot.name().map(|name| String::clone(&name))
+        self.header().name().map(|name| String::clone(&name))
     }
 
     /// Asks for the task to be cancelled. Its owner drops it (and with it every task
@@ -327,15 +332,16 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn cancel(&self) {
-        if !self.slot.is_running() {
+        if !self.task.as_ref().is_running() {
             return;
         }
-        self.slot.cancel_requested.set(true);
-        let waker = self.slot.task_waker.take();
+        let header = self.header();
+        header.cancel_requested.set(true);
+        let waker = header.task_waker.take();
         if let Some(waker) = &waker {
             waker.wake_by_ref();
         }
-        self.slot.task_waker.set(waker);
+        header.task_waker.set(waker);
     }
 
     /// Has the task finished, by completing, failing or being cancelled?
@@ -352,7 +358,7 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn is_finished(&self) -> bool {
-        !self.slot.is_running()
+        !self.task.as_ref().is_running()
     }
 }
 
@@ -360,22 +366,16 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        crate::coop::budgeted(cx, |cx| {
-            let mut state = self.slot.state.borrow_mut();
-            match std::mem::replace(&mut *state, SlotState::Taken) {
-                SlotState::Running => {
-                    *state = SlotState::Running;
-                    let mut joiner = self.slot.joiner.take();
-                    remember_waker(&mut joiner, cx.waker());
-                    self.slot.joiner.set(joiner);
-                    Poll::Pending
-                }
-                SlotState::Done(value) => Poll::Ready(Ok(value)),
-                SlotState::Failed(error) => Poll::Ready(Err(error)),
-                SlotState::Taken => {
-                    panic!("`JoinHandle` polled after it returned the task's result")
-                }
+        crate::coop::budgeted(cx, |cx| match self.task.as_ref().take_outcome() {
+            Outcome::Running => {
+                let header = self.header();
+                let mut joiner = header.joiner.take();
+                remember_waker(&mut joiner, cx.waker());
+                header.joiner.set(joiner);
+                Poll::Pending
             }
+            Outcome::Ready(result) => Poll::Ready(result),
+            Outcome::Gone => panic!("`JoinHandle` polled after it returned the task's result"),
         })
     }
 }
@@ -406,126 +406,13 @@ pub(crate) enum Failure {
     Error,
 }
 
-/// A task as its owner sees it.
-pub(crate) trait Task {
-    /// Runs the task; `Ready(Ok)` once its outcome reached its handle,
-    /// `Ready(Err)` when the owner must handle a failure.
-    fn poll_task(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Failure>>;
-    fn cancel_requested(&self) -> bool;
-    /// Cancels the task: tells the handle, then drops the future with the task's
-    /// context installed (its destructors see what the task saw). A panic while
-    /// dropping is the handle's in a supervised task and the owner's failure
-    /// otherwise, as a panic while running would be; it never unwinds into the owner.
-    fn cancel(self: Pin<Box<Self>>) -> Result<(), Failure>;
-    fn set_waker(&self, waker: &Waker);
-}
-
-/// How a task's output reaches its handle; `false` means the output is a failure
-/// the owner must handle (a `try_scope` child's `Err`, already stored in its scope).
-/// Passed as a function item, it takes no room in the task.
-pub(crate) trait Deliver<O, T>: Fn(O, &Slot<T>) -> bool {}
-
-impl<O, T, D: Fn(O, &Slot<T>) -> bool> Deliver<O, T> for D {}
-
-pin_project_lite::pin_project! {
-    /// A future with its handle's slot, its inherited context and its panic policy.
-    pub(crate) struct ChildTask<F: Future, T, D> {
-        #[pin]
-        future: F,
-        slot: Rc<Slot<T>>,
-        context: Option<Rc<ContextMap>>,
-        // Panics are the handle's business (supervisor scopes, detached tasks).
-        supervised: bool,
-        deliver: D,
-    }
-}
-
-impl<F: Future, T, D: Deliver<F::Output, T>> ChildTask<F, T, D> {
-    pub(crate) fn new(future: F, slot: Rc<Slot<T>>, supervised: bool, deliver: D) -> Self {
-        ChildTask {
-            future,
-            slot,
-            context: context::current(),
-            supervised,
-            deliver,
-        }
-    }
-}
-
-impl<F: Future, T, D: Deliver<F::Output, T>> Task for ChildTask<F, T, D> {
-    fn poll_task(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
-        let this = self.project();
-        let future = this.future;
-        let polled = context::with_installed(this.context.clone(), || {
-            catch_unwind(AssertUnwindSafe(|| future.poll(cx)))
-        });
-        if !matches!(polled, Ok(Poll::Pending)) {
-            // Finished: nothing is left to wake, and the waker may serve the next
-            // child at this index.
-            drop(this.slot.task_waker.take());
-        }
-        match polled {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(output)) => match (this.deliver)(output, this.slot) {
-                true => Poll::Ready(Ok(())),
-                false => Poll::Ready(Err(Failure::Error)),
-            },
-            Err(payload) if *this.supervised => {
-                this.slot.fail(JoinError::panic(payload));
-                Poll::Ready(Ok(()))
-            }
-            Err(payload) => {
-                this.slot.fail(JoinError::cancelled());
-                Poll::Ready(Err(Failure::Panic(payload)))
-            }
-        }
-    }
-
-    fn cancel_requested(&self) -> bool {
-        self.slot.cancel_requested.get()
-    }
-
-    fn cancel(self: Pin<Box<Self>>) -> Result<(), Failure> {
-        if self.slot.is_running() {
-            self.slot.fail(JoinError::cancelled());
-        }
-        let (slot, context, supervised) =
-            (self.slot.clone(), self.context.clone(), self.supervised);
-        let dropped = context::with_installed(context, || {
-            catch_unwind(AssertUnwindSafe(move || drop(self)))
-        });
-        match dropped {
-            Ok(()) => Ok(()),
-            Err(payload) if supervised => {
-                slot.fail(JoinError::panic(payload));
-                Ok(())
-            }
-            Err(payload) => Err(Failure::Panic(payload)),
-        }
-    }
-
-    fn set_waker(&self, waker: &Waker) {
-        self.slot.task_waker.set(Some(waker.clone()));
-    }
-}
-
 /// The output is the handle's value.
-pub(crate) fn deliver_value<T>(output: T, slot: &Slot<T>) -> bool {
-    slot.complete(output);
-    true
+pub(crate) fn deliver_value<T>(output: T) -> Option<T> {
+    Some(output)
 }
 
 /// `Some` is the handle's value; `None` means the task failed with an error its scope
 /// now holds.
-pub(crate) fn deliver_success<T>(output: Option<T>, slot: &Slot<T>) -> bool {
-    match output {
-        Some(value) => {
-            slot.complete(value);
-            true
-        }
-        None => {
-            slot.fail(JoinError::cancelled());
-            false
-        }
-    }
+pub(crate) fn deliver_success<T>(output: Option<T>) -> Option<T> {
+    output
 }

@@ -1,0 +1,644 @@
+//! The only `unsafe` code in coro: a task in one allocation, and wakers that are
+//! pointers into their scope's table rather than allocations of their own.
+//!
+//! Both exist for speed (a spawn used to cost three allocations, a wake two mutexes);
+//! both are built so that a reviewer can check each `unsafe` block against this file
+//! alone:
+//!
+//! - **The task cell.** A spawned future, its output and what its handle needs
+//!   share one `Rc` allocation: the owner (a scope, or the executor) holds an
+//!   [`OwnedTask`], the [`JoinHandle`](crate::JoinHandle) a [`TaskView`]. The future
+//!   is pinned inside a `RefCell` ([`PinCell`]), and the handle's view of it outlives
+//!   the borrows the future may hold, which [`OwnedTask`]'s `Drop` makes sound: no
+//!   future survives its owner.
+//! - **The wake table.** Each scope keeps one [`WakeTable`] in an `Arc`. A child's
+//!   waker points at the child's entry in it, and counts as one reference to the
+//!   table. A wake on the owner's thread queues the child in a plain `Vec` (no lock,
+//!   no read-modify-write, no allocation); a wake from another thread goes through a
+//!   mutex.
+
+use std::cell::{RefCell, RefMut};
+use std::future::Future;
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+
+use crate::context::{self, ContextMap};
+use crate::task::{Failure, Header, JoinError};
+
+// ---------------------------------------------------------------------------
+// PinCell: a value pinned inside a RefCell.
+
+/// A `RefCell` whose value is structurally pinned: from a pinned cell one gets only
+/// a pinned `&mut` to the value, never one that could move it.
+struct PinCell<T> {
+    value: RefCell<T>,
+}
+
+impl<T> PinCell<T> {
+    fn new(value: T) -> Self {
+        PinCell {
+            value: RefCell::new(value),
+        }
+    }
+
+    /// The value, pinned, unless it is borrowed already (the task is being polled
+    /// or dropped further up this stack).
+    fn try_borrow_pinned(self: Pin<&Self>) -> Option<PinnedMut<'_, T>> {
+        self.get_ref()
+            .value
+            .try_borrow_mut()
+            .ok()
+            .map(|value| PinnedMut { value })
+    }
+}
+
+/// A mutable borrow of a [`PinCell`]'s value, handed out only as `Pin<&mut T>`.
+struct PinnedMut<'a, T> {
+    value: RefMut<'a, T>,
+}
+
+impl<T> PinnedMut<'_, T> {
+    fn as_mut(&mut self) -> Pin<&mut T> {
+        // SAFETY: the `RefMut` came from a pinned `PinCell` (`try_borrow_pinned` takes
+        // `Pin<&PinCell<T>>`), which stores the value inline, so the value is pinned
+        // as well: it does not move until the cell is dropped, and the cell's drop
+        // drops it in place. Nothing in this module moves the value out: `PinCell`
+        // has no `into_inner`, `get_mut` or `replace`, and the `RefMut` never leaves
+        // `PinnedMut`, which hands out only this pinned reference. `PinCell<T>` is
+        // `Unpin` only when `T` is (through `RefCell<T>`), so a `Pin<&PinCell<T>>`
+        // for a `!Unpin` value exists only for a cell that is pinned in fact.
+        unsafe { Pin::new_unchecked(&mut *self.value) }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The task cell.
+
+pin_project_lite::pin_project! {
+    /// Where a task stands. The future and its output never coexist, so they share
+    /// the room.
+    #[project = StageProj]
+    #[project_replace = StageTaken]
+    enum Stage<F, T> {
+        Running { #[pin] future: F },
+        Done { value: T },
+        Failed { error: JoinError },
+        // The handle took the outcome (or the future was dropped on its way out).
+        Taken,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The task's one allocation.
+    struct TaskCell<F, T, D> {
+        #[pin]
+        stage: PinCell<Stage<F, T>>,
+        header: Header,
+        context: Option<Rc<ContextMap>>,
+        deliver: D,
+    }
+}
+
+/// How a task's output becomes its handle's value; `None` means the output is a
+/// failure its owner must handle (a `try_scope` child's `Err`, already stored in its
+/// scope). A function item, so it takes no room in the task.
+pub(crate) trait Deliver<O, T>: Fn(O) -> Option<T> {}
+
+impl<O, T, D: Fn(O) -> Option<T>> Deliver<O, T> for D {}
+
+/// What the owner does with a task.
+trait Owned {
+    fn poll_task(self: Pin<&Self>, cx: &mut Context<'_>) -> Poll<Result<(), Failure>>;
+    fn cancel(self: Pin<&Self>) -> Result<(), Failure>;
+    fn header(&self) -> &Header;
+    /// Drops the future in place if it is still there: what [`OwnedTask`]'s `Drop`
+    /// relies on.
+    fn retire(self: Pin<&Self>);
+}
+
+/// What a task's handle can learn of it.
+pub(crate) trait Viewed<T> {
+    fn header(&self) -> &Header;
+    /// The outcome, once there is one, taken out of the task.
+    fn take_outcome(self: Pin<&Self>) -> Outcome<T>;
+    fn is_running(self: Pin<&Self>) -> bool;
+}
+
+/// The state of a task as its handle sees it.
+pub(crate) enum Outcome<T> {
+    Running,
+    Ready(Result<T, JoinError>),
+    /// Taken before.
+    Gone,
+}
+
+/// The owner's reference to a task. Dropping it drops the future (if it still ran)
+/// before anything the future borrows can go away: `OwnedTask<'env>` cannot outlive
+/// `'env`, and a leaked one keeps the allocation, future included, leaked with it.
+pub(crate) struct OwnedTask<'env> {
+    cell: Pin<Rc<dyn Owned + 'env>>,
+}
+
+/// The handle's reference to a task: free to outlive `'env`, since all it reaches is
+/// the header and the outcome.
+pub(crate) type TaskView<T> = Pin<Rc<dyn Viewed<T>>>;
+
+/// Puts `future` in a task of its own: one allocation for the future, its outcome and
+/// its header.
+pub(crate) fn new_task<'env, F, T, D>(
+    future: F,
+    header: Header,
+    deliver: D,
+) -> (OwnedTask<'env>, TaskView<T>)
+where
+    F: Future + 'env,
+    T: 'env,
+    D: Deliver<F::Output, T> + 'env,
+{
+    let cell = Rc::pin(TaskCell {
+        stage: PinCell::new(Stage::Running { future }),
+        header,
+        context: context::current(),
+        deliver,
+    });
+    let view: Pin<Rc<dyn Viewed<T> + 'env>> = cell.clone();
+    // SAFETY: this changes nothing but the trait object's lifetime bound, from
+    // `'env` to `'static` (the two fat pointers have the same layout). What the
+    // view can reach after `'env` ends is sound to reach: its methods touch the
+    // header (no borrows of `'env`) and the stage's `Done`/`Failed`/`Taken` variants
+    // (a `T`, whose own lifetime the handle's type carries, or a `JoinError`). The
+    // one value of `'env` in the cell, the future, is gone by then: the owner's
+    // `OwnedTask<'env>` is dropped within `'env` (it carries the lifetime, and has
+    // a destructor) and its `Drop` retires the future in place, or it is leaked, and
+    // its strong count keeps the allocation, future and all, from ever being freed.
+    // `D` is a function item in practice; whatever it is, only the owner calls it.
+    let view: TaskView<T> = unsafe {
+        std::mem::transmute::<Pin<Rc<dyn Viewed<T> + 'env>>, Pin<Rc<dyn Viewed<T> + 'static>>>(view)
+    };
+    (OwnedTask { cell }, view)
+}
+
+impl<F, T, D> TaskCell<F, T, D>
+where
+    F: Future,
+    D: Deliver<F::Output, T>,
+{
+    /// Replaces the stage, dropping a future still in it in place. A destructor
+    /// that panics is reported, and the new stage is in place all the same.
+    fn replace_stage(self: Pin<&Self>, stage: Stage<F, T>) -> Result<(), Failure> {
+        let this = self.project_ref();
+        let Some(mut current) = this.stage.try_borrow_pinned() else {
+            // Being polled or dropped further up this stack, which will finish it.
+            return Ok(());
+        };
+        context::with_installed(this.context.clone(), || {
+            catch_unwind(AssertUnwindSafe(|| {
+                current.as_mut().project_replace(stage);
+            }))
+        })
+        .map_err(Failure::Panic)
+    }
+
+    /// Stores the outcome for the handle and wakes whoever awaits it.
+    fn finish(self: Pin<&Self>, stage: Stage<F, T>) {
+        // The future is out already: the stage being replaced is `Taken`.
+        let _ = self.replace_stage(stage);
+        if let Some(joiner) = self.header.take_joiner() {
+            joiner.wake();
+        }
+    }
+
+    /// A panic of the task (`payload`) or of its destructor, by the task's policy.
+    fn panicked(self: Pin<&Self>, payload: Box<dyn std::any::Any + Send>) -> Result<(), Failure> {
+        if self.header.supervised() {
+            self.finish(Stage::Failed {
+                error: self.header.failed(JoinError::panic(payload)),
+            });
+            Ok(())
+        } else {
+            self.finish(Stage::Failed {
+                error: self.header.failed(JoinError::cancelled()),
+            });
+            Err(Failure::Panic(payload))
+        }
+    }
+}
+
+impl<F, T, D> Owned for TaskCell<F, T, D>
+where
+    F: Future,
+    D: Deliver<F::Output, T>,
+{
+    fn poll_task(self: Pin<&Self>, cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
+        let this = self.project_ref();
+        let polled = context::with_installed(this.context.clone(), || {
+            catch_unwind(AssertUnwindSafe(|| {
+                let mut stage = this
+                    .stage
+                    .try_borrow_pinned()
+                    .expect("a task is never polled from inside its own poll");
+                let StageProj::Running { future } = stage.as_mut().project() else {
+                    return Poll::Ready(None);
+                };
+                let output = std::task::ready!(future.poll(cx));
+                // Finished: the future goes now, in place, as it would in an `async`
+                // block.
+                stage.as_mut().project_replace(Stage::Taken);
+                Poll::Ready(Some(output))
+            }))
+        });
+        match polled {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => {
+                // Nothing is left to wake.
+                self.header.drop_task_waker();
+                let Some(output) = output else {
+                    return Poll::Ready(Ok(()));
+                };
+                match (this.deliver)(output) {
+                    Some(value) => {
+                        self.finish(Stage::Done { value });
+                        Poll::Ready(Ok(()))
+                    }
+                    None => {
+                        self.finish(Stage::Failed {
+                            error: self.header.failed(JoinError::cancelled()),
+                        });
+                        Poll::Ready(Err(Failure::Error))
+                    }
+                }
+            }
+            Err(payload) => {
+                self.header.drop_task_waker();
+                // A destructor's panic while the poisoned future goes is dropped:
+                // the first panic is the one reported.
+                let _ = self.replace_stage(Stage::Taken);
+                Poll::Ready(self.panicked(payload))
+            }
+        }
+    }
+
+    fn cancel(self: Pin<&Self>) -> Result<(), Failure> {
+        self.header.drop_task_waker();
+        let cancelled = Stage::Failed {
+            error: self.header.failed(JoinError::cancelled()),
+        };
+        match self.replace_stage(cancelled) {
+            Ok(()) => {
+                if let Some(joiner) = self.header.take_joiner() {
+                    joiner.wake();
+                }
+                Ok(())
+            }
+            Err(Failure::Panic(payload)) => self.panicked(payload),
+            Err(Failure::Error) => Ok(()),
+        }
+    }
+
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn retire(self: Pin<&Self>) {
+        let this = self.project_ref();
+        if let Some(mut stage) = this.stage.try_borrow_pinned()
+            && matches!(stage.as_mut().project(), StageProj::Running { .. })
+        {
+            stage.as_mut().project_replace(Stage::Taken);
+        }
+    }
+}
+
+impl<F, T, D> Viewed<T> for TaskCell<F, T, D>
+where
+    F: Future,
+{
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn take_outcome(self: Pin<&Self>) -> Outcome<T> {
+        let this = self.project_ref();
+        let Some(mut stage) = this.stage.try_borrow_pinned() else {
+            // The task is awaiting its own handle, or being dropped.
+            return Outcome::Running;
+        };
+        if let StageProj::Running { .. } = stage.as_mut().project() {
+            return Outcome::Running;
+        }
+        match stage.as_mut().project_replace(Stage::Taken) {
+            StageTaken::Running { .. } => Outcome::Running,
+            StageTaken::Done { value } => Outcome::Ready(Ok(value)),
+            StageTaken::Failed { error } => Outcome::Ready(Err(error)),
+            StageTaken::Taken => Outcome::Gone,
+        }
+    }
+
+    fn is_running(self: Pin<&Self>) -> bool {
+        let this = self.project_ref();
+        match this.stage.try_borrow_pinned() {
+            Some(mut stage) => matches!(stage.as_mut().project(), StageProj::Running { .. }),
+            None => true,
+        }
+    }
+}
+
+impl OwnedTask<'_> {
+    pub(crate) fn poll(&self, cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
+        self.cell.as_ref().poll_task(cx)
+    }
+
+    /// Tells the handle, then drops the future with the task's context installed
+    /// (its destructors see what the task saw). A panic while dropping is the
+    /// handle's in a supervised task and the owner's failure otherwise, as a panic
+    /// while running would be; it never unwinds into the owner.
+    pub(crate) fn cancel(self) -> Result<(), Failure> {
+        self.cell.as_ref().cancel()
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        self.cell.header()
+    }
+}
+
+impl Drop for OwnedTask<'_> {
+    fn drop(&mut self) {
+        self.cell.as_ref().retire();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The wake table.
+
+/// How many entries a chunk of the table holds; chunks never move, so a waker may
+/// point into one.
+const CHUNK: usize = 32;
+
+/// The wake side of a scope (or of the executor's detached tasks): which children
+/// are ready, and how to wake the owner. Shared, in an `Arc`, with every waker.
+pub(crate) struct WakeTable {
+    owner_thread: u64,
+    /// Touched only on the owner's thread (by [`OwnerSide`], and by wakes that
+    /// checked `owner_thread`).
+    local: RefCell<QueueAndOwner>,
+    /// Touched only on the owner's thread, by [`OwnerSide`]; other threads reach
+    /// entries through their wakers' pointers, never through this list. Boxed so
+    /// that entries stay put when the list grows.
+    #[allow(clippy::vec_box)]
+    chunks: RefCell<Vec<Box<[WakeEntry; CHUNK]>>>,
+    /// Wakes from other threads.
+    remote: Mutex<QueueAndOwner>,
+    remote_pending: AtomicBool,
+    body: WakeEntry,
+}
+
+#[derive(Default)]
+struct QueueAndOwner {
+    queue: Vec<usize>,
+    owner: Option<Waker>,
+}
+
+/// One child's (or the body's) place in the table.
+struct WakeEntry {
+    index: usize,
+    /// Queued and not yet polled: a second wake does nothing.
+    queued: AtomicBool,
+    table: *const WakeTable,
+}
+
+// SAFETY: `WakeTable` is `!Sync` only for its `RefCell`s (`local`, `chunks`) and the
+// raw pointers in its entries. The `RefCell`s are touched on the owner's thread only:
+// by `OwnerSide`, which is neither `Send` nor `Sync` and so stays on the thread
+// that made it (`owner_thread`, an id never reused), and by `WakeEntry::wake`, which
+// checks `owner_thread` first. Dropping the table needs `&mut` and so excludes every
+// other access. The entries' `table` pointers are only read (each entry points at its
+// own table, alive while any waker holds a count of it); `queued` is atomic.
+unsafe impl Sync for WakeTable {}
+// SAFETY: everything in the table is `Send` (`Vec<usize>`, `Waker`, atomics) but
+// the pointers, which point into the table itself and move with it.
+unsafe impl Send for WakeTable {}
+
+/// A per-thread id, never reused (unlike a thread-local's address).
+fn current_thread() -> Option<u64> {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static ID: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    ID.try_with(|id| *id).ok()
+}
+
+/// Left on the stack before a wake climbs to the owner; below it, a new segment is
+/// allocated (a wake climbs the tree of scopes, as deep as it is).
+const STACK_RED_ZONE: usize = 128 * 1024;
+const STACK_SEGMENT: usize = 2 * 1024 * 1024;
+
+impl WakeEntry {
+    fn table(&self) -> &WakeTable {
+        // SAFETY: an entry lives inside its table (the body entry in it, the others
+        // in chunks it owns), so the table is alive whenever the entry is.
+        unsafe { &*self.table }
+    }
+
+    fn wake(&self) {
+        let table = self.table();
+        if current_thread() == Some(table.owner_thread) {
+            // The owner's thread: the owner clears `queued` on this thread too, so a
+            // load and a store suffice. A remote wake racing this one may queue the
+            // child twice, which costs a spurious poll, never a lost one.
+            if self.queued.load(Ordering::Relaxed) {
+                return;
+            }
+            self.queued.store(true, Ordering::Relaxed);
+            let owner = {
+                let mut local = table.local.borrow_mut();
+                local.queue.push(self.index);
+                local.owner.take()
+            };
+            if let Some(owner) = owner {
+                stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || owner.wake_by_ref());
+                table.local.borrow_mut().owner.get_or_insert(owner);
+            }
+        } else if !self.queued.swap(true, Ordering::AcqRel) {
+            let owner = {
+                let mut remote = table.remote.lock().unwrap_or_else(|e| e.into_inner());
+                remote.queue.push(self.index);
+                table.remote_pending.store(true, Ordering::Release);
+                remote.owner.clone()
+            };
+            if let Some(owner) = owner {
+                owner.wake();
+            }
+        }
+    }
+}
+
+static VTABLE: RawWakerVTable = RawWakerVTable::new(clone_waker, wake, wake_by_ref, drop_waker);
+
+// The four functions below are only ever called with a `data` pointer made by
+// `OwnerSide::waker` or `OwnerSide::with_waker`: a `*const WakeEntry` whose table is
+// kept alive by one strong count the waker owns (or, for `with_waker`, by the
+// `OwnerSide` for the duration of the call).
+
+unsafe fn clone_waker(data: *const ()) -> RawWaker {
+    // SAFETY: `data` is a live entry (see above); the clone takes a count of its own.
+    unsafe {
+        let entry = &*(data as *const WakeEntry);
+        Arc::increment_strong_count(entry.table);
+    }
+    RawWaker::new(data, &VTABLE)
+}
+
+unsafe fn wake(data: *const ()) {
+    // SAFETY: the waker's own count keeps the entry alive through the wake, and is
+    // given up after it, as `wake` consumes the waker.
+    unsafe {
+        wake_by_ref(data);
+        drop_waker(data);
+    }
+}
+
+unsafe fn wake_by_ref(data: *const ()) {
+    // SAFETY: `data` is a live entry (see above).
+    unsafe { (*(data as *const WakeEntry)).wake() }
+}
+
+unsafe fn drop_waker(data: *const ()) {
+    // SAFETY: the waker owns one count of the entry's table; the table pointer is
+    // read before the count is given up, which may free the table and the entry.
+    unsafe {
+        let table = (*(data as *const WakeEntry)).table;
+        Arc::decrement_strong_count(table);
+    }
+}
+
+/// The owner's end of a [`WakeTable`]: makes wakers and drains the queues. Neither
+/// `Send` nor `Sync`: it stays on the thread that made it, which is what lets it
+/// touch the table's thread-local half.
+pub(crate) struct OwnerSide {
+    table: Arc<WakeTable>,
+    _on_this_thread: PhantomData<*const ()>,
+}
+
+impl OwnerSide {
+    /// A table with the body queued, owned by this thread.
+    pub(crate) fn new() -> Self {
+        let owner_thread =
+            current_thread().expect("a scope cannot be opened while its thread is exiting");
+        let table = Arc::new_cyclic(|table| WakeTable {
+            owner_thread,
+            local: RefCell::new(QueueAndOwner {
+                queue: vec![crate::children::BODY],
+                owner: None,
+            }),
+            chunks: RefCell::new(Vec::new()),
+            remote: Mutex::new(QueueAndOwner::default()),
+            remote_pending: AtomicBool::new(false),
+            body: WakeEntry {
+                index: crate::children::BODY,
+                queued: AtomicBool::new(true),
+                table: table.as_ptr(),
+            },
+        });
+        OwnerSide {
+            table,
+            _on_this_thread: PhantomData,
+        }
+    }
+
+    /// The entry for `index` (or the body's), made if it is new.
+    fn entry(&self, index: usize) -> *const WakeEntry {
+        if index == crate::children::BODY {
+            return &self.table.body;
+        }
+        let mut chunks = self.table.chunks.borrow_mut();
+        while chunks.len() <= index / CHUNK {
+            let first = chunks.len() * CHUNK;
+            let table = Arc::as_ptr(&self.table);
+            chunks.push(Box::new(std::array::from_fn(|i| WakeEntry {
+                index: first + i,
+                queued: AtomicBool::new(false),
+                table,
+            })));
+        }
+        &chunks[index / CHUNK][index % CHUNK]
+    }
+
+    /// A waker for the child at `index` (or the body): one count of the table, no
+    /// allocation.
+    pub(crate) fn waker(&self, index: usize) -> Waker {
+        let entry = self.entry(index);
+        std::mem::forget(self.table.clone());
+        // SAFETY: `entry` is in the table, and the count just taken is the waker's
+        // own, which `drop_waker` gives back: the vtable's contract holds.
+        unsafe { Waker::from_raw(RawWaker::new(entry.cast(), &VTABLE)) }
+    }
+
+    /// Runs `f` with a waker for `index` that takes no count: the `OwnerSide` keeps
+    /// the table alive meanwhile, and clones `f` makes take their own.
+    pub(crate) fn with_waker<R>(&self, index: usize, f: impl FnOnce(&Waker) -> R) -> R {
+        let entry = self.entry(index);
+        // SAFETY: as in `waker`, but with no count to give back: `ManuallyDrop`
+        // keeps `drop_waker` from running for this one, and `self.table` outlives
+        // the call.
+        let waker =
+            ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(entry.cast(), &VTABLE)) });
+        f(&waker)
+    }
+
+    /// Marks `index` as being polled now: a wake from here on queues it again.
+    pub(crate) fn unqueue(&self, index: usize) {
+        // SAFETY: `entry` returns a pointer into the table `self` keeps alive.
+        let entry = unsafe { &*self.entry(index) };
+        entry.queued.store(false, Ordering::Release);
+    }
+
+    /// Queues `index` without waking the owner: for a child spawned while its owner
+    /// runs, which looks at the queue before it returns.
+    pub(crate) fn queue(&self, index: usize) {
+        // SAFETY: as in `unqueue`.
+        let entry = unsafe { &*self.entry(index) };
+        entry.queued.store(true, Ordering::Release);
+        self.table.local.borrow_mut().queue.push(index);
+    }
+
+    pub(crate) fn has_ready(&self) -> bool {
+        !self.table.local.borrow().queue.is_empty()
+            || self.table.remote_pending.load(Ordering::Acquire)
+    }
+
+    /// Moves the queued indices into `batch` (emptied first).
+    pub(crate) fn take_ready(&self, batch: &mut Vec<usize>) {
+        batch.clear();
+        std::mem::swap(batch, &mut self.table.local.borrow_mut().queue);
+        if self.table.remote_pending.load(Ordering::Acquire) {
+            let mut remote = self.table.remote.lock().unwrap_or_else(|e| e.into_inner());
+            self.table.remote_pending.store(false, Ordering::Relaxed);
+            batch.append(&mut remote.queue);
+        }
+    }
+
+    /// Remembers the owner's waker, for children woken from now on.
+    pub(crate) fn set_owner(&self, waker: &Waker) {
+        let mut local = self.table.local.borrow_mut();
+        if local
+            .owner
+            .as_ref()
+            .is_some_and(|owner| owner.will_wake(waker))
+        {
+            return;
+        }
+        local.owner = Some(waker.clone());
+        drop(local);
+        self.table
+            .remote
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .owner = Some(waker.clone());
+    }
+}

@@ -1,0 +1,360 @@
+//! Attacks on the runtime's one `unsafe` module (tasks in one allocation, wakers that
+//! point into their scope's wake table). CI runs this file under valgrind, so what
+//! these tests check beyond their assertions is that nothing here reads freed
+//! memory, reads uninitialised memory or leaks: wakers outliving their scope and
+//! woken from other threads, wakes racing cancellation and completion, handles
+//! outliving the borrows of their task, scope futures forgotten or leaked, and
+//! destructors that panic.
+
+use std::cell::Cell;
+use std::future::{Future, poll_fn};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+/// Wakers handed out by tasks, for other threads to use and keep.
+type Kept = Arc<Mutex<Vec<Waker>>>;
+
+/// Pends until `done`, leaving a clone of its waker in `kept` at each poll.
+async fn pend_keeping_wakers(kept: Kept, done: Arc<AtomicBool>) {
+    poll_fn(|cx| {
+        if done.load(Ordering::Acquire) {
+            return Poll::Ready(());
+        }
+        kept.lock().unwrap().push(cx.waker().clone());
+        Poll::Pending
+    })
+    .await
+}
+
+/// Wakes every kept waker, from `threads` threads, `rounds` times each.
+fn wake_storm(kept: &Kept, threads: usize, rounds: usize) -> Vec<std::thread::JoinHandle<()>> {
+    (0..threads)
+        .map(|_| {
+            let kept = kept.clone();
+            std::thread::spawn(move || {
+                for _ in 0..rounds {
+                    let wakers: Vec<Waker> = kept.lock().unwrap().clone();
+                    for waker in wakers {
+                        waker.wake_by_ref();
+                    }
+                    std::thread::yield_now();
+                }
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn wakers_woken_from_other_threads_while_their_tasks_finish_and_after_the_scope_is_gone() {
+    let kept: Kept = Arc::default();
+    let done = Arc::new(AtomicBool::new(false));
+    let storm = wake_storm(&kept, 3, 200);
+    let finished = coro::run(coro::scope(async |s| {
+        let handles: Vec<_> = (0..40)
+            .map(|i| {
+                let (kept, done) = (kept.clone(), done.clone());
+                s.spawn(async move {
+                    pend_keeping_wakers(kept, done).await;
+                    i
+                })
+            })
+            .collect();
+        coro::sleep(Duration::from_millis(5)).await;
+        done.store(true, Ordering::Release);
+        // The storm's wakes get every task polled again, which finishes it.
+        let mut sum = 0;
+        for handle in handles {
+            sum += handle.await.unwrap();
+        }
+        sum
+    }));
+    assert_eq!(finished, (0..40).sum::<i32>());
+    // The scope and its table are gone as far as the executor knows; the kept
+    // wakers hold the table alive and keep waking it from three threads.
+    for thread in storm {
+        thread.join().unwrap();
+    }
+    let wakers = std::mem::take(&mut *kept.lock().unwrap());
+    assert!(wakers.len() >= 40);
+    // The last of them go on another thread: the table is freed there.
+    std::thread::spawn(move || {
+        for waker in wakers {
+            waker.wake();
+        }
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn wakes_racing_cancellation_reach_no_dropped_task() {
+    let kept: Kept = Arc::default();
+    let never = Arc::new(AtomicBool::new(false));
+    let storm = wake_storm(&kept, 2, 300);
+    let cancelled = coro::run(coro::scope(async |s| {
+        let mut cancelled = 0;
+        for round in 0..20 {
+            let handles: Vec<_> = (0..10)
+                .map(|_| s.spawn(pend_keeping_wakers(kept.clone(), never.clone())))
+                .collect();
+            coro::yield_now().await;
+            // Half are cancelled through their handles, the rest with a nested
+            // scope that is dropped: both while wakes arrive from other threads.
+            for handle in handles.iter().skip(round % 2) {
+                handle.cancel();
+            }
+            for handle in handles.iter().take(round % 2) {
+                handle.cancel();
+            }
+            for handle in handles {
+                cancelled += usize::from(handle.await.unwrap_err().is_cancelled());
+            }
+            let nested = coro::timeout(
+                Duration::from_micros(200),
+                coro::scope(async |inner| {
+                    for _ in 0..5 {
+                        inner.spawn(pend_keeping_wakers(kept.clone(), never.clone()));
+                    }
+                    std::future::pending::<()>().await
+                }),
+            );
+            assert!(nested.await.is_err());
+        }
+        cancelled
+    }));
+    assert_eq!(cancelled, 200);
+    for thread in storm {
+        thread.join().unwrap();
+    }
+}
+
+#[test]
+fn a_task_that_cancels_itself_and_awaits_its_own_handle() {
+    coro::run(coro::scope(async |s| {
+        let own: Arc<Mutex<Option<coro::JoinHandle<()>>>> = Arc::default();
+        // Not `Send`, but the handle only travels on this thread.
+        let slot = own.clone();
+        let handle = s.spawn(async move {
+            coro::yield_now().await;
+            let me = slot.lock().unwrap().take().unwrap();
+            assert!(!me.is_finished(), "a task is running while it runs");
+            me.cancel();
+            // Awaiting its own handle: pending, then cancelled before it finishes.
+            me.await.ok();
+            unreachable!("a task cannot see its own outcome");
+        });
+        // The handle the task gets is another handle to the same task.
+        *own.lock().unwrap() = Some(handle);
+        coro::yield_now().await;
+        coro::yield_now().await;
+        coro::yield_now().await;
+    }));
+}
+
+#[test]
+fn a_handle_outlives_its_scope_and_the_locals_its_task_borrowed() {
+    let handles = {
+        let borrowed = String::from("borrowed");
+        let escaped = coro::run(coro::scope(async |s| {
+            let local = &borrowed;
+            let finished = s.spawn(async move { local.len() });
+            let cancelled = s.spawn(async move {
+                let _keep = local;
+                std::future::pending::<usize>().await
+            });
+            coro::yield_now().await;
+            cancelled.cancel();
+            (finished, cancelled)
+        }));
+        drop(borrowed);
+        escaped
+    };
+    // The futures (and what they borrowed) are gone; the outcomes are not.
+    let (finished, cancelled) = handles;
+    assert!(finished.is_finished() && cancelled.is_finished());
+    let (value, error) = coro::run(async { (finished.await, cancelled.await) });
+    assert_eq!(value.unwrap(), 8);
+    assert!(error.unwrap_err().is_cancelled());
+}
+
+#[test]
+fn an_unread_output_is_dropped_with_the_last_reference() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    struct Counted(Arc<AtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    let kept_handle = coro::run(coro::scope(async |s| {
+        let dropped_early = s.spawn({
+            let drops = drops.clone();
+            async move { Counted(drops) }
+        });
+        let kept = s.spawn({
+            let drops = drops.clone();
+            async move { Counted(drops) }
+        });
+        drop(dropped_early);
+        (kept,)
+    }));
+    assert_eq!(
+        drops.load(Ordering::Relaxed),
+        1,
+        "the unread output went with the scope"
+    );
+    drop(kept_handle.0);
+    assert_eq!(drops.load(Ordering::Relaxed), 2);
+}
+
+/// A scope future polled, then forgotten: its children are never polled or dropped
+/// again, and what they borrowed may go; handles and wakers that escaped stay
+/// usable.
+#[test]
+fn a_forgotten_scope_future_leaves_its_handles_and_wakers_usable() {
+    let kept: Kept = Arc::default();
+    let never = Arc::new(AtomicBool::new(false));
+    let escaped: Rc<Cell<Option<coro::JoinHandle<()>>>> = Rc::default();
+    {
+        let borrowed = vec![1, 2, 3];
+        let scope = coro::scope(async |s| {
+            let local = &borrowed;
+            let (kept, never) = (kept.clone(), never.clone());
+            escaped.set(Some(s.spawn(async move {
+                let _keep = local;
+                pend_keeping_wakers(kept, never).await
+            })));
+            std::future::pending::<()>().await
+        });
+        let mut scope = Box::pin(scope);
+        coro::run(poll_fn(|cx| {
+            // Two polls: the body spawns, then the child runs and keeps a waker.
+            let _ = scope.as_mut().poll(cx);
+            let _ = scope.as_mut().poll(cx);
+            Poll::Ready(())
+        }));
+        // Forgotten, as by `mem::forget`, but with its address kept where valgrind's
+        // leak check finds it: what it should report is leaks nobody meant.
+        LEAKED.store(
+            Box::leak(Box::new(scope)) as *mut _ as usize,
+            Ordering::Relaxed,
+        );
+        drop(borrowed);
+    }
+    let handle = escaped.take().unwrap();
+    assert!(!handle.is_finished(), "a leaked task never finishes");
+    for waker in kept.lock().unwrap().drain(..) {
+        waker.wake();
+    }
+    let outcome = coro::run(coro::timeout(Duration::from_millis(5), handle));
+    assert!(outcome.is_err(), "awaiting a leaked task's handle pends");
+}
+
+use std::rc::Rc;
+
+static LEAKED: AtomicUsize = AtomicUsize::new(0);
+
+struct PanicOnDrop(&'static str);
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        panic!("{}", self.0);
+    }
+}
+
+/// A future that finishes, then panics when dropped: the value still reaches the
+/// handle under a supervisor, and nothing is dropped twice.
+struct FinishThenPanicOnDrop(Option<u32>);
+
+impl Future for FinishThenPanicOnDrop {
+    type Output = u32;
+    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<u32> {
+        Poll::Ready(self.0.take().unwrap())
+    }
+}
+
+impl Drop for FinishThenPanicOnDrop {
+    fn drop(&mut self) {
+        panic!("dropped after finishing");
+    }
+}
+
+#[test]
+fn destructors_that_panic_are_reported_once_and_drop_nothing_twice() {
+    let (cancelled, finished) = coro::run(coro::supervisor_scope(async |s| {
+        let cancelled = s.spawn(async {
+            let _p = PanicOnDrop("cancelled drop");
+            std::future::pending::<()>().await
+        });
+        let finished = s.spawn(FinishThenPanicOnDrop(Some(3)));
+        coro::yield_now().await;
+        cancelled.cancel();
+        (cancelled.await, finished.await)
+    }));
+    assert!(cancelled.unwrap_err().is_panic());
+    // The future finished, then its destructor panicked: the panic is the task's.
+    let finished = finished.unwrap_err();
+    assert!(finished.is_panic(), "{finished}");
+}
+
+#[test]
+fn a_panicking_destructor_in_a_plain_scope_surfaces_once() {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        coro::run(coro::scope(async |s| {
+            s.spawn(async {
+                let _p = PanicOnDrop("drop boom");
+                std::future::pending::<()>().await
+            });
+            s.spawn(async { panic!("child boom") });
+            std::future::pending::<()>().await
+        }))
+    }));
+    let payload = outcome.unwrap_err();
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"child boom"));
+}
+
+#[test]
+fn wakes_from_many_threads_at_once_all_arrive() {
+    // Every thread wakes its own task exactly when the barrier opens; each task
+    // must be polled again for the scope to finish.
+    const TASKS: usize = 8;
+    let barrier = Arc::new(Barrier::new(TASKS));
+    let wakers: Arc<Mutex<Vec<Option<Waker>>>> = Arc::new(Mutex::new(vec![None; TASKS]));
+    let flags: Arc<Vec<AtomicBool>> =
+        Arc::new((0..TASKS).map(|_| AtomicBool::new(false)).collect());
+    let threads: Vec<_> = (0..TASKS)
+        .map(|i| {
+            let (barrier, wakers, flags) = (barrier.clone(), wakers.clone(), flags.clone());
+            std::thread::spawn(move || {
+                let waker = loop {
+                    if let Some(waker) = wakers.lock().unwrap()[i].clone() {
+                        break waker;
+                    }
+                    std::thread::yield_now();
+                };
+                barrier.wait();
+                flags[i].store(true, Ordering::Release);
+                waker.wake();
+            })
+        })
+        .collect();
+    coro::run(coro::scope(async |s| {
+        for i in 0..TASKS {
+            let (wakers, flags) = (wakers.clone(), flags.clone());
+            s.spawn(poll_fn(move |cx| {
+                if flags[i].load(Ordering::Acquire) {
+                    return Poll::Ready(());
+                }
+                wakers.lock().unwrap()[i] = Some(cx.waker().clone());
+                Poll::Pending
+            }));
+        }
+    }));
+    for thread in threads {
+        thread.join().unwrap();
+    }
+}
