@@ -88,13 +88,9 @@ impl<'env> Children<'env> {
             slab.push(None);
             slab.len() - 1
         });
-        task.header().set_task_waker(self.wakes.waker(index));
+        task.header().set_task_waker(self.wakes.queue_new(index));
         self.slab.borrow_mut()[index] = Some(Some(task));
         self.live.set(self.live.get() + 1);
-        // Queued without waking the owner: a child is only spawned while its owner
-        // runs (the body or a sibling is being polled), and the owner looks at the
-        // queue before it returns.
-        self.wakes.queue(index);
         JoinHandle::new(view)
     }
 
@@ -131,7 +127,7 @@ impl<'env> Children<'env> {
         let mut body = false;
         for &index in &batch {
             if index == BODY {
-                self.wakes.unqueue(BODY);
+                self.wakes.unqueue_body();
                 body = true;
                 continue;
             }
@@ -145,7 +141,6 @@ impl<'env> Children<'env> {
             let Some(task) = taken else {
                 continue;
             };
-            self.wakes.unqueue(index);
             if task.header().cancel_requested() {
                 self.remove(index);
                 if let Err(failure) = cancel_deep(task) {
@@ -156,7 +151,7 @@ impl<'env> Children<'env> {
             // Scopes poll their children, which may be scopes: the recursion is
             // as deep as the tree. Grow the stack on demand rather than overflow.
             let polled = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || {
-                self.wakes.with_waker(index, |waker| {
+                self.wakes.polling(index, |waker| {
                     crate::executor::polling_with(waker, || {
                         crate::coop::with_fresh_budget(|| {
                             task.poll(&mut Context::from_waker(waker))

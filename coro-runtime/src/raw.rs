@@ -557,6 +557,9 @@ impl OwnerSide {
             return &self.table.body;
         }
         let mut chunks = self.table.chunks.borrow_mut();
+        if let Some(chunk) = chunks.get(index / CHUNK) {
+            return &chunk[index % CHUNK];
+        }
         while chunks.len() <= index / CHUNK {
             let first = chunks.len() * CHUNK;
             let table = Arc::as_ptr(&self.table);
@@ -572,18 +575,36 @@ impl OwnerSide {
     /// A waker for the child at `index` (or the body): one count of the table, no
     /// allocation.
     pub(crate) fn waker(&self, index: usize) -> Waker {
-        let entry = self.entry(index);
+        self.waker_of(self.entry(index))
+    }
+
+    fn waker_of(&self, entry: *const WakeEntry) -> Waker {
         std::mem::forget(self.table.clone());
-        // SAFETY: `entry` is in the table, and the count just taken is the waker's
-        // own, which `drop_waker` gives back: the vtable's contract holds.
+        // SAFETY: `entry` is in the table (`entry` made it), and the count just taken
+        // is the waker's own, which `drop_waker` gives back: the vtable's contract
+        // holds.
         unsafe { Waker::from_raw(RawWaker::new(entry.cast(), &VTABLE)) }
     }
 
-    /// Runs `f` with a waker for `index` that takes no count: the `OwnerSide` keeps
-    /// the table alive meanwhile, and clones `f` makes take their own.
-    pub(crate) fn with_waker<R>(&self, index: usize, f: impl FnOnce(&Waker) -> R) -> R {
+    /// Queues a newly spawned child at `index` without waking the owner (a child is
+    /// only spawned while its owner runs, which looks at the queue before it
+    /// returns), and returns its waker.
+    pub(crate) fn queue_new(&self, index: usize) -> Waker {
         let entry = self.entry(index);
-        // SAFETY: as in `waker`, but with no count to give back: `ManuallyDrop`
+        // SAFETY: `entry` points into the table `self` keeps alive.
+        unsafe { &*entry }.queued.store(true, Ordering::Release);
+        self.table.local.borrow_mut().queue.push(index);
+        self.waker_of(entry)
+    }
+
+    /// Marks `index` as polled from now on (a wake queues it again), then runs `f`
+    /// with a waker for it that takes no count: the `OwnerSide` keeps the table
+    /// alive meanwhile, and clones `f` makes take their own.
+    pub(crate) fn polling<R>(&self, index: usize, f: impl FnOnce(&Waker) -> R) -> R {
+        let entry = self.entry(index);
+        // SAFETY: `entry` points into the table `self` keeps alive.
+        unsafe { &*entry }.queued.store(false, Ordering::Release);
+        // SAFETY: as in `waker_of`, but with no count to give back: `ManuallyDrop`
         // keeps `drop_waker` from running for this one, and `self.table` outlives
         // the call.
         let waker =
@@ -591,20 +612,9 @@ impl OwnerSide {
         f(&waker)
     }
 
-    /// Marks `index` as being polled now: a wake from here on queues it again.
-    pub(crate) fn unqueue(&self, index: usize) {
-        // SAFETY: `entry` returns a pointer into the table `self` keeps alive.
-        let entry = unsafe { &*self.entry(index) };
-        entry.queued.store(false, Ordering::Release);
-    }
-
-    /// Queues `index` without waking the owner: for a child spawned while its owner
-    /// runs, which looks at the queue before it returns.
-    pub(crate) fn queue(&self, index: usize) {
-        // SAFETY: as in `unqueue`.
-        let entry = unsafe { &*self.entry(index) };
-        entry.queued.store(true, Ordering::Release);
-        self.table.local.borrow_mut().queue.push(index);
+    /// Marks the body as polled from now on: its owner polls it with its own waker.
+    pub(crate) fn unqueue_body(&self) {
+        self.table.body.queued.store(false, Ordering::Release);
     }
 
     pub(crate) fn has_ready(&self) -> bool {
