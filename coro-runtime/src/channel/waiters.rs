@@ -43,9 +43,14 @@ impl Waiters {
 
     /// Takes waiter `id` out; `false` if it was no longer queued (it was woken).
     pub(super) fn remove(&mut self, id: u64) -> bool {
-        let before = self.queue.len();
-        self.queue.retain(|(waiter, _)| *waiter != id);
-        self.queue.len() != before
+        // Ids are unique, so the first match is the only one.
+        match self.queue.iter().position(|(waiter, _)| *waiter == id) {
+            Some(at) => {
+                self.queue.remove(at);
+                true
+            }
+            None => false,
+        }
     }
 
     pub(super) fn is_empty(&self) -> bool {
