@@ -265,7 +265,7 @@ pub use coro_runtime::{
     sleep_until, spawn_blocking, spawn_detached, supervisor_scope, suspend_with, timeout,
     timeout_at, try_scope, yield_now,
 };
-pub use coro_runtime::{channel, context, io, question_mark, sync};
+pub use coro_runtime::{channel, context, debug, io, question_mark, sync};
 
 #[doc(hidden)]
 pub use coro_runtime::private as __private;

@@ -252,6 +252,15 @@ fn a_forgotten_scope_future_leaves_its_handles_and_wakers_usable() {
     }
     let outcome = coro::run(coro::timeout(Duration::from_millis(5), handle));
     assert!(outcome.is_err(), "awaiting a leaked task's handle pends");
+    // A dump still sees the leaked scope and its task, and reads only their
+    // headers, not the futures whose borrows are gone.
+    let tree = coro::debug::dump();
+    assert_eq!(tree.tasks().count(), 1, "{tree}");
+    assert_eq!(
+        tree.tasks().next().unwrap().state(),
+        coro::debug::TaskState::Ready,
+        "woken above, never polled again:\n{tree}"
+    );
 }
 
 use std::rc::Rc;

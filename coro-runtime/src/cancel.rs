@@ -21,12 +21,13 @@ use std::cell::{OnceCell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use crate::children::Children;
+use crate::debug::ScopeRecord;
 use crate::task::remember_waker;
 
 /// What a cancel handle shares with its scope.
@@ -44,6 +45,8 @@ pub(crate) struct ScopeCancel {
     parent: Option<Rc<ScopeCancel>>,
     /// Cleanups handed to this scope by cancelled tasks (see [`crate::cleanup`]).
     cleanups: OnceCell<Children<'static>>,
+    /// The scope's children's record, where `coro::debug` finds what it polls.
+    record: OnceCell<Weak<ScopeRecord>>,
 }
 
 thread_local! {
@@ -58,7 +61,17 @@ impl ScopeCancel {
             flag: OnceCell::new(),
             parent: CURRENT.with(|current| current.borrow().clone()),
             cleanups: OnceCell::new(),
+            record: OnceCell::new(),
         })
+    }
+
+    /// Tells `coro::debug` which children this scope polls.
+    pub(crate) fn set_record(&self, record: &Rc<ScopeRecord>) {
+        let _ = self.record.set(Rc::downgrade(record));
+    }
+
+    pub(crate) fn record(&self) -> Option<Rc<ScopeRecord>> {
+        self.record.get()?.upgrade()
     }
 
     fn flag(&self) -> &Arc<Flag> {
@@ -100,7 +113,9 @@ impl ScopeCancel {
 
     /// Takes `cleanup` on, to run before the scope completes.
     pub(crate) fn run_cleanup(&self, cleanup: Pin<Box<dyn Future<Output = ()>>>) {
-        let cleanups = self.cleanups.get_or_init(Children::new);
+        let cleanups = self
+            .cleanups
+            .get_or_init(|| Children::new(crate::debug::ScopeKind::Cleanups, None));
         // Its failure is the scope's, like a child's; its handle is not needed.
         drop(cleanups.spawn_value(cleanup, false));
         if let Some(flag) = self.flag.get() {

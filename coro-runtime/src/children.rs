@@ -19,8 +19,10 @@ use std::future::Future;
 use std::panic::Location;
 use std::task::{Context, Poll, Waker};
 
-use crate::raw::{Deliver, OwnedTask, OwnerSide, new_task};
+use crate::debug::{ScopeKind, ScopeRecord};
+use crate::raw::{Deliver, OwnedTask, OwnerSide, Slab, new_task, probe_slab};
 use crate::task::{Failure, Header, JoinHandle, deliver_value};
+use std::rc::Rc;
 
 /// Left on the stack before a child is polled or dropped; below it, a new segment
 /// is allocated (stacker, which rustc uses against deep recursion).
@@ -40,23 +42,44 @@ fn cancel_deep(task: OwnedTask<'_>) -> Result<(), Failure> {
 pub(crate) const BODY: usize = usize::MAX;
 
 pub(crate) struct Children<'env> {
-    /// The tasks, by index; `None` in a live slot while the task is being polled.
-    slab: RefCell<Vec<Option<Option<OwnedTask<'env>>>>>,
+    /// The tasks, by index; `None` at a free index. In an `Rc` so that
+    /// `coro::debug` can look at it.
+    slab: Rc<Slab<'env>>,
     free: RefCell<Vec<usize>>,
     live: Cell<usize>,
     wakes: OwnerSide,
+    /// What `coro::debug::dump` sees of these children.
+    pub(crate) record: Rc<ScopeRecord>,
     failure: RefCell<Option<Failure>>,
     /// The batch being polled; swapped with the queue so neither reallocates.
     batch: RefCell<Vec<usize>>,
 }
 
 impl<'env> Children<'env> {
-    pub(crate) fn new() -> Self {
+    /// Children of a `kind` of owner, opened at `opened_at` (when known).
+    pub(crate) fn new(kind: ScopeKind, opened_at: Option<&'static Location<'static>>) -> Self {
+        let wakes = OwnerSide::new();
+        // Opened in what the innermost scope being polled (or else this thread's
+        // executor) is polling now.
+        let opened_in = crate::cancel::ScopeCancel::current()
+            .and_then(|scope| scope.record())
+            .or_else(|| {
+                crate::executor::try_with_executor(|executor| executor.detached.record.clone())
+            })
+            .map(|record| record.place());
+        let slab = Rc::new(RefCell::new(Vec::new()));
         Children {
-            slab: RefCell::new(Vec::new()),
+            record: ScopeRecord::register(
+                kind,
+                opened_at,
+                opened_in,
+                probe_slab(&slab),
+                wakes.another(),
+            ),
+            slab,
             free: RefCell::new(Vec::new()),
             live: Cell::new(0),
-            wakes: OwnerSide::new(),
+            wakes,
             failure: RefCell::new(None),
             batch: RefCell::new(Vec::new()),
         }
@@ -89,7 +112,7 @@ impl<'env> Children<'env> {
             slab.len() - 1
         });
         task.header().set_task_waker(self.wakes.queue_new(index));
-        self.slab.borrow_mut()[index] = Some(Some(task));
+        self.slab.borrow_mut()[index] = Some(task);
         self.live.set(self.live.get() + 1);
         JoinHandle::new(view)
     }
@@ -131,43 +154,39 @@ impl<'env> Children<'env> {
                 body = true;
                 continue;
             }
-            let taken = {
-                let mut slab = self.slab.borrow_mut();
-                match slab.get_mut(index) {
-                    Some(Some(task)) => task.take(),
-                    _ => None,
-                }
+            // Polled through a second reference, so the slab is not borrowed while
+            // the task runs (it may spawn).
+            let polling = match self.slab.borrow().get(index) {
+                Some(Some(task)) if task.header().cancel_requested() => None,
+                Some(Some(task)) => Some(task.polling()),
+                _ => continue,
             };
-            let Some(task) = taken else {
-                continue;
-            };
-            if task.header().cancel_requested() {
-                self.remove(index);
-                if let Err(failure) = cancel_deep(task) {
+            let Some(task) = polling else {
+                if let Some(task) = self.remove(index)
+                    && let Err(failure) = cancel_deep(task)
+                {
                     self.record_failure(failure);
                 }
                 continue;
-            }
+            };
             // Scopes poll their children, which may be scopes: the recursion is
             // as deep as the tree. Grow the stack on demand rather than overflow.
             let polled = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || {
                 self.wakes.polling(index, |waker| {
-                    crate::executor::polling_with(waker, || {
-                        crate::coop::with_fresh_budget(|| {
-                            task.poll(&mut Context::from_waker(waker))
+                    self.record.polling(index, || {
+                        crate::executor::polling_with(waker, || {
+                            crate::coop::with_fresh_budget(|| {
+                                task.poll(&mut Context::from_waker(waker))
+                            })
                         })
                     })
                 })
             });
             match polled {
-                Poll::Pending => {
-                    if let Some(Some(slot)) = self.slab.borrow_mut().get_mut(index) {
-                        *slot = Some(task);
-                    }
-                }
+                Poll::Pending => {}
                 Poll::Ready(outcome) => {
-                    self.remove(index);
                     drop(task);
+                    drop(self.remove(index));
                     if let Err(failure) = outcome {
                         self.failure.borrow_mut().get_or_insert(failure);
                     }
@@ -178,10 +197,12 @@ impl<'env> Children<'env> {
         body
     }
 
-    fn remove(&self, index: usize) {
-        self.slab.borrow_mut()[index] = None;
+    /// Takes the task at `index` out, if it is still there.
+    fn remove(&self, index: usize) -> Option<OwnedTask<'env>> {
+        let task = self.slab.borrow_mut().get_mut(index)?.take()?;
         self.free.borrow_mut().push(index);
         self.live.set(self.live.get() - 1);
+        Some(task)
     }
 
     /// The first failure a child reported, if any.
@@ -210,9 +231,7 @@ impl<'env> Children<'env> {
                 self.live.set(self.live.get() - 1);
                 // The first failure stays the one reported: a destructor that
                 // panics during the teardown another failure caused is dropped.
-                if let Some(task) = task
-                    && let Err(failure) = cancel_deep(task)
-                {
+                if let Err(failure) = cancel_deep(task) {
                     self.record_failure(failure);
                 }
             }

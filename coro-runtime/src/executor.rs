@@ -21,7 +21,7 @@ use crate::task::JoinHandle;
 use crate::time::Timers;
 
 pub(crate) struct Executor {
-    detached: Children<'static>,
+    pub(crate) detached: Children<'static>,
     pub(crate) timers: RefCell<Timers>,
 }
 
@@ -141,9 +141,13 @@ impl Drop for Installed {
 /// });
 /// assert_eq!(answer, 42);
 /// ```
+#[track_caller]
 pub fn run<F: Future>(future: F) -> F::Output {
     let executor = Rc::new(Executor {
-        detached: Children::new(),
+        detached: Children::new(
+            crate::debug::ScopeKind::Executor,
+            Some(std::panic::Location::caller()),
+        ),
         timers: RefCell::new(Timers::default()),
     });
     CURRENT.with(|c| {

@@ -7,9 +7,9 @@
 //! `runtime` (the builder), `scope` (structured concurrency), `children` (the tasks a
 //! scope owns), `cancel` (cancellation by hand), `cleanup` (async cleanup on
 //! cancellation), `builder` (named tasks), `task` (handles and errors), `time`,
-//! `blocking`, `suspend`, `channel`, `sync` and `context`. All `unsafe` code is in
-//! one module, `raw` (a task in one allocation, wakers without allocations of their
-//! own); the rest of the crate is safe code.
+//! `blocking`, `suspend`, `channel`, `sync`, `context` and `debug` (the live task
+//! tree). All `unsafe` code is in one module, `raw` (a task in one allocation, wakers
+//! without allocations of their own); the rest of the crate is safe code.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -23,6 +23,7 @@ mod cleanup;
 pub mod context;
 mod coop;
 mod coroutine;
+pub mod debug;
 mod executor;
 pub mod io;
 mod pinned;

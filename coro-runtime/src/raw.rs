@@ -21,9 +21,9 @@ use std::cell::{RefCell, RefMut};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::pin::Pin;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
@@ -350,10 +350,6 @@ where
 }
 
 impl OwnedTask<'_> {
-    pub(crate) fn poll(&self, cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
-        self.cell.as_ref().poll_task(cx)
-    }
-
     /// Tells the handle, then drops the future with the task's context installed
     /// (its destructors see what the task saw). A panic while dropping is the
     /// handle's in a supervised task and the owner's failure otherwise, as a panic
@@ -364,6 +360,89 @@ impl OwnedTask<'_> {
 
     pub(crate) fn header(&self) -> &Header {
         self.cell.header()
+    }
+}
+
+/// A second reference to a task, to poll it with while its owner's slab is not
+/// borrowed. Dropping it drops nothing the owner still holds.
+pub(crate) struct Polling<'env> {
+    cell: Pin<Rc<dyn Owned + 'env>>,
+}
+
+impl Polling<'_> {
+    pub(crate) fn poll(&self, cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
+        self.cell.as_ref().poll_task(cx)
+    }
+}
+
+impl<'env> OwnedTask<'env> {
+    pub(crate) fn polling(&self) -> Polling<'env> {
+        Polling {
+            cell: self.cell.clone(),
+        }
+    }
+}
+
+/// The slab a set of children keeps its tasks in, by index.
+pub(crate) type Slab<'env> = RefCell<Vec<Option<OwnedTask<'env>>>>;
+
+/// What `coro::debug` reads of a task: copies, so no reference into the task
+/// outlives the look.
+pub(crate) struct HeaderCopy {
+    pub(crate) spawned_at: Option<&'static Location<'static>>,
+    pub(crate) name: Option<Arc<String>>,
+    pub(crate) cancel_requested: bool,
+}
+
+/// A look at a slab's tasks for `coro::debug` that keeps nothing alive: a weak
+/// reference, so it never drops the slab, nor runs its drop glue.
+pub(crate) struct SlabProbe {
+    slab: Weak<dyn ReadHeaders>,
+}
+
+trait ReadHeaders {
+    fn headers(&self) -> Vec<(usize, HeaderCopy)>;
+}
+
+impl ReadHeaders for Slab<'_> {
+    fn headers(&self) -> Vec<(usize, HeaderCopy)> {
+        // Borrowed only for a moment by its owner, which calls out to nothing
+        // meanwhile; were it borrowed, there would be nothing consistent to read.
+        let Ok(slab) = self.try_borrow() else {
+            return Vec::new();
+        };
+        slab.iter()
+            .enumerate()
+            .filter_map(|(index, task)| Some((index, task.as_ref()?.header().copy())))
+            .collect()
+    }
+}
+
+/// A probe of `slab`, which may outlive `'env`.
+pub(crate) fn probe_slab<'env>(slab: &Rc<Slab<'env>>) -> SlabProbe {
+    let weak: Weak<dyn ReadHeaders + 'env> = Rc::downgrade(slab) as Weak<Slab<'env>>;
+    // SAFETY: only the trait object's lifetime bound changes. A `Weak` never drops
+    // the value (dropping the last one only frees the memory, with the layout the
+    // vtable gives), and `SlabProbe::headers` reaches the value only while a strong
+    // reference keeps it alive, and then only reads the tasks' headers, which borrow
+    // nothing of `'env`. After `'env`, a strong reference exists only if the owner
+    // was leaked, and then the slab and its tasks are leaked with it, never freed.
+    let slab =
+        unsafe { std::mem::transmute::<Weak<dyn ReadHeaders + 'env>, Weak<dyn ReadHeaders>>(weak) };
+    SlabProbe { slab }
+}
+
+impl SlabProbe {
+    /// Each live task's index and header, if the slab is still alive.
+    pub(crate) fn headers(&self) -> Vec<(usize, HeaderCopy)> {
+        if self.slab.strong_count() == 0 {
+            return Vec::new();
+        }
+        // SAFETY: a strong reference exists, so the slab is alive; `Rc` is not
+        // `Send`, so no other thread can drop it meanwhile, and `headers` runs no
+        // code that could drop it (it copies plain fields out of the headers).
+        let slab = unsafe { &*self.slab.as_ptr() };
+        slab.headers()
     }
 }
 
@@ -406,7 +485,8 @@ struct QueueAndOwner {
 
 /// One child's (or the body's) place in the table.
 struct WakeEntry {
-    index: usize,
+    /// `u32` keeps an entry at two words; [`OwnerSide::entry`] checks the bound.
+    index: u32,
     /// Queued and not yet polled: a second wake does nothing.
     queued: AtomicBool,
     table: *const WakeTable,
@@ -439,6 +519,13 @@ const STACK_RED_ZONE: usize = 128 * 1024;
 const STACK_SEGMENT: usize = 2 * 1024 * 1024;
 
 impl WakeEntry {
+    fn index(&self) -> usize {
+        match self.index {
+            u32::MAX => crate::children::BODY,
+            index => index as usize,
+        }
+    }
+
     fn table(&self) -> &WakeTable {
         // SAFETY: an entry lives inside its table (the body entry in it, the others
         // in chunks it owns), so the table is alive whenever the entry is.
@@ -457,7 +544,7 @@ impl WakeEntry {
             self.queued.store(true, Ordering::Relaxed);
             let owner = {
                 let mut local = table.local.borrow_mut();
-                local.queue.push(self.index);
+                local.queue.push(self.index());
                 local.owner.take()
             };
             if let Some(owner) = owner {
@@ -467,7 +554,7 @@ impl WakeEntry {
         } else if !self.queued.swap(true, Ordering::AcqRel) {
             let owner = {
                 let mut remote = table.remote.lock().unwrap_or_else(|e| e.into_inner());
-                remote.queue.push(self.index);
+                remote.queue.push(self.index());
                 table.remote_pending.store(true, Ordering::Release);
                 remote.owner.clone()
             };
@@ -540,13 +627,22 @@ impl OwnerSide {
             remote: Mutex::new(QueueAndOwner::default()),
             remote_pending: AtomicBool::new(false),
             body: WakeEntry {
-                index: crate::children::BODY,
+                index: u32::MAX,
                 queued: AtomicBool::new(true),
                 table: table.as_ptr(),
             },
         });
         OwnerSide {
             table,
+            _on_this_thread: PhantomData,
+        }
+    }
+
+    /// Another owner's end of the same table, for `coro::debug` to read the queued
+    /// flags through; on this thread too, as it is not `Send` either.
+    pub(crate) fn another(&self) -> OwnerSide {
+        OwnerSide {
+            table: self.table.clone(),
             _on_this_thread: PhantomData,
         }
     }
@@ -560,11 +656,15 @@ impl OwnerSide {
         if let Some(chunk) = chunks.get(index / CHUNK) {
             return &chunk[index % CHUNK];
         }
+        assert!(
+            index < u32::MAX as usize - CHUNK,
+            "a scope holds at most 4 billion children at once"
+        );
         while chunks.len() <= index / CHUNK {
             let first = chunks.len() * CHUNK;
             let table = Arc::as_ptr(&self.table);
             chunks.push(Box::new(std::array::from_fn(|i| WakeEntry {
-                index: first + i,
+                index: (first + i) as u32,
                 queued: AtomicBool::new(false),
                 table,
             })));
@@ -610,6 +710,14 @@ impl OwnerSide {
         let waker =
             ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(entry.cast(), &VTABLE)) });
         f(&waker)
+    }
+
+    /// Has `index` (or the body) been woken and not polled since?
+    pub(crate) fn is_queued(&self, index: usize) -> bool {
+        // SAFETY: `entry` points into the table `self` keeps alive.
+        unsafe { &*self.entry(index) }
+            .queued
+            .load(Ordering::Acquire)
     }
 
     /// Marks the body as polled from now on: its owner polls it with its own waker.

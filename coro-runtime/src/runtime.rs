@@ -176,6 +176,7 @@ impl Runtime {
     /// });
     /// assert_eq!(value, 5);
     /// ```
+    #[track_caller]
     pub fn run<F: Future>(&self, future: F) -> F::Output {
         struct RestoreBudget(u32);
         impl Drop for RestoreBudget {

@@ -18,6 +18,7 @@ use std::task::{Context, Poll, Waker};
 use crate::builder::TaskBuilder;
 use crate::cancel::{CancelHandle, Cancelled, ScopeCancel};
 use crate::children::Children;
+use crate::debug::ScopeKind;
 use crate::task::{Failure, JoinHandle, deliver_success};
 
 /// The handle a [`scope`] body spawns children with.
@@ -333,22 +334,26 @@ impl<'env> SupervisorScope<'env> {
 /// }));
 /// assert_eq!(total, 3);
 /// ```
-pub async fn scope<'env, T>(body: impl AsyncFnOnce(&Scope<'env>) -> T) -> T {
-    let scope = Scope {
-        children: Children::new(),
-        cancel: ScopeCancel::new(),
-    };
-    let ends_on_cancel = || false;
-    value_or_panic(
-        drive(
-            &scope.children,
-            &scope.cancel,
-            &ends_on_cancel,
-            body(&scope),
-            |_| false,
+#[track_caller]
+pub fn scope<'env, T>(body: impl AsyncFnOnce(&Scope<'env>) -> T) -> impl Future<Output = T> {
+    let opened_at = std::panic::Location::caller();
+    async move {
+        let scope = Scope {
+            children: Children::new(ScopeKind::Scope, Some(opened_at)),
+            cancel: ScopeCancel::new(),
+        };
+        let ends_on_cancel = || false;
+        value_or_panic(
+            drive(
+                &scope.children,
+                &scope.cancel,
+                &ends_on_cancel,
+                body(&scope),
+                |_| false,
+            )
+            .await,
         )
-        .await,
-    )
+    }
 }
 
 /// Like [`scope`], for fallible work: the body and the children return
@@ -365,11 +370,20 @@ pub async fn scope<'env, T>(body: impl AsyncFnOnce(&Scope<'env>) -> T) -> T {
 /// }));
 /// assert!(result.is_err());
 /// ```
-pub async fn try_scope<'env, T, E: 'env>(
+#[track_caller]
+pub fn try_scope<'env, T, E: 'env>(
     body: impl AsyncFnOnce(&TryScope<'env, E>) -> Result<T, E>,
+) -> impl Future<Output = Result<T, E>> {
+    let opened_at = std::panic::Location::caller();
+    async move { try_scope_at(body, opened_at).await }
+}
+
+async fn try_scope_at<'env, T, E: 'env>(
+    body: impl AsyncFnOnce(&TryScope<'env, E>) -> Result<T, E>,
+    opened_at: &'static std::panic::Location<'static>,
 ) -> Result<T, E> {
     let scope = TryScope {
-        children: Children::new(),
+        children: Children::new(ScopeKind::TryScope, Some(opened_at)),
         error: Rc::new(RefCell::new(None)),
         cancel: ScopeCancel::new(),
         cancelled_error: Cell::new(None),
@@ -418,22 +432,28 @@ pub async fn try_scope<'env, T, E: 'env>(
 /// }));
 /// assert_eq!(survivors, 3);
 /// ```
-pub async fn supervisor_scope<'env, T>(body: impl AsyncFnOnce(&SupervisorScope<'env>) -> T) -> T {
-    let scope = SupervisorScope {
-        children: Children::new(),
-        cancel: ScopeCancel::new(),
-    };
-    let ends_on_cancel = || false;
-    value_or_panic(
-        drive(
-            &scope.children,
-            &scope.cancel,
-            &ends_on_cancel,
-            body(&scope),
-            |_| false,
+#[track_caller]
+pub fn supervisor_scope<'env, T>(
+    body: impl AsyncFnOnce(&SupervisorScope<'env>) -> T,
+) -> impl Future<Output = T> {
+    let opened_at = std::panic::Location::caller();
+    async move {
+        let scope = SupervisorScope {
+            children: Children::new(ScopeKind::SupervisorScope, Some(opened_at)),
+            cancel: ScopeCancel::new(),
+        };
+        let ends_on_cancel = || false;
+        value_or_panic(
+            drive(
+                &scope.children,
+                &scope.cancel,
+                &ends_on_cancel,
+                body(&scope),
+                |_| false,
+            )
+            .await,
         )
-        .await,
-    )
+    }
 }
 
 /// Polls the body and the children until the body is done and no child is left, or
@@ -450,6 +470,7 @@ async fn drive<T>(
     body: impl Future<Output = T>,
     fails: fn(&T) -> bool,
 ) -> Result<T, Failure> {
+    cancel.set_record(&children.record);
     let mut driving = Driving {
         children,
         cancel,

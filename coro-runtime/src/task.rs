@@ -243,6 +243,15 @@ impl Header {
         error
     }
 
+    /// What `coro::debug` shows of the task.
+    pub(crate) fn copy(&self) -> crate::raw::HeaderCopy {
+        crate::raw::HeaderCopy {
+            spawned_at: self.spawned_at.get(),
+            name: self.name(),
+            cancel_requested: self.cancel_requested.get(),
+        }
+    }
+
     pub(crate) fn supervised(&self) -> bool {
         self.supervised
     }

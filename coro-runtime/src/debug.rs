@@ -1,0 +1,411 @@
+//! Seeing inside a running program: [`dump`] returns the live tree of scopes and
+//! tasks on this thread, each task with where it was spawned and what it is doing.
+//!
+//! Every set of children (a scope's, the executor's detached tasks, a scope's
+//! cleanups) keeps a small record, registered in a thread-local list: its kind,
+//! where it was opened, which task (or body) it was opened in, and a weak look at
+//! its slab of tasks. A dump walks those records; until then nobody pays for it but
+//! the opening of a scope (the record) and a task's poll (a store of its index
+//! before, and one after).
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::panic::Location;
+use std::rc::{Rc, Weak};
+
+use crate::children::BODY;
+use crate::raw::{OwnerSide, SlabProbe};
+
+/// What kind of set of tasks a record describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopeKind {
+    /// The executor of a [`run`](crate::run): its main future, and the detached tasks.
+    Executor,
+    /// A [`scope`](crate::scope()).
+    Scope,
+    /// A [`try_scope`](crate::try_scope).
+    TryScope,
+    /// A [`supervisor_scope`](crate::supervisor_scope).
+    SupervisorScope,
+    /// The cleanups ([`on_cancel`](crate::on_cancel)) a scope runs.
+    Cleanups,
+}
+
+impl ScopeKind {
+    fn label(self) -> &'static str {
+        match self {
+            ScopeKind::Executor => "executor",
+            ScopeKind::Scope => "scope",
+            ScopeKind::TryScope => "try_scope",
+            ScopeKind::SupervisorScope => "supervisor_scope",
+            ScopeKind::Cleanups => "cleanups",
+        }
+    }
+}
+
+/// Where a set of tasks was opened: in which record's task (or body).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Place {
+    record: u64,
+    index: usize,
+}
+
+/// What one set of children tells [`dump`].
+pub(crate) struct ScopeRecord {
+    id: u64,
+    kind: ScopeKind,
+    opened_at: Option<&'static Location<'static>>,
+    opened_in: Option<Place>,
+    /// The owner's tasks, read only when a dump asks.
+    tasks: SlabProbe,
+    /// The index polled right now, or `NOT_POLLING`.
+    polling: Cell<usize>,
+    wakes: OwnerSide,
+    /// Its place in `REGISTRY`, for a removal in constant time.
+    registered_at: Cell<usize>,
+}
+
+/// No index: nothing of the record is being polled.
+const NOT_POLLING: usize = usize::MAX - 1;
+
+thread_local! {
+    static REGISTRY: RefCell<Vec<Weak<ScopeRecord>>> = const { RefCell::new(Vec::new()) };
+    static NEXT_ID: Cell<u64> = const { Cell::new(1) };
+}
+
+impl ScopeRecord {
+    /// Registers a new record, opened in `opened_in` (the innermost task or body
+    /// being polled, found through the scope being polled, see `Children::new`).
+    pub(crate) fn register(
+        kind: ScopeKind,
+        opened_at: Option<&'static Location<'static>>,
+        opened_in: Option<Place>,
+        tasks: SlabProbe,
+        wakes: OwnerSide,
+    ) -> Rc<Self> {
+        let id = NEXT_ID.with(|next| next.replace(next.get() + 1));
+        let record = Rc::new(ScopeRecord {
+            id,
+            kind,
+            opened_at,
+            opened_in,
+            tasks,
+            polling: Cell::new(NOT_POLLING),
+            wakes,
+            registered_at: Cell::new(0),
+        });
+        let _ = REGISTRY.try_with(|registry| {
+            let mut registry = registry.borrow_mut();
+            record.registered_at.set(registry.len());
+            registry.push(Rc::downgrade(&record));
+        });
+        record
+    }
+
+    /// What is being polled in this record now: a task, or else its owner's body
+    /// (the owner polls its body only when no task of its is being polled, so the
+    /// body needs no mark of its own).
+    pub(crate) fn place(&self) -> Place {
+        let index = self.polling.get();
+        Place {
+            record: self.id,
+            index: if index == NOT_POLLING { BODY } else { index },
+        }
+    }
+
+    /// Runs `poll` with task `index` marked as being polled.
+    pub(crate) fn polling<R>(&self, index: usize, poll: impl FnOnce() -> R) -> R {
+        /// Puts back what was polled before, on return or unwind.
+        struct Restore<'a>(&'a Cell<usize>, usize);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                self.0.set(self.1);
+            }
+        }
+        let _restore = Restore(&self.polling, self.polling.replace(index));
+        poll()
+    }
+}
+
+impl Drop for ScopeRecord {
+    fn drop(&mut self) {
+        let at = self.registered_at.get();
+        let _ = REGISTRY.try_with(|registry| {
+            let mut registry = registry.borrow_mut();
+            if at < registry.len() {
+                registry.swap_remove(at);
+                if let Some(moved) = registry.get(at).and_then(Weak::upgrade) {
+                    moved.registered_at.set(at);
+                }
+            }
+        });
+    }
+}
+
+/// What a task is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskState {
+    /// Being polled right now: the task that called [`dump`], or one of its
+    /// ancestors.
+    Running,
+    /// Woken, waiting for its turn.
+    Ready,
+    /// Waiting for a wake.
+    Suspended,
+    /// Cancelled through its handle; its scope drops it at its next turn.
+    Cancelling,
+}
+
+impl fmt::Display for TaskState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TaskState::Running => "running",
+            TaskState::Ready => "ready",
+            TaskState::Suspended => "suspended",
+            TaskState::Cancelling => "cancelling",
+        })
+    }
+}
+
+/// One task in a [`TaskTree`].
+#[derive(Clone, Debug)]
+pub struct TaskInfo {
+    detached: bool,
+    scope: u64,
+    index: usize,
+    name: Option<String>,
+    spawned_at: Option<&'static Location<'static>>,
+    state: TaskState,
+}
+
+impl TaskInfo {
+    /// The task's id while it lives: its scope's number and its place there
+    /// (`3.1`). A place is reused once its task is gone.
+    pub fn id(&self) -> String {
+        format!("{}.{}", self.scope, self.index)
+    }
+
+    /// The name it was spawned with ([`TaskBuilder::name`](crate::TaskBuilder::name)).
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// Where it was spawned.
+    pub fn spawned_at(&self) -> Option<&'static Location<'static>> {
+        self.spawned_at
+    }
+
+    /// What it is doing.
+    pub fn state(&self) -> TaskState {
+        self.state
+    }
+
+    /// Spawned by [`spawn_detached`](crate::spawn_detached), outside any scope.
+    pub fn is_detached(&self) -> bool {
+        self.detached
+    }
+}
+
+/// A line of the tree.
+#[derive(Clone, Debug)]
+pub enum Node {
+    /// A set of tasks: an executor, a scope, a scope's cleanups.
+    Scope {
+        /// How deep in the tree (the executor is 0).
+        depth: usize,
+        /// Which kind.
+        kind: ScopeKind,
+        /// Where it was opened (the call to `scope`, `run`, ...), when known.
+        opened_at: Option<&'static Location<'static>>,
+    },
+    /// The future a `run` blocks on (the tasks and scopes under it are its own).
+    MainFuture {
+        /// How deep in the tree.
+        depth: usize,
+    },
+    /// A task.
+    Task {
+        /// How deep in the tree.
+        depth: usize,
+        /// What it is, where it was spawned, what it does.
+        info: TaskInfo,
+    },
+}
+
+impl Node {
+    fn depth(&self) -> usize {
+        match self {
+            Node::Scope { depth, .. } | Node::MainFuture { depth } | Node::Task { depth, .. } => {
+                *depth
+            }
+        }
+    }
+}
+
+/// The live tree of scopes and tasks on this thread, as [`dump`] found it: depth
+/// first, each scope followed by the scopes its body opened, then its tasks, each
+/// followed by the scopes it opened. `Display` draws it.
+///
+/// ```
+/// coro::run(coro::scope(async |s| {
+///     s.spawn(std::future::pending::<()>());
+///     coro::yield_now().await;
+///     let tree = coro::debug::dump();
+///     let task = tree.tasks().next().unwrap();
+///     assert_eq!(task.state(), coro::debug::TaskState::Suspended);
+///     s.cancel();
+/// }));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct TaskTree {
+    nodes: Vec<Node>,
+}
+
+impl TaskTree {
+    /// Every line, depth first.
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    /// Every task, depth first.
+    pub fn tasks(&self) -> impl Iterator<Item = &TaskInfo> {
+        self.nodes.iter().filter_map(|node| match node {
+            Node::Task { info, .. } => Some(info),
+            _ => None,
+        })
+    }
+}
+
+impl fmt::Display for TaskTree {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for node in &self.nodes {
+            write!(f, "{:width$}", "", width = 2 * node.depth())?;
+            match node {
+                Node::Scope {
+                    kind, opened_at, ..
+                } => {
+                    f.write_str(kind.label())?;
+                    if let Some(at) = opened_at {
+                        write!(f, " opened at {at}")?;
+                    }
+                }
+                Node::MainFuture { .. } => f.write_str("main future")?,
+                Node::Task { info, .. } => {
+                    if info.detached {
+                        f.write_str("detached ")?;
+                    }
+                    write!(f, "task {}", info.id())?;
+                    if let Some(name) = &info.name {
+                        write!(f, " `{name}`")?;
+                    }
+                    if let Some(at) = info.spawned_at {
+                        write!(f, " spawned at {at}")?;
+                    }
+                    write!(f, ": {}", info.state)?;
+                }
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
+
+/// The live tree of scopes and tasks on this thread: every executor, scope and set
+/// of cleanups, with where it was opened, and every task in it, with its id, name,
+/// spawn site and state (running, ready, suspended, cancelling). Callable from any
+/// task or outside them; costs a walk of the tree and a `String` per name, and
+/// nothing before it is called beyond a weak reference per task.
+///
+/// ```
+/// coro::run(coro::scope(async |s| {
+///     let worker = s.task().name("worker").spawn(std::future::pending::<()>());
+///     coro::yield_now().await;
+///     let tree = coro::debug::dump().to_string();
+///     assert!(tree.contains("scope opened at"));
+///     assert!(tree.contains("`worker` spawned at"));
+///     assert!(tree.contains(": suspended"));
+///     worker.cancel();
+/// }));
+/// ```
+pub fn dump() -> TaskTree {
+    let records: Vec<Rc<ScopeRecord>> = REGISTRY
+        .try_with(|registry| registry.borrow().iter().filter_map(Weak::upgrade).collect())
+        .unwrap_or_default();
+    let mut ordered: Vec<&Rc<ScopeRecord>> = records.iter().collect();
+    ordered.sort_by_key(|record| record.id);
+    let live = |place: Option<Place>| {
+        place.is_some_and(|place| ordered.iter().any(|record| record.id == place.record))
+    };
+    let mut tree = TaskTree::default();
+    for record in &ordered {
+        // Roots: opened outside any task, or in one whose record is gone.
+        if !live(record.opened_in) {
+            add_record(&mut tree, &ordered, record, 0);
+        }
+    }
+    tree
+}
+
+fn opened_in<'a>(
+    records: &'a [&'a Rc<ScopeRecord>],
+    place: Place,
+) -> impl Iterator<Item = &'a Rc<ScopeRecord>> {
+    records
+        .iter()
+        .copied()
+        .filter(move |record| record.opened_in == Some(place))
+}
+
+fn add_record(
+    tree: &mut TaskTree,
+    records: &[&Rc<ScopeRecord>],
+    record: &ScopeRecord,
+    depth: usize,
+) {
+    tree.nodes.push(Node::Scope {
+        depth,
+        kind: record.kind,
+        opened_at: record.opened_at,
+    });
+    let body = Place {
+        record: record.id,
+        index: BODY,
+    };
+    let mut body_depth = depth + 1;
+    if record.kind == ScopeKind::Executor {
+        tree.nodes.push(Node::MainFuture { depth: depth + 1 });
+        body_depth += 1;
+    }
+    for nested in opened_in(records, body) {
+        add_record(tree, records, nested, body_depth);
+    }
+    for (index, header) in record.tasks.headers() {
+        let state = if record.polling.get() == index {
+            TaskState::Running
+        } else if header.cancel_requested {
+            TaskState::Cancelling
+        } else if record.wakes.is_queued(index) {
+            TaskState::Ready
+        } else {
+            TaskState::Suspended
+        };
+        tree.nodes.push(Node::Task {
+            depth: depth + 1,
+            info: TaskInfo {
+                detached: record.kind == ScopeKind::Executor,
+                scope: record.id,
+                index,
+                name: header.name.map(|name| String::clone(&name)),
+                spawned_at: header.spawned_at,
+                state,
+            },
+        });
+        let place = Place {
+            record: record.id,
+            index,
+        };
+        for nested in opened_in(records, place) {
+            add_record(tree, records, nested, depth + 2);
+        }
+    }
+}

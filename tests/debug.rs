@@ -1,0 +1,173 @@
+//! `coro::debug::dump`: the live tree of scopes and tasks, with spawn sites and
+//! states.
+
+use coro::debug::{Node, ScopeKind, TaskState};
+
+/// A scope inside a child inside a scope: the inner scope has a suspended child, a
+/// ready one and one being cancelled, and the child that dumps is running.
+#[test]
+fn a_three_level_tree_shows_where_each_task_was_spawned_and_what_it_does() {
+    let (tree, lines) = coro::run(async {
+        let outer_line = line!() + 1;
+        coro::scope(async |s| {
+            let outer_child_line = line!() + 1;
+            let outer_child = s.spawn(async move {
+                let inner_line = line!() + 1;
+                coro::supervisor_scope(async |inner| {
+                    let waits = inner.task().name("waits");
+                    let suspended_line = line!() + 1;
+                    waits.spawn(std::future::pending::<()>());
+                    let cancelled_line = line!() + 1;
+                    let cancelled = inner.spawn(std::future::pending::<()>());
+                    let dumper_line = line!() + 1;
+                    let dumper = inner.spawn(async move {
+                        // The one that dumps is running.
+                        cancelled.cancel();
+                        coro::debug::dump()
+                    });
+                    coro::yield_now().await;
+                    let tree = dumper.await.unwrap();
+                    inner.cancel();
+                    (
+                        tree,
+                        [suspended_line, cancelled_line, dumper_line, inner_line],
+                    )
+                })
+                .await
+            });
+            let (tree, inner_lines) = outer_child.await.unwrap();
+            (tree, (outer_line, outer_child_line, inner_lines))
+        })
+        .await
+    });
+    let (outer_line, outer_child_line, [suspended, cancelled, dumper, inner]) = lines;
+    let text = tree.to_string();
+    let file = file!();
+    let ids: Vec<String> = tree.tasks().map(|task| task.id()).collect();
+    let [outer_id, waits_id, cancelled_id, dumper_id] = &ids[..] else {
+        panic!("four tasks:\n{text}");
+    };
+    // The inner scope's tasks are its places 0, 1 and 2.
+    let inner_scope = waits_id.split('.').next().unwrap();
+    assert_eq!(
+        [waits_id, cancelled_id, dumper_id].map(String::as_str),
+        [0, 1, 2]
+            .map(|i| format!("{inner_scope}.{i}"))
+            .each_ref()
+            .map(String::as_str)
+    );
+    let expected = [
+        "executor opened at ".to_string(),
+        "  main future".to_string(),
+        format!("    scope opened at {file}:{outer_line}:"),
+        format!("      task {outer_id} spawned at {file}:{outer_child_line}:"),
+        format!("        supervisor_scope opened at {file}:{inner}:"),
+        format!("          task {waits_id} `waits` spawned at {file}:{suspended}:"),
+        format!("          task {cancelled_id} spawned at {file}:{cancelled}:"),
+        format!("          task {dumper_id} spawned at {file}:{dumper}:"),
+    ];
+    let found: Vec<&str> = text.lines().collect();
+    assert_eq!(found.len(), expected.len(), "{text}");
+    for (line, expected) in found.iter().zip(&expected) {
+        assert!(
+            line.starts_with(expected.as_str()),
+            "{line:?} is not {expected:?}\n{text}"
+        );
+    }
+    assert!(found[3].ends_with(": running"), "{text}");
+    assert!(found[5].ends_with(": suspended"), "{text}");
+    assert!(found[6].ends_with(": cancelling"), "{text}");
+    assert!(found[7].ends_with(": running"), "{text}");
+    let states: Vec<TaskState> = tree.tasks().map(|task| task.state()).collect();
+    assert_eq!(
+        states,
+        [
+            TaskState::Running,
+            TaskState::Suspended,
+            TaskState::Cancelling,
+            TaskState::Running
+        ]
+    );
+    let kinds: Vec<ScopeKind> = tree
+        .nodes()
+        .iter()
+        .filter_map(|node| match node {
+            Node::Scope { kind, .. } => Some(*kind),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ScopeKind::Executor,
+            ScopeKind::Scope,
+            ScopeKind::SupervisorScope
+        ]
+    );
+}
+
+#[test]
+fn a_woken_task_waiting_for_its_turn_is_ready() {
+    coro::run(coro::scope(async |s| {
+        let (tx, mut rx) = coro::channel::bounded::<()>(1);
+        let receiver = s.spawn(async move { rx.recv().await.ok() });
+        coro::yield_now().await;
+        assert_eq!(
+            coro::debug::dump().tasks().next().unwrap().state(),
+            TaskState::Suspended
+        );
+        tx.send(()).await.unwrap();
+        // Woken by the send, not polled yet: the body still runs.
+        let tree = coro::debug::dump();
+        assert_eq!(
+            tree.tasks().next().unwrap().state(),
+            TaskState::Ready,
+            "{tree}"
+        );
+        assert_eq!(receiver.await.unwrap(), Some(()));
+    }));
+}
+
+#[test]
+fn finished_tasks_and_closed_scopes_leave_the_tree() {
+    coro::run(async {
+        coro::scope(async |s| {
+            s.spawn(async {}).await.unwrap();
+            coro::scope(async |inner| inner.spawn(async {}).await.unwrap()).await;
+            let tree = coro::debug::dump();
+            assert_eq!(tree.tasks().count(), 0, "{tree}");
+            assert_eq!(
+                tree.nodes().len(),
+                3,
+                "executor, main future, scope:\n{tree}"
+            );
+        })
+        .await;
+        let tree = coro::debug::dump();
+        assert_eq!(tree.nodes().len(), 2, "{tree}");
+    });
+    assert!(
+        coro::debug::dump().nodes().is_empty(),
+        "nothing outlives `run`"
+    );
+}
+
+#[test]
+fn detached_tasks_are_the_executors_own() {
+    coro::run(async {
+        let line = line!() + 1;
+        let detached = coro::spawn_detached(std::future::pending::<()>());
+        coro::yield_now().await;
+        let tree = coro::debug::dump();
+        let task = tree.tasks().next().unwrap();
+        assert_eq!(task.spawned_at().map(|at| at.line()), Some(line));
+        assert_eq!(task.state(), TaskState::Suspended);
+        assert!(
+            matches!(tree.nodes()[2], Node::Task { depth: 1, .. }),
+            "{tree}"
+        );
+        assert!(task.is_detached());
+        assert!(tree.to_string().contains("\n  detached task "), "{tree}");
+        detached.cancel();
+    });
+}
