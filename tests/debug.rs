@@ -171,3 +171,47 @@ fn detached_tasks_are_the_executors_own() {
         detached.cancel();
     });
 }
+
+/// Two tasks that each wait for the other's channel: the watchdog's hook sees both
+/// suspended, and cancels them to end the program.
+#[test]
+fn the_watchdog_reports_a_deadlock_once() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use std::time::Duration;
+
+    let reports: Rc<RefCell<Vec<String>>> = Rc::default();
+    let seen = reports.clone();
+    let cancelled = coro::run(coro::supervisor_scope(async |s| {
+        let stuck = s.cancel_handle();
+        coro::debug::on_stall(Duration::from_millis(30), move |tree| {
+            seen.borrow_mut().push(tree.to_string());
+            assert!(
+                tree.tasks()
+                    .all(|task| task.state() == TaskState::Suspended),
+                "{tree}"
+            );
+            stuck.cancel();
+        });
+        let (to_a, mut a_inbox) = coro::channel::bounded::<()>(1);
+        let (to_b, mut b_inbox) = coro::channel::bounded::<()>(1);
+        let a = s.spawn(async move {
+            b_inbox.recv().await.unwrap();
+            to_a.send(()).await.unwrap();
+        });
+        let b = s.spawn(async move {
+            a_inbox.recv().await.unwrap();
+            to_b.send(()).await.unwrap();
+        });
+        (a.await.is_err(), b.await.is_err())
+    }));
+    assert_eq!(cancelled, (true, true));
+    let reports = reports.borrow();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(
+        reports[0].matches(": suspended").count(),
+        2,
+        "{}",
+        reports[0]
+    );
+}

@@ -143,3 +143,47 @@ fn echo_serves_a_thousand_clients_and_cancelling_its_scope_closes_every_socket()
         "{out}"
     );
 }
+
+#[test]
+fn a_deadlocked_program_prints_its_task_tree() {
+    let mut path = std::env::current_exe().expect("the test binary's path");
+    path.pop();
+    if path.ends_with("deps") {
+        path.pop();
+    }
+    let output = Command::new(path.join("examples").join("stalled"))
+        .output()
+        .expect("running the stalled example");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("the deadlock was cancelled by its timeout: true"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("no task has run for 200ms"), "{stderr}");
+    // The tree: the scope under the main future, and both tasks waiting.
+    let source = include_str!("../examples/stalled.rs");
+    for name in ["ping", "pong"] {
+        let spawn_line = source
+            .lines()
+            .position(|line| line.contains(&format!(".name(\"{name}\")")))
+            .expect("the spawn is in the example")
+            + 1;
+        let expected = format!("`{name}` spawned at examples/stalled.rs:{spawn_line}:");
+        let line = stderr
+            .lines()
+            .find(|line| line.contains(&expected))
+            .unwrap_or_else(|| panic!("{expected} in\n{stderr}"));
+        assert!(line.ends_with(": suspended"), "{line}");
+    }
+    assert!(
+        stderr.contains("    scope opened at examples/stalled.rs:"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("no task has run").count(),
+        1,
+        "once per stall:\n{stderr}"
+    );
+}

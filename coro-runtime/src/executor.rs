@@ -23,6 +23,7 @@ use crate::time::Timers;
 pub(crate) struct Executor {
     pub(crate) detached: Children<'static>,
     pub(crate) timers: RefCell<Timers>,
+    pub(crate) watchdog: crate::debug::Watchdog,
 }
 
 thread_local! {
@@ -149,6 +150,7 @@ pub fn run<F: Future>(future: F) -> F::Output {
             Some(std::panic::Location::caller()),
         ),
         timers: RefCell::new(Timers::default()),
+        watchdog: Default::default(),
     });
     CURRENT.with(|c| {
         let mut current = c.borrow_mut();
@@ -169,12 +171,15 @@ pub fn run<F: Future>(future: F) -> F::Output {
         });
         let _turning = Turning::enter(&turn.main);
         let mut rounds = 0;
+        // Whether anything ran since the loop last waited, for the watchdog.
+        let mut polled = false;
         loop {
             // Load, then clear: a wake in between is for progress the poll below
             // sees anyway.
             if turn.main.woken.load(Ordering::Acquire)
                 && {
                     turn.main.woken.store(false, Ordering::Release);
+                    polled = true;
                     true
                 }
                 && let Poll::Ready(output) = polling_with(&turn.main_waker, || {
@@ -188,6 +193,7 @@ pub fn run<F: Future>(future: F) -> F::Output {
                 return Poll::Ready(output);
             }
             if executor.detached.has_ready() {
+                polled = true;
                 executor.detached.poll_ready();
             }
             let next_timer = Timers::fire(&executor.timers);
@@ -198,7 +204,13 @@ pub fn run<F: Future>(future: F) -> F::Output {
                 }
                 continue;
             }
-            return reactor.wait(cx, next_timer);
+            let wake_by = executor.watchdog.before_wait(polled, next_timer);
+            if turn.main.woken.load(Ordering::Acquire) || executor.detached.has_ready() {
+                // The watchdog's hook woke something.
+                polled = true;
+                continue;
+            }
+            return reactor.wait(cx, wake_by);
         }
     })
 }
