@@ -215,3 +215,34 @@ fn the_watchdog_reports_a_deadlock_once() {
         reports[0]
     );
 }
+
+/// Another thread asks while the executor waits in its reactor: the request wakes
+/// it, and it answers between tasks.
+#[test]
+fn another_thread_gets_the_tree_through_a_handle() {
+    use std::time::Duration;
+
+    let handle = coro::run(coro::scope(async |s| {
+        let handle = coro::debug::handle();
+        let asker = {
+            let handle = handle.clone();
+            std::thread::spawn(move || handle.dump(Duration::from_secs(30)))
+        };
+        let sleeper_line = line!() + 1;
+        let sleeper = s.spawn(coro::sleep(Duration::from_secs(60)));
+        // The executor sleeps until the answer is out, then the sleeper is
+        // cancelled.
+        let tree = coro::spawn_blocking(move || asker.join().unwrap())
+            .await
+            .expect("answered");
+        let task = tree.tasks().next().expect("the sleeper");
+        assert_eq!(task.spawned_at().map(|at| at.line()), Some(sleeper_line));
+        assert_eq!(task.state(), TaskState::Suspended);
+        sleeper.cancel();
+        handle
+    }));
+    assert!(
+        handle.dump(Duration::from_secs(1)).is_none(),
+        "an ended run answers nothing"
+    );
+}

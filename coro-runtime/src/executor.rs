@@ -24,6 +24,7 @@ pub(crate) struct Executor {
     pub(crate) detached: Children<'static>,
     pub(crate) timers: RefCell<Timers>,
     pub(crate) watchdog: crate::debug::Watchdog,
+    pub(crate) dump_requests: Arc<crate::debug::DumpRequests>,
 }
 
 thread_local! {
@@ -118,6 +119,7 @@ struct Installed(Rc<Executor>);
 
 impl Drop for Installed {
     fn drop(&mut self) {
+        self.0.dump_requests.end();
         while !self.0.detached.is_empty() {
             self.0.detached.cancel_all();
         }
@@ -151,6 +153,7 @@ pub fn run<F: Future>(future: F) -> F::Output {
         ),
         timers: RefCell::new(Timers::default()),
         watchdog: Default::default(),
+        dump_requests: Default::default(),
     });
     CURRENT.with(|c| {
         let mut current = c.borrow_mut();
@@ -167,6 +170,7 @@ pub fn run<F: Future>(future: F) -> F::Output {
     crate::reactor::block_on(|cx, reactor| {
         let turn = turn.get_or_insert_with(|| {
             executor.detached.set_owner(cx.waker());
+            executor.dump_requests.set_executor(cx.waker());
             Turn::new(cx.waker())
         });
         let _turning = Turning::enter(&turn.main);
@@ -197,6 +201,7 @@ pub fn run<F: Future>(future: F) -> F::Output {
                 executor.detached.poll_ready();
             }
             let next_timer = Timers::fire(&executor.timers);
+            executor.dump_requests.answer();
             if turn.main.woken.load(Ordering::Acquire) || executor.detached.has_ready() {
                 rounds += 1;
                 if rounds == crate::reactor::ROUNDS_BETWEEN_IO_POLLS {
