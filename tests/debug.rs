@@ -246,3 +246,95 @@ fn another_thread_gets_the_tree_through_a_handle() {
         "an ended run answers nothing"
     );
 }
+
+mod backtrace {
+    use std::time::Duration;
+
+    pub const INNER_AWAIT: u32 = line!() + 6;
+    /// Pinned: it borrows its own buffer across the await.
+    #[coro::coroutine]
+    pub async fn read_into_buffer() -> usize {
+        let mut buffer = vec![0u8; 16];
+        let view = &mut buffer;
+        coro::sleep(Duration::from_secs(60)).await;
+        view[0] = 1;
+        buffer.len()
+    }
+
+    pub const OUTER_AWAIT: u32 = line!() + 4;
+    /// Compact: nothing borrowed across its await.
+    #[coro::coroutine]
+    pub async fn handle_request() -> usize {
+        let read = read_into_buffer().await;
+        read + 1
+    }
+}
+
+/// A task awaiting a compact coroutine awaiting a pinned one: its async backtrace
+/// names both functions with the lines of their `.await`s, innermost first.
+#[test]
+fn a_suspended_task_shows_where_it_waits_innermost_first() {
+    coro::run(coro::scope(async |s| {
+        let task = s.spawn(backtrace::handle_request());
+        coro::yield_now().await;
+        let tree = coro::debug::dump();
+        let info = tree.tasks().next().unwrap();
+        let file = file!();
+        let sites = info.suspended_at();
+        assert_eq!(sites.len(), 2, "{tree}");
+        assert!(
+            sites[0].starts_with(&format!(
+                "`read_into_buffer` at {file}:{}:",
+                backtrace::INNER_AWAIT
+            )),
+            "{tree}"
+        );
+        assert!(
+            sites[1].starts_with(&format!(
+                "`handle_request` at {file}:{}:",
+                backtrace::OUTER_AWAIT
+            )),
+            "{tree}"
+        );
+        let text = tree.to_string();
+        assert!(
+            text.contains(&format!("\n          in {}", sites[0])),
+            "{text}"
+        );
+        task.cancel();
+    }));
+}
+
+/// Sites are recorded only while a task is polled, so a coroutine future polled on
+/// another executor leaves nothing behind; and a task's backtrace is its last
+/// poll's, not an accumulation.
+#[test]
+fn each_poll_replaces_the_backtrace() {
+    coro::run(coro::scope(async |s| {
+        let task = s.spawn(async {
+            for _ in 0..3 {
+                coro::yield_now().await;
+            }
+            backtrace::handle_request().await
+        });
+        for _ in 0..5 {
+            coro::yield_now().await;
+        }
+        let tree = coro::debug::dump();
+        assert_eq!(
+            tree.tasks().next().unwrap().suspended_at().len(),
+            2,
+            "{tree}"
+        );
+        task.cancel();
+    }));
+    // Outside any task: polled by hand, nothing recorded, nothing kept.
+    let mut outside = std::pin::pin!(backtrace::handle_request());
+    let waker = std::task::Waker::noop();
+    assert!(
+        outside
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(waker))
+            .is_pending()
+    );
+}

@@ -165,6 +165,8 @@ pub struct Block {
 #[derive(Clone, Copy)]
 pub struct Polled {
     pub slot: usize,
+    /// Where the suspension is, for the site a `Pending` records.
+    pub at: Span,
     /// A stream forwarded by `yield_from!`: each item is yielded, and the block is
     /// entered when the stream ends.
     pub stream: bool,
@@ -1075,7 +1077,8 @@ impl Builder<'_> {
                 Some(SuspendMacro::YieldFrom) if matches!(self.kind, Kind::Stream { .. }) => {
                     let source = single_arg(&mac.mac);
                     let source = self.lower_expr(&source, Want::Value);
-                    self.lower_await(source, true, mac.to_token_stream(), want)
+                    let at = mac.mac.path.span();
+                    self.lower_await(source, true, mac.to_token_stream(), at, want)
                 }
                 Some(SuspendMacro::YieldFrom) => {
                     let desugared = self.desugar_yield_from(&mac.mac);
@@ -1103,7 +1106,7 @@ impl Builder<'_> {
             }
             Expr::Await(e) => {
                 let future = self.lower_expr(&e.base, Want::Value);
-                self.lower_await(future, false, e.to_token_stream(), want)
+                self.lower_await(future, false, e.to_token_stream(), e.await_token.span, want)
             }
             Expr::Break(e) => self.lower_break(e),
             Expr::Continue(e) => self.lower_continue(e),
@@ -1254,12 +1257,19 @@ impl Builder<'_> {
 
     /// `future.await`, or `yield_from!(stream)` in an async generator: the value is
     /// pinned in its own await slot and polled by the next block until ready.
-    fn lower_await(&mut self, future: Expr, stream: bool, origin: TokenStream, want: Want) -> Expr {
+    fn lower_await(
+        &mut self,
+        future: Expr,
+        stream: bool,
+        origin: TokenStream,
+        at: Span,
+        want: Want,
+    ) -> Expr {
         let slot = self.cfg.await_slots;
         self.cfg.await_slots += 1;
         let next = self.new_block(self.scope());
         self.cfg.blocks[next].resumed = true;
-        self.cfg.blocks[next].polls = Some(Polled { slot, stream });
+        self.cfg.blocks[next].polls = Some(Polled { slot, at, stream });
         let events = self.scan(&future);
         self.terminate(
             Terminator::Await {

@@ -200,6 +200,7 @@ impl<'env> Children<'env> {
     /// Takes the task at `index` out, if it is still there.
     fn remove(&self, index: usize) -> Option<OwnedTask<'env>> {
         let task = self.slab.borrow_mut().get_mut(index)?.take()?;
+        self.record.removed(index);
         self.free.borrow_mut().push(index);
         self.live.set(self.live.get() - 1);
         Some(task)
@@ -227,6 +228,7 @@ impl<'env> Children<'env> {
                 }
             };
             if let Some(task) = entry {
+                self.record.removed(index);
                 self.free.borrow_mut().push(index);
                 self.live.set(self.live.get() - 1);
                 // The first failure stays the one reported: a destructor that

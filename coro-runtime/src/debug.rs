@@ -17,6 +17,92 @@ use std::time::{Duration, Instant};
 use crate::children::BODY;
 use crate::raw::{OwnerSide, SlabProbe};
 
+/// A suspension point, built by the `#[coro::coroutine]` expansion: the function
+/// and where in it (an `.await`).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Site {
+    /// The function's name.
+    pub function: &'static str,
+    /// Its file, line and column.
+    pub file: &'static str,
+    #[allow(missing_docs)]
+    pub line: u32,
+    #[allow(missing_docs)]
+    pub column: u32,
+}
+
+impl fmt::Display for Site {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` at {}:{}:{}",
+            self.function, self.file, self.line, self.column
+        )
+    }
+}
+
+thread_local! {
+    /// The sites the task being polled stopped at in this poll, innermost first.
+    static BACKTRACE: RefCell<Vec<&'static Site>> = const { RefCell::new(Vec::new()) };
+    /// Whether a task is being polled here, and so whether sites are wanted.
+    static RECORDING: Cell<bool> = const { Cell::new(false) };
+    /// `BACKTRACE`'s length, readable without a borrow.
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+/// A coroutine's future returned `Pending` at `site`: the first thing the task's
+/// async backtrace gets, if a task is being polled, then each frame around it.
+#[doc(hidden)]
+#[inline]
+pub fn suspended_at(site: &'static Site) {
+    if RECORDING.get() {
+        BACKTRACE.with_borrow_mut(|backtrace| backtrace.push(site));
+        DEPTH.set(DEPTH.get() + 1);
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// An `.await`ed future in a pinned coroutine, which says where it was awaited
+    /// when it returns `Pending`. `S` is a closure without captures: no room taken.
+    #[doc(hidden)]
+    pub struct Sited<F, S> {
+        #[pin]
+        future: F,
+        site: S,
+    }
+}
+
+/// `future`, to be awaited at `site`.
+#[doc(hidden)]
+#[inline(always)]
+pub fn sited<F: std::future::IntoFuture, S: Fn() -> &'static Site>(
+    future: F,
+    site: S,
+) -> Sited<F::IntoFuture, S> {
+    Sited {
+        future: future.into_future(),
+        site,
+    }
+}
+
+impl<F: std::future::Future, S: Fn() -> &'static Site> std::future::Future for Sited<F, S> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let this = self.project();
+        let polled = this.future.poll(cx);
+        if polled.is_pending() {
+            suspended_at((this.site)());
+        }
+        polled
+    }
+}
+
 /// What kind of set of tasks a record describes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScopeKind {
@@ -61,6 +147,12 @@ pub(crate) struct ScopeRecord {
     tasks: SlabProbe,
     /// The index polled right now, or `NOT_POLLING`.
     polling: Cell<usize>,
+    /// Per index, where its task stopped when it last returned `Pending`
+    /// (innermost first). Kept here rather than in the task, which stays small:
+    /// an index's vector is reused by the tasks that come after.
+    backtraces: RefCell<Vec<Vec<&'static Site>>>,
+    /// Whether any task here ever kept a site: if not, there is nothing to clear.
+    any_backtrace: Cell<bool>,
     wakes: OwnerSide,
     /// Its place in `REGISTRY`, for a removal in constant time.
     registered_at: Cell<usize>,
@@ -92,6 +184,8 @@ impl ScopeRecord {
             opened_in,
             tasks,
             polling: Cell::new(NOT_POLLING),
+            backtraces: RefCell::new(Vec::new()),
+            any_backtrace: Cell::new(false),
             wakes,
             registered_at: Cell::new(0),
         });
@@ -114,17 +208,77 @@ impl ScopeRecord {
         }
     }
 
-    /// Runs `poll` with task `index` marked as being polled.
+    /// Runs `poll` with task `index` marked as being polled, and keeps the sites
+    /// its futures return `Pending` at. Those gather in one thread-local vector,
+    /// above the ones of the tasks polling this one, and are copied out after the
+    /// poll; a poll that records nothing, of a task that had nothing, costs a few
+    /// flag and length checks.
     pub(crate) fn polling<R>(&self, index: usize, poll: impl FnOnce() -> R) -> R {
-        /// Puts back what was polled before, on return or unwind.
-        struct Restore<'a>(&'a Cell<usize>, usize);
+        /// Puts back what was polled before and keeps this poll's sites, on return
+        /// or unwind.
+        struct Restore<'a> {
+            record: &'a ScopeRecord,
+            index: usize,
+            outer_index: usize,
+            base: usize,
+            was_recording: bool,
+        }
         impl Drop for Restore<'_> {
             fn drop(&mut self) {
-                self.0.set(self.1);
+                self.record.polling.set(self.outer_index);
+                RECORDING.set(self.was_recording);
+                if DEPTH.get() == self.base {
+                    // Nothing recorded: the usual case for tasks that are not
+                    // coroutines. Forget what an earlier poll kept, if anything.
+                    self.record.removed(self.index);
+                    return;
+                }
+                DEPTH.set(self.base);
+                self.record.any_backtrace.set(true);
+                BACKTRACE.with_borrow_mut(|current| {
+                    let own = current.get(self.base..).unwrap_or_default();
+                    let mut backtraces = self.record.backtraces.borrow_mut();
+                    match backtraces.get_mut(self.index) {
+                        Some(kept) => {
+                            kept.clear();
+                            kept.extend_from_slice(own);
+                        }
+                        None if own.is_empty() => {}
+                        None => {
+                            backtraces.resize_with(self.index, Vec::new);
+                            backtraces.push(own.to_vec());
+                        }
+                    }
+                    current.truncate(self.base);
+                });
             }
         }
-        let _restore = Restore(&self.polling, self.polling.replace(index));
+        let _restore = Restore {
+            record: self,
+            index,
+            outer_index: self.polling.replace(index),
+            base: DEPTH.get(),
+            was_recording: RECORDING.replace(true),
+        };
         poll()
+    }
+
+    /// The task at `index` is gone: the next one there starts with no sites.
+    #[inline]
+    pub(crate) fn removed(&self, index: usize) {
+        if self.any_backtrace.get()
+            && let Some(kept) = self.backtraces.borrow_mut().get_mut(index)
+        {
+            kept.clear();
+        }
+    }
+
+    fn backtrace(&self, index: usize) -> Vec<&'static Site> {
+        self.backtraces
+            .borrow()
+            .get(index)
+            .cloned()
+            .unwrap_or_default()
     }
 }
 
@@ -177,9 +331,19 @@ pub struct TaskInfo {
     name: Option<String>,
     spawned_at: Option<&'static Location<'static>>,
     state: TaskState,
+    backtrace: Vec<&'static Site>,
 }
 
 impl TaskInfo {
+    /// Where the task stopped when it last returned `Pending`, innermost first, as
+    /// `function at file:line:col`: every `.await` of a `#[coro::coroutine]`
+    /// function on the way down from the task (a plain `async fn` in between adds no
+    /// line of its own). Under a combinator that polls several futures, each one
+    /// that is pending shows.
+    pub fn suspended_at(&self) -> Vec<String> {
+        self.backtrace.iter().map(ToString::to_string).collect()
+    }
+
     /// The task's id while it lives: its scope's number and its place there
     /// (`3.1`). A place is reused once its task is gone.
     pub fn id(&self) -> String {
@@ -303,6 +467,12 @@ impl fmt::Display for TaskTree {
                         write!(f, " spawned at {at}")?;
                     }
                     write!(f, ": {}", info.state)?;
+                    if info.state != TaskState::Running {
+                        for site in &info.backtrace {
+                            writeln!(f)?;
+                            write!(f, "{:width$}in {site}", "", width = 2 * node.depth() + 4)?;
+                        }
+                    }
                 }
             }
             writeln!(f)?;
@@ -399,6 +569,7 @@ fn add_record(
                 name: header.name.map(|name| String::clone(&name)),
                 spawned_at: header.spawned_at,
                 state,
+                backtrace: record.backtrace(index),
             },
         });
         let place = Place {
@@ -550,11 +721,16 @@ impl DumpRequests {
 
     /// The executor's loop, between tasks: answers every request that came in.
     /// One atomic load when there is none.
+    #[inline]
     pub(crate) fn answer(&self) {
-        use std::sync::atomic::Ordering;
-        if !self.pending.load(Ordering::Acquire) {
-            return;
+        if self.pending.load(std::sync::atomic::Ordering::Acquire) {
+            self.answer_waiting();
         }
+    }
+
+    #[cold]
+    fn answer_waiting(&self) {
+        use std::sync::atomic::Ordering;
         let waiting = {
             let mut state = self.lock();
             self.pending.store(false, Ordering::Relaxed);

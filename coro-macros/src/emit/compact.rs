@@ -1388,20 +1388,27 @@ impl<'a> Emitter<'a> {
         let p = &self.private;
         let (future, cx) = (future_field(), &self.cx);
         let value = Ident::new("__coro_value", Span::mixed_site());
+        let site = super::site(p, &self.func.sig.ident, polled.at);
+        let pending = quote! {
+            #p::Poll::Pending => {
+                #p::suspended_at(#site);
+                return #p::Poll::Pending;
+            }
+        };
         if polled.stream {
             let item = self.yielded(quote!(#value));
             quote! {
                 match #p::Stream::poll_next(#future, #cx) {
                     #p::Poll::Ready(#p::Option::Some(#value)) => return #item,
                     #p::Poll::Ready(#p::Option::None) => {}
-                    #p::Poll::Pending => return #p::Poll::Pending,
+                    #pending
                 }
             }
         } else {
             quote! {
                 let __coro_ready = match #p::Future::poll(#future, #cx) {
                     #p::Poll::Ready(#value) => #value,
-                    #p::Poll::Pending => return #p::Poll::Pending,
+                    #pending
                 };
             }
         }

@@ -40,3 +40,16 @@ fn body_completes(body: &syn::Block) -> bool {
     };
     falls_off || exits(body.to_token_stream())
 }
+
+/// The `&'static Site` of a suspension point at `at` in function `name`: a static
+/// whose `line!()`/`column!()` are spanned at the point, so they give its place.
+pub(crate) fn site(p: &TokenStream, name: &syn::Ident, at: proc_macro2::Span) -> TokenStream {
+    let function = name.to_string();
+    let place = quote::quote_spanned! {at=>
+        file: ::core::file!(), line: ::core::line!(), column: ::core::column!()
+    };
+    quote::quote! {{
+        static __CORO_SITE: #p::Site = #p::Site { function: #function, #place };
+        &__CORO_SITE
+    }}
+}

@@ -128,7 +128,14 @@ fn async_body(func: &CoroutineFn, slot: &Ident) -> TokenStream {
     if macros.is_some() {
         prelude.push(quote!(let _ = &#slot;));
     }
-    let stmts = &func.body.stmts;
+    let mut stmts = func.body.stmts.clone();
+    let mut sites = SiteAwaits {
+        private: quote!(#krate::__private),
+        function: &func.sig.ident,
+    };
+    for stmt in &mut stmts {
+        syn::visit_mut::VisitMut::visit_stmt_mut(&mut sites, stmt);
+    }
     quote! {
         async move {
             #(#prelude)*
@@ -171,4 +178,32 @@ fn suspension_macros(kind: &Kind, slot: &Ident, p: &TokenStream) -> Option<Token
             ($source:expr $(,)?) => { #slot.#forward_method(#source).await };
         }
     })
+}
+
+/// Wraps each `.await`ed future of the body in `sited(future, || site)`, which
+/// records where the body stopped when the future returns `Pending` (for
+/// `coro::debug`). The site is a closure without captures, so no room is taken.
+/// Awaits inside other macros' arguments are left as they are.
+struct SiteAwaits<'a> {
+    private: TokenStream,
+    function: &'a Ident,
+}
+
+impl syn::visit_mut::VisitMut for SiteAwaits<'_> {
+    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+        syn::visit_mut::visit_expr_mut(self, expr);
+        if let syn::Expr::Await(awaited) = expr {
+            let p = &self.private;
+            let site = super::site(p, self.function, awaited.await_token.span);
+            let base = &awaited.base;
+            let wrapped = quote_spanned! {awaited.await_token.span=>
+                #p::sited(#base, || #site)
+            };
+            *awaited.base = syn::Expr::Verbatim(wrapped);
+        }
+    }
+
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {
+        // A nested item's body is not this function's.
+    }
 }
