@@ -47,7 +47,8 @@ pub(crate) struct Children<'env> {
     slab: Rc<Slab<'env>>,
     free: RefCell<Vec<usize>>,
     live: Cell<usize>,
-    wakes: OwnerSide,
+    /// Shared with each task's header, for cancel requests to wake it.
+    wakes: Rc<OwnerSide>,
     /// What `coro::debug::dump` sees of these children.
     pub(crate) record: Rc<ScopeRecord>,
     failure: RefCell<Option<Failure>>,
@@ -79,7 +80,7 @@ impl<'env> Children<'env> {
             slab,
             free: RefCell::new(Vec::new()),
             live: Cell::new(0),
-            wakes,
+            wakes: Rc::new(wakes),
             failure: RefCell::new(None),
             batch: RefCell::new(Vec::new()),
         }
@@ -105,13 +106,14 @@ impl<'env> Children<'env> {
         T: 'env,
         D: Deliver<F::Output, T> + 'env,
     {
-        let (task, view) = new_task(future, Header::new(spawned_at, supervised), deliver);
         let index = self.free.borrow_mut().pop().unwrap_or_else(|| {
             let mut slab = self.slab.borrow_mut();
             slab.push(None);
             slab.len() - 1
         });
-        task.header().set_task_waker(self.wakes.queue_new(index));
+        let header = Header::new(spawned_at, supervised, self.wakes.clone(), index);
+        let (task, view) = new_task(future, header, deliver);
+        self.wakes.queue_new(index);
         self.slab.borrow_mut()[index] = Some(task);
         self.live.set(self.live.get() + 1);
         JoinHandle::new(view)

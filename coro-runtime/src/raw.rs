@@ -688,13 +688,19 @@ impl OwnerSide {
 
     /// Queues a newly spawned child at `index` without waking the owner (a child is
     /// only spawned while its owner runs, which looks at the queue before it
-    /// returns), and returns its waker.
-    pub(crate) fn queue_new(&self, index: usize) -> Waker {
+    /// returns).
+    pub(crate) fn queue_new(&self, index: usize) {
         let entry = self.entry(index);
         // SAFETY: `entry` points into the table `self` keeps alive.
         unsafe { &*entry }.queued.store(true, Ordering::Release);
         self.table.local.borrow_mut().queue.push(index);
-        self.waker_of(entry)
+    }
+
+    /// Wakes the child at `index` as its waker would, from this (the owner's)
+    /// thread: what a cancel request through a handle does, with no waker kept.
+    pub(crate) fn wake(&self, index: usize) {
+        // SAFETY: `entry` points into the table `self` keeps alive.
+        unsafe { &*self.entry(index) }.wake();
     }
 
     /// Marks `index` as polled from now on (a wake queues it again), then runs `f`

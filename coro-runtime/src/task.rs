@@ -209,8 +209,10 @@ fn panic_message(payload: &(dyn Any + Send)) -> &str {
 pub(crate) struct Header {
     joiner: Cell<Option<Waker>>,
     cancel_requested: Cell<bool>,
-    /// The task's own waker: a cancel request wakes the task so its owner sees it.
-    task_waker: Cell<Option<Waker>>,
+    /// How a cancel request wakes the task so its owner sees it: its owner's wake
+    /// table and its place there (a waker would cost two atomic operations).
+    owner: Cell<Option<std::rc::Rc<crate::raw::OwnerSide>>>,
+    index: u32,
     /// A thin pointer: most tasks have no name.
     name: Cell<Option<Arc<String>>>,
     spawned_at: Cell<Option<&'static Location<'static>>>,
@@ -219,12 +221,18 @@ pub(crate) struct Header {
 }
 
 impl Header {
-    pub(crate) fn new(spawned_at: &'static Location<'static>, supervised: bool) -> Self {
+    pub(crate) fn new(
+        spawned_at: &'static Location<'static>,
+        supervised: bool,
+        owner: std::rc::Rc<crate::raw::OwnerSide>,
+        index: usize,
+    ) -> Self {
         Header {
             supervised,
+            owner: Cell::new(Some(owner)),
+            index: u32::try_from(index).expect("a scope holds at most 4 billion children"),
             joiner: Cell::new(None),
             cancel_requested: Cell::new(false),
-            task_waker: Cell::new(None),
             name: Cell::new(None),
             spawned_at: Cell::new(Some(spawned_at)),
         }
@@ -264,13 +272,9 @@ impl Header {
         self.cancel_requested.get()
     }
 
-    pub(crate) fn set_task_waker(&self, waker: Waker) {
-        self.task_waker.set(Some(waker));
-    }
-
     /// Finished: nothing is left to wake.
     pub(crate) fn drop_task_waker(&self) {
-        drop(self.task_waker.take());
+        drop(self.owner.take());
     }
 }
 
@@ -346,11 +350,11 @@ impl<T> JoinHandle<T> {
         }
         let header = self.header();
         header.cancel_requested.set(true);
-        let waker = header.task_waker.take();
-        if let Some(waker) = &waker {
-            waker.wake_by_ref();
+        let owner = header.owner.take();
+        if let Some(owner) = &owner {
+            owner.wake(header.index as usize);
         }
-        header.task_waker.set(waker);
+        header.owner.set(owner);
     }
 
     /// Has the task finished, by completing, failing or being cancelled?
