@@ -338,3 +338,29 @@ fn each_poll_replaces_the_backtrace() {
             .is_pending()
     );
 }
+
+/// A task waiting in `select!` shows the `select!`'s line.
+#[test]
+fn a_task_waiting_in_select_shows_where() {
+    use std::time::Duration;
+
+    coro::run(coro::scope(async |s| {
+        let (_tx, mut rx) = coro::channel::bounded::<u32>(1);
+        let line = line!() + 2;
+        let task = s.spawn(async move {
+            coro::select! {
+                value = rx.recv() => value.ok(),
+                _ = coro::sleep(Duration::from_secs(60)) => None,
+            }
+        });
+        coro::yield_now().await;
+        let tree = coro::debug::dump();
+        let sites = tree.tasks().next().unwrap().suspended_at();
+        assert_eq!(
+            sites,
+            [format!("`select!` at {}:{line}:13", file!())],
+            "{tree}"
+        );
+        task.cancel();
+    }));
+}

@@ -213,6 +213,16 @@ fn emit(select: &Select) -> TokenStream {
     } else {
         quote! {
             if #enabled.iter().any(|enabled| *enabled) {
+                // Where the task waits, for `coro::debug`.
+                ::coro::__private::suspended_at({
+                    static __CORO_SITE: ::coro::__private::Site = ::coro::__private::Site {
+                        function: "select!",
+                        file: ::core::file!(),
+                        line: ::core::line!(),
+                        column: ::core::column!(),
+                    };
+                    &__CORO_SITE
+                });
                 ::core::task::Poll::Pending
             } else {
                 ::core::task::Poll::Ready(#out::Disabled)
