@@ -342,17 +342,7 @@ pub fn scope<'env, T>(body: impl AsyncFnOnce(&Scope<'env>) -> T) -> impl Future<
             children: Children::new(ScopeKind::Scope, Some(opened_at)),
             cancel: ScopeCancel::new(),
         };
-        let ends_on_cancel = || false;
-        value_or_panic(
-            drive(
-                &scope.children,
-                &scope.cancel,
-                &ends_on_cancel,
-                body(&scope),
-                |_| false,
-            )
-            .await,
-        )
+        until_done(&scope.children, &scope.cancel, body(&scope)).await
     }
 }
 
@@ -442,18 +432,18 @@ pub fn supervisor_scope<'env, T>(
             children: Children::new(ScopeKind::SupervisorScope, Some(opened_at)),
             cancel: ScopeCancel::new(),
         };
-        let ends_on_cancel = || false;
-        value_or_panic(
-            drive(
-                &scope.children,
-                &scope.cancel,
-                &ends_on_cancel,
-                body(&scope),
-                |_| false,
-            )
-            .await,
-        )
+        until_done(&scope.children, &scope.cancel, body(&scope)).await
     }
+}
+
+/// Drives a scope whose body's value is the scope's, whatever happens to it, and
+/// whose only failures are panics (`scope`, `supervisor_scope`).
+async fn until_done<T>(
+    children: &Children<'_>,
+    cancel: &Rc<ScopeCancel>,
+    body: impl Future<Output = T>,
+) -> T {
+    value_or_panic(drive(children, cancel, &|| false, body, |_| false).await)
 }
 
 /// Polls the body and the children until the body is done and no child is left, or
