@@ -16,6 +16,9 @@
 //!   table. A wake on the owner's thread queues the child in a plain `Vec` (no lock,
 //!   no read-modify-write, no allocation); a wake from another thread goes through a
 //!   mutex.
+//! - **The probe.** `coro::debug` looks at a scope's tasks through a weak reference to
+//!   its slab (`SlabProbe`), which may outlive the borrows the tasks hold: it only
+//!   reads their headers, and only while the slab is alive.
 
 use std::cell::{RefCell, RefMut};
 use std::future::Future;
