@@ -364,3 +364,58 @@ fn a_task_waiting_in_select_shows_where() {
         task.cancel();
     }));
 }
+
+mod nested {
+    pub const CHILD_AWAIT: u32 = line!() + 3;
+    #[coro::coroutine]
+    pub async fn child_waits() {
+        std::future::pending::<()>().await;
+    }
+
+    pub const PARENT_AWAIT: u32 = line!() + 3;
+    #[coro::coroutine]
+    pub async fn parent_opens_a_scope() {
+        coro::scope(async |s| s.spawn(child_waits()).await.unwrap()).await;
+    }
+}
+
+/// A task that opens a scope whose child suspends: each keeps its own sites, the
+/// child's never leak into its parent's. The parent waits in the scope's body (for
+/// the child's handle), inside its await of the scope: two sites on one line.
+#[test]
+fn nested_tasks_keep_their_own_backtraces() {
+    coro::run(coro::scope(async |s| {
+        let parent = s.spawn(nested::parent_opens_a_scope());
+        for _ in 0..3 {
+            coro::yield_now().await;
+        }
+        let tree = coro::debug::dump();
+        let tasks: Vec<_> = tree.tasks().collect();
+        assert_eq!(tasks.len(), 2, "{tree}");
+        let file = file!();
+        let parent_sites = tasks[0].suspended_at();
+        assert_eq!(parent_sites.len(), 2, "{tree}");
+        for site in &parent_sites {
+            assert!(
+                site.starts_with(&format!(
+                    "`parent_opens_a_scope` at {file}:{}:",
+                    nested::PARENT_AWAIT
+                )),
+                "{tree}"
+            );
+        }
+        let column = |site: &str| site.rsplit(':').next().unwrap().parse::<u32>().unwrap();
+        assert!(
+            column(&parent_sites[0]) < column(&parent_sites[1]),
+            "the handle's await, inside the scope's:\n{tree}"
+        );
+        let child_sites = tasks[1].suspended_at();
+        assert_eq!(child_sites.len(), 1, "{tree}");
+        assert!(
+            child_sites[0]
+                .starts_with(&format!("`child_waits` at {file}:{}:", nested::CHILD_AWAIT)),
+            "{tree}"
+        );
+        parent.cancel();
+    }));
+}
