@@ -2,7 +2,8 @@
 //! `runBlocking`), polls detached tasks beside it, fires timers, and sleeps in
 //! between.
 //!
-//! Wakers are `Send + Sync` (`std::task::Wake` on `Arc`s): a wake from any thread
+//! Wakers are `Send + Sync` (the main future's is a `std::task::Wake` on an `Arc`,
+//! a task's its entry in a wake table, see [`crate::raw`]): a wake from any thread
 //! sets a flag or queues a task and wakes the thread. When nothing is ready the
 //! thread waits in the I/O reactor until a socket is ready, the next timer is due,
 //! or a wake arrives: an idle executor uses no CPU. How that wait is built is the
