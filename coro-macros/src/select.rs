@@ -208,21 +208,14 @@ fn emit(select: &Select) -> TokenStream {
                 }
             }
         });
+    let site = crate::emit::site(&quote!(::coro::__private), "select!", Span::call_site());
     let nothing_ready = if select.otherwise.is_some() {
         quote!(::core::task::Poll::Ready(#out::Else))
     } else {
         quote! {
             if #enabled.iter().any(|enabled| *enabled) {
                 // Where the task waits, for `coro::debug`.
-                ::coro::__private::suspended_at({
-                    static __CORO_SITE: ::coro::__private::Site = ::coro::__private::Site {
-                        function: "select!",
-                        file: ::core::file!(),
-                        line: ::core::line!(),
-                        column: ::core::column!(),
-                    };
-                    &__CORO_SITE
-                });
+                ::coro::__private::suspended_at(#site);
                 ::core::task::Poll::Pending
             } else {
                 ::core::task::Poll::Ready(#out::Disabled)

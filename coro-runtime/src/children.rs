@@ -69,18 +69,19 @@ impl<'env> Children<'env> {
             })
             .map(|record| record.place());
         let slab = Rc::new(RefCell::new(Vec::new()));
+        let wakes = Rc::new(wakes);
         Children {
             record: ScopeRecord::register(
                 kind,
                 opened_at,
                 opened_in,
                 probe_slab(&slab),
-                wakes.another(),
+                wakes.clone(),
             ),
             slab,
             free: RefCell::new(Vec::new()),
             live: Cell::new(0),
-            wakes: Rc::new(wakes),
+            wakes,
             failure: RefCell::new(None),
             batch: RefCell::new(Vec::new()),
         }
@@ -202,7 +203,7 @@ impl<'env> Children<'env> {
     /// Takes the task at `index` out, if it is still there.
     fn remove(&self, index: usize) -> Option<OwnedTask<'env>> {
         let task = self.slab.borrow_mut().get_mut(index)?.take()?;
-        self.record.removed(index);
+        self.record.forget_backtrace(index);
         self.free.borrow_mut().push(index);
         self.live.set(self.live.get() - 1);
         Some(task)
@@ -230,7 +231,7 @@ impl<'env> Children<'env> {
                 }
             };
             if let Some(task) = entry {
-                self.record.removed(index);
+                self.record.forget_backtrace(index);
                 self.free.borrow_mut().push(index);
                 self.live.set(self.live.get() - 1);
                 // The first failure stays the one reported: a destructor that

@@ -153,7 +153,7 @@ pub(crate) struct ScopeRecord {
     backtraces: RefCell<Vec<Vec<&'static Site>>>,
     /// Whether any task here ever kept a site: if not, there is nothing to clear.
     any_backtrace: Cell<bool>,
-    wakes: OwnerSide,
+    wakes: Rc<OwnerSide>,
     /// Its place in `REGISTRY`, for a removal in constant time.
     registered_at: Cell<usize>,
 }
@@ -174,7 +174,7 @@ impl ScopeRecord {
         opened_at: Option<&'static Location<'static>>,
         opened_in: Option<Place>,
         tasks: SlabProbe,
-        wakes: OwnerSide,
+        wakes: Rc<OwnerSide>,
     ) -> Rc<Self> {
         let id = NEXT_ID.with(|next| next.replace(next.get() + 1));
         let record = Rc::new(ScopeRecord {
@@ -230,7 +230,7 @@ impl ScopeRecord {
                 if DEPTH.get() == self.base {
                     // Nothing recorded: the usual case for tasks that are not
                     // coroutines. Forget what an earlier poll kept, if anything.
-                    self.record.removed(self.index);
+                    self.record.forget_backtrace(self.index);
                     return;
                 }
                 DEPTH.set(self.base);
@@ -263,9 +263,10 @@ impl ScopeRecord {
         poll()
     }
 
-    /// The task at `index` is gone: the next one there starts with no sites.
+    /// Clears what the task at `index` kept: its poll recorded nothing, or it is
+    /// gone and the next task there starts with no sites.
     #[inline]
-    pub(crate) fn removed(&self, index: usize) {
+    pub(crate) fn forget_backtrace(&self, index: usize) {
         if self.any_backtrace.get()
             && let Some(kept) = self.backtraces.borrow_mut().get_mut(index)
         {

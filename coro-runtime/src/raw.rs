@@ -24,7 +24,7 @@ use std::cell::{RefCell, RefMut};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
-use std::panic::{AssertUnwindSafe, Location, catch_unwind};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use crate::context::{self, ContextMap};
-use crate::task::{Failure, Header, JoinError};
+use crate::task::{Failure, Header, HeaderCopy, JoinError};
 
 // ---------------------------------------------------------------------------
 // PinCell: a value pinned inside a RefCell.
@@ -389,14 +389,6 @@ impl<'env> OwnedTask<'env> {
 /// The slab a set of children keeps its tasks in, by index.
 pub(crate) type Slab<'env> = RefCell<Vec<Option<OwnedTask<'env>>>>;
 
-/// What `coro::debug` reads of a task: copies, so no reference into the task
-/// outlives the look.
-pub(crate) struct HeaderCopy {
-    pub(crate) spawned_at: Option<&'static Location<'static>>,
-    pub(crate) name: Option<Arc<String>>,
-    pub(crate) cancel_requested: bool,
-}
-
 /// A look at a slab's tasks for `coro::debug` that keeps nothing alive: a weak
 /// reference, so it never drops the slab, nor runs its drop glue.
 pub(crate) struct SlabProbe {
@@ -641,15 +633,6 @@ impl OwnerSide {
         }
     }
 
-    /// Another owner's end of the same table, for `coro::debug` to read the queued
-    /// flags through; on this thread too, as it is not `Send` either.
-    pub(crate) fn another(&self) -> OwnerSide {
-        OwnerSide {
-            table: self.table.clone(),
-            _on_this_thread: PhantomData,
-        }
-    }
-
     /// The entry for `index` (or the body's), made if it is new.
     fn entry(&self, index: usize) -> *const WakeEntry {
         if index == crate::children::BODY {
@@ -678,10 +661,7 @@ impl OwnerSide {
     /// A waker for the child at `index` (or the body): one count of the table, no
     /// allocation.
     pub(crate) fn waker(&self, index: usize) -> Waker {
-        self.waker_of(self.entry(index))
-    }
-
-    fn waker_of(&self, entry: *const WakeEntry) -> Waker {
+        let entry = self.entry(index);
         std::mem::forget(self.table.clone());
         // SAFETY: `entry` is in the table (`entry` made it), and the count just taken
         // is the waker's own, which `drop_waker` gives back: the vtable's contract

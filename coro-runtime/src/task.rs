@@ -220,6 +220,14 @@ pub(crate) struct Header {
     supervised: bool,
 }
 
+/// What `coro::debug` reads of a task: copies, so no reference into the task
+/// outlives the look.
+pub(crate) struct HeaderCopy {
+    pub(crate) spawned_at: Option<&'static Location<'static>>,
+    pub(crate) name: Option<Arc<String>>,
+    pub(crate) cancel_requested: bool,
+}
+
 impl Header {
     pub(crate) fn new(
         spawned_at: &'static Location<'static>,
@@ -252,8 +260,8 @@ impl Header {
     }
 
     /// What `coro::debug` shows of the task.
-    pub(crate) fn copy(&self) -> crate::raw::HeaderCopy {
-        crate::raw::HeaderCopy {
+    pub(crate) fn copy(&self) -> HeaderCopy {
+        HeaderCopy {
             spawned_at: self.spawned_at.get(),
             name: self.name(),
             cancel_requested: self.cancel_requested.get(),

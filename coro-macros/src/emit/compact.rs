@@ -1388,7 +1388,7 @@ impl<'a> Emitter<'a> {
         let p = &self.private;
         let (future, cx) = (future_field(), &self.cx);
         let value = Ident::new("__coro_value", Span::mixed_site());
-        let site = super::site(p, &self.func.sig.ident, polled.at);
+        let site = super::site(p, &self.func.sig.ident.to_string(), polled.at);
         let pending = quote! {
             #p::Poll::Pending => {
                 #p::suspended_at(#site);

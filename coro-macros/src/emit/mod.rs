@@ -41,10 +41,10 @@ fn body_completes(body: &syn::Block) -> bool {
     falls_off || exits(body.to_token_stream())
 }
 
-/// The `&'static Site` of a suspension point at `at` in function `name`: a static
-/// whose `line!()`/`column!()` are spanned at the point, so they give its place.
-pub(crate) fn site(p: &TokenStream, name: &syn::Ident, at: proc_macro2::Span) -> TokenStream {
-    let function = name.to_string();
+/// The `&'static Site` of a suspension point at `at` in `function` (a function's
+/// name, or `select!`): a static whose `line!()`/`column!()` are spanned at the
+/// point, so they give its place.
+pub(crate) fn site(p: &TokenStream, function: &str, at: proc_macro2::Span) -> TokenStream {
     let place = quote::quote_spanned! {at=>
         file: ::core::file!(), line: ::core::line!(), column: ::core::column!()
     };

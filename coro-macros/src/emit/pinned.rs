@@ -131,7 +131,7 @@ fn async_body(func: &CoroutineFn, slot: &Ident) -> TokenStream {
     let mut stmts = func.body.stmts.clone();
     let mut sites = SiteAwaits {
         private: quote!(#krate::__private),
-        function: &func.sig.ident,
+        function: func.sig.ident.to_string(),
     };
     for stmt in &mut stmts {
         syn::visit_mut::VisitMut::visit_stmt_mut(&mut sites, stmt);
@@ -184,17 +184,17 @@ fn suspension_macros(kind: &Kind, slot: &Ident, p: &TokenStream) -> Option<Token
 /// records where the body stopped when the future returns `Pending` (for
 /// `coro::debug`). The site is a closure without captures, so no room is taken.
 /// Awaits inside other macros' arguments are left as they are.
-struct SiteAwaits<'a> {
+struct SiteAwaits {
     private: TokenStream,
-    function: &'a Ident,
+    function: String,
 }
 
-impl syn::visit_mut::VisitMut for SiteAwaits<'_> {
+impl syn::visit_mut::VisitMut for SiteAwaits {
     fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
         syn::visit_mut::visit_expr_mut(self, expr);
         if let syn::Expr::Await(awaited) = expr {
             let p = &self.private;
-            let site = super::site(p, self.function, awaited.await_token.span);
+            let site = super::site(p, &self.function, awaited.await_token.span);
             let base = &awaited.base;
             let wrapped = quote_spanned! {awaited.await_token.span=>
                 #p::sited(#base, || #site)
