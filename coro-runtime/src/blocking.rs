@@ -120,6 +120,7 @@ struct Shared<T> {
 /// });
 /// assert_eq!(sum, 55);
 /// ```
+#[track_caller]
 pub fn spawn_blocking<F, T>(f: F) -> Blocking<T>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -130,7 +131,12 @@ where
         waker: None,
     }));
     let job_shared = shared.clone();
+    let spawned_at = std::panic::Location::caller();
+    let trace = crate::trace::current();
     pool().execute(Box::new(move || {
+        // Open until the wake below, so that the trace's arrow starts in it.
+        let _traced = trace
+            .map(|trace| crate::trace::on_thread(trace, format!("spawn_blocking at {spawned_at}")));
         let result = catch_unwind(AssertUnwindSafe(f));
         let waker = {
             let mut shared = job_shared.lock().unwrap_or_else(|e| e.into_inner());

@@ -20,10 +20,11 @@
 use std::cell::{OnceCell, RefCell};
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Waker};
 
 use crate::children::Children;
@@ -36,6 +37,8 @@ struct Flag {
     cancelled: AtomicBool,
     /// The waker of the scope's future, to make it run and act on the flag.
     scope: Mutex<Option<Waker>>,
+    /// Where the first `cancel()` was called: the cause a trace gives.
+    cancelled_at: OnceLock<&'static Location<'static>>,
 }
 
 /// One scope's place in the tree of cancellation: its flag, once asked for, and its
@@ -78,8 +81,20 @@ impl ScopeCancel {
         self.flag.get_or_init(Arc::default)
     }
 
-    pub(crate) fn cancel(&self) {
-        self.flag().cancelled.store(true, Ordering::Release);
+    /// Cancels the scope, by a `cancel()` called `at`.
+    pub(crate) fn cancel(&self, at: &'static Location<'static>) {
+        let flag = self.flag();
+        let _ = flag.cancelled_at.set(at);
+        flag.cancelled.store(true, Ordering::Release);
+    }
+
+    /// Why this scope's children are cancelled, in words (only asked for when the
+    /// run is traced).
+    pub(crate) fn cause(&self, scope: &ScopeRecord) -> String {
+        match self.flag.get().and_then(|flag| flag.cancelled_at.get()) {
+            Some(at) => format!("{} was cancelled by cancel() at {at}", scope.name()),
+            None => format!("{} was cancelled", scope.name()),
+        }
     }
 
     pub(crate) fn handle(&self) -> CancelHandle {
@@ -178,7 +193,9 @@ impl CancelHandle {
     ///     assert!(coro::is_cancelled());
     /// }));
     /// ```
+    #[track_caller]
     pub fn cancel(&self) {
+        let _ = self.flag.cancelled_at.set(Location::caller());
         self.flag.cancelled.store(true, Ordering::Release);
         let waker = self
             .flag

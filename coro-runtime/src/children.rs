@@ -52,6 +52,9 @@ pub(crate) struct Children<'env> {
     /// What `coro::debug::dump` sees of these children.
     pub(crate) record: Rc<ScopeRecord>,
     failure: RefCell<Option<Failure>>,
+    /// What the first failure was, in words, when the run is traced: the cause of
+    /// the cancellations it brings.
+    failure_cause: RefCell<Option<String>>,
     /// The batch being polled; swapped with the queue so neither reallocates.
     batch: RefCell<Vec<usize>>,
 }
@@ -83,6 +86,7 @@ impl<'env> Children<'env> {
             live: Cell::new(0),
             wakes,
             failure: RefCell::new(None),
+            failure_cause: RefCell::new(None),
             batch: RefCell::new(Vec::new()),
         }
     }
@@ -115,6 +119,9 @@ impl<'env> Children<'env> {
         let header = Header::new(spawned_at, supervised, self.wakes.clone(), index);
         let (task, view) = new_task(future, header, deliver);
         self.wakes.queue_new(index);
+        if crate::trace::on() {
+            crate::trace::spawned(&self.record, self.wakes.key(index));
+        }
         self.slab.borrow_mut()[index] = Some(task);
         self.live.set(self.live.get() + 1);
         JoinHandle::new(view)
@@ -166,11 +173,16 @@ impl<'env> Children<'env> {
             };
             let Some(task) = polling else {
                 if let Some(task) = self.remove(index)
-                    && let Err(failure) = cancel_deep(task)
+                    && let Err(failure) = self.cancel_child(index, task)
                 {
                     self.record_failure(failure);
                 }
                 continue;
+            };
+            let traced = if crate::trace::on() {
+                crate::trace::poll_starts(&self.record, self.wakes.key(index), task.header())
+            } else {
+                None
             };
             // Scopes poll their children, which may be scopes: the recursion is
             // as deep as the tree. Grow the stack on demand rather than overflow.
@@ -185,6 +197,20 @@ impl<'env> Children<'env> {
                     })
                 })
             });
+            if let Some(mark) = traced {
+                let backtrace = self.record.backtrace(index);
+                crate::trace::poll_ends(mark, crate::trace::PollEnd::of(&polled, &backtrace));
+                if let Poll::Ready(Err(failure)) = &polled
+                    && self.failure.borrow().is_none()
+                {
+                    *self.failure_cause.borrow_mut() = Some(crate::trace::failed(
+                        &self.record,
+                        index,
+                        task.header(),
+                        failure,
+                    ));
+                }
+            }
             match polled {
                 Poll::Pending => {}
                 Poll::Ready(outcome) => {
@@ -214,6 +240,26 @@ impl<'env> Children<'env> {
         self.failure.borrow_mut().take()
     }
 
+    /// The first failure, in words, if the run is traced (see `failure_cause`).
+    pub(crate) fn take_failure_cause(&self) -> Option<String> {
+        self.failure_cause.borrow_mut().take()
+    }
+
+    /// Says what the failure about to be recorded is, if it is the first.
+    pub(crate) fn record_failure_cause(&self, cause: String) {
+        if self.failure.borrow().is_none() {
+            self.failure_cause.borrow_mut().get_or_insert(cause);
+        }
+    }
+
+    /// Cancels the child at `index`, taken out of the slab, and tells the trace.
+    fn cancel_child(&self, index: usize, task: OwnedTask<'_>) -> Result<(), Failure> {
+        if crate::trace::on() {
+            crate::trace::cancelled(&self.record, self.wakes.key(index), task.header());
+        }
+        cancel_deep(task)
+    }
+
     pub(crate) fn record_failure(&self, failure: Failure) {
         self.failure.borrow_mut().get_or_insert(failure);
     }
@@ -236,7 +282,7 @@ impl<'env> Children<'env> {
                 self.live.set(self.live.get() - 1);
                 // The first failure stays the one reported: a destructor that
                 // panics during the teardown another failure caused is dropped.
-                if let Err(failure) = cancel_deep(task) {
+                if let Err(failure) = self.cancel_child(index, task) {
                     self.record_failure(failure);
                 }
             }

@@ -274,7 +274,33 @@ impl ScopeRecord {
         }
     }
 
-    fn backtrace(&self, index: usize) -> Vec<&'static Site> {
+    /// The record's number: its scope's in task ids (`3` of `3.1`).
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// `try_scope 4`.
+    pub(crate) fn name(&self) -> String {
+        format!("{} {}", self.kind.label(), self.id)
+    }
+
+    /// `try_scope 4 opened at src/main.rs:9:5, in task 3.1`: the record in a line.
+    pub(crate) fn describe(&self) -> String {
+        let mut line = self.name();
+        if let Some(at) = self.opened_at {
+            line.push_str(&format!(" opened at {at}"));
+        }
+        match self.opened_in {
+            Some(place) if place.index == BODY => {
+                line.push_str(&format!(", in the body of {}", place.record));
+            }
+            Some(place) => line.push_str(&format!(", in task {}.{}", place.record, place.index)),
+            None => {}
+        }
+        line
+    }
+
+    pub(crate) fn backtrace(&self, index: usize) -> Vec<&'static Site> {
         self.backtraces
             .borrow()
             .get(index)
@@ -815,4 +841,47 @@ pub fn handle() -> DumpHandle {
     crate::executor::with_executor("coro::debug::handle", |executor| DumpHandle {
         requests: executor.dump_requests.clone(),
     })
+}
+
+/// Writes the timeline of this thread's [`run`](crate::run), from now until it
+/// ends, to `path`: Chrome trace-event JSON, which [Perfetto](https://ui.perfetto.dev)
+/// and `chrome://tracing` open, or, for a path ending in `.svg`, a picture of it.
+/// Call it more than once to write both. Setting `CORO_TRACE=path` does the same
+/// from the start of a program's first `run` (later runs write `path.2.json`, ...).
+///
+/// What the timeline shows:
+/// - a track per task, named by its id, name and spawn site, grouped under its
+///   scope (which says where it was opened, and in which task);
+/// - each poll as a slice, named by the line it stopped at, with its async
+///   backtrace as an argument;
+/// - an arrow from each spawn or wake to the poll it caused, from other threads
+///   too (blocking-pool jobs and async-io's thread have tracks of their own);
+/// - completions, panics, and every cancellation with its cause: which `cancel()`,
+///   which child's panic or `Err`, which timeout.
+///
+/// Costs nothing while no run is traced (a load of one flag at each spawn, poll,
+/// wake and cancellation). A traced run takes a lock per event and keeps a
+/// buffer of 256 KiB per JSON file, written out as it fills and when `run` ends; a
+/// picture keeps up to 200,000 events in memory and is drawn when `run` ends.
+///
+/// # Errors
+/// If the file cannot be created.
+///
+/// # Panics
+/// Outside [`run`](crate::run).
+///
+/// ```
+/// let path = std::env::temp_dir().join("coro-doc-trace.json");
+/// coro::run(coro::scope(async |s| {
+///     coro::debug::trace_to(&path).unwrap();
+///     s.task().name("worker").spawn(coro::yield_now());
+/// }));
+/// let json = std::fs::read_to_string(&path).unwrap();
+/// assert!(json.contains("`worker` spawned at"));
+/// ```
+pub fn trace_to(path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
+    let executor = crate::executor::with_executor("coro::debug::trace_to", |executor| {
+        executor.detached.record.clone()
+    });
+    crate::trace::start(path.as_ref(), &executor)
 }

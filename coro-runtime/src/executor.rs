@@ -78,6 +78,8 @@ pub(crate) fn try_with_executor<R>(f: impl FnOnce(&Executor) -> R) -> Option<R> 
 struct MainWaker {
     woken: AtomicBool,
     thread: Waker,
+    /// The executor's thread, for the trace.
+    thread_id: u64,
 }
 
 thread_local! {
@@ -91,6 +93,9 @@ impl Wake for MainWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
+        if crate::trace::on() && !self.woken.load(Ordering::Acquire) {
+            crate::trace::woken(self.thread_id, crate::trace::MAIN);
+        }
         self.woken.store(true, Ordering::Release);
         if TURNING.get() != Arc::as_ptr(self) {
             self.thread.wake_by_ref();
@@ -121,9 +126,15 @@ struct Installed(Rc<Executor>);
 impl Drop for Installed {
     fn drop(&mut self) {
         self.0.dump_requests.end();
-        while !self.0.detached.is_empty() {
-            self.0.detached.cancel_all();
-        }
+        crate::trace::because(
+            || "its run ended (the main future finished)".to_owned(),
+            || {
+                while !self.0.detached.is_empty() {
+                    self.0.detached.cancel_all();
+                }
+            },
+        );
+        crate::trace::finish();
         let _ = CURRENT.try_with(|c| c.borrow_mut().take());
     }
 }
@@ -166,6 +177,7 @@ pub fn run<F: Future>(future: F) -> F::Output {
     });
     let installed = Installed(executor);
     let executor = &installed.0;
+    crate::trace::start_from_env(&executor.detached.record);
     let mut future = pin!(future);
     let mut turn: Option<Turn> = None;
     crate::reactor::block_on(|cx, reactor| {
@@ -187,13 +199,24 @@ pub fn run<F: Future>(future: F) -> F::Output {
                     polled = true;
                     true
                 }
-                && let Poll::Ready(output) = polling_with(&turn.main_waker, || {
-                    crate::coop::with_fresh_budget(|| {
-                        future
-                            .as_mut()
-                            .poll(&mut Context::from_waker(&turn.main_waker))
-                    })
-                })
+                && let Poll::Ready(output) = {
+                    let traced = if crate::trace::on() {
+                        crate::trace::main_poll_starts()
+                    } else {
+                        None
+                    };
+                    let polled = polling_with(&turn.main_waker, || {
+                        crate::coop::with_fresh_budget(|| {
+                            future
+                                .as_mut()
+                                .poll(&mut Context::from_waker(&turn.main_waker))
+                        })
+                    });
+                    if let Some(mark) = traced {
+                        crate::trace::poll_ends(mark, crate::trace::PollEnd::main(&polled));
+                    }
+                    polled
+                }
             {
                 return Poll::Ready(output);
             }
@@ -232,6 +255,7 @@ impl Turn {
         let main = Arc::new(MainWaker {
             woken: AtomicBool::new(true),
             thread: thread.clone(),
+            thread_id: crate::raw::current_thread().unwrap_or(0),
         });
         Turn {
             main_waker: Waker::from(main.clone()),

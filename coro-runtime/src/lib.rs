@@ -8,7 +8,7 @@
 //! scope owns), `cancel` (cancellation by hand), `cleanup` (async cleanup on
 //! cancellation), `builder` (named tasks), `task` (handles and errors), `time`,
 //! `blocking`, `suspend`, `channel`, `sync`, `context` and `debug` (the live task
-//! tree). All `unsafe` code is in one module, `raw` (a task in one allocation, wakers
+//! tree), with `trace` and `trace_svg` (its timeline). All `unsafe` code is in one module, `raw` (a task in one allocation, wakers
 //! without allocations of their own); the rest of the crate is safe code.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -40,6 +40,8 @@ mod suspend;
 pub mod sync;
 mod task;
 mod time;
+mod trace;
+mod trace_svg;
 
 pub use blocking::{Blocking, spawn_blocking};
 pub use builder::{Detached, TaskBuilder};

@@ -373,6 +373,10 @@ pub(crate) struct Polling<'env> {
 }
 
 impl Polling<'_> {
+    pub(crate) fn header(&self) -> &Header {
+        self.cell.header()
+    }
+
     pub(crate) fn poll(&self, cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
         self.cell.as_ref().poll_task(cx)
     }
@@ -500,7 +504,7 @@ unsafe impl Sync for WakeTable {}
 unsafe impl Send for WakeTable {}
 
 /// A per-thread id, never reused (unlike a thread-local's address).
-fn current_thread() -> Option<u64> {
+pub(crate) fn current_thread() -> Option<u64> {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     thread_local! {
         static ID: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
@@ -542,6 +546,9 @@ impl WakeEntry {
                 local.queue.push(self.index());
                 local.owner.take()
             };
+            if crate::trace::on() {
+                self.traced(table);
+            }
             if let Some(owner) = owner {
                 stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || owner.wake_by_ref());
                 table.local.borrow_mut().owner.get_or_insert(owner);
@@ -553,9 +560,21 @@ impl WakeEntry {
                 table.remote_pending.store(true, Ordering::Release);
                 remote.owner.clone()
             };
+            if crate::trace::on() {
+                self.traced(table);
+            }
             if let Some(owner) = owner {
                 owner.wake();
             }
+        }
+    }
+
+    /// Tells the trace that this entry's task was queued (the body's wakes are its
+    /// owner's, which the trace sees as the owner's own wake).
+    #[cold]
+    fn traced(&self, table: &WakeTable) {
+        if self.index != u32::MAX {
+            crate::trace::woken(table.owner_thread, (self.table as usize, self.index()));
         }
     }
 }
@@ -667,6 +686,11 @@ impl OwnerSide {
         // is the waker's own, which `drop_waker` gives back: the vtable's contract
         // holds.
         unsafe { Waker::from_raw(RawWaker::new(entry.cast(), &VTABLE)) }
+    }
+
+    /// The trace's name for the task at `index`.
+    pub(crate) fn key(&self, index: usize) -> crate::trace::TaskKey {
+        (Arc::as_ptr(&self.table) as usize, index)
     }
 
     /// Queues a newly spawned child at `index` without waking the owner (a child is

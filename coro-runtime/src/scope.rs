@@ -94,8 +94,9 @@ impl<'env> Scope<'env> {
     ///     assert!(coro::ensure_active().await.is_err());
     /// }));
     /// ```
+    #[track_caller]
     pub fn cancel(&self) {
-        self.cancel.cancel();
+        self.cancel.cancel(std::panic::Location::caller());
     }
 
     /// A handle that cancels this scope from anywhere: a child, a blocking job,
@@ -211,9 +212,10 @@ impl<E: From<Cancelled>> TryScope<'_, E> {
     /// }));
     /// assert_eq!(result, Err(Failed::Cancelled));
     /// ```
+    #[track_caller]
     pub fn cancel(&self) {
         self.cancelled_error.set(Some(|| Cancelled.into()));
-        self.cancel.cancel();
+        self.cancel.cancel(std::panic::Location::caller());
     }
 
     /// A handle that cancels this scope from anywhere, as [`cancel`](Self::cancel)
@@ -296,8 +298,9 @@ impl<'env> SupervisorScope<'env> {
     ///     assert!(coro::ensure_active().await.is_err());
     /// }));
     /// ```
+    #[track_caller]
     pub fn cancel(&self) {
-        self.cancel.cancel();
+        self.cancel.cancel(std::panic::Location::caller());
     }
 
     /// A handle that cancels this scope from anywhere: a child, a blocking job,
@@ -513,9 +516,11 @@ struct Driving<'a, 'env, T, B> {
 impl<T, B: Future<Output = T>> Driving<'_, '_, T, B> {
     /// Ends the scope with `exit`: the body and the children are cancelled, and the
     /// cleanups they leave run before the scope completes.
-    fn end(&mut self, exit: Result<T, Failure>) {
-        crate::cleanup::cancelling(|| self.body.set(None));
-        self.children.cancel_all();
+    fn end(&mut self, exit: Result<T, Failure>, cause: impl FnOnce() -> String) {
+        crate::trace::because(cause, || {
+            crate::cleanup::cancelling(|| self.body.set(None));
+            self.children.cancel_all();
+        });
         self.exit = Some(exit);
     }
 
@@ -537,7 +542,7 @@ impl<T, B: Future<Output = T>> Driving<'_, '_, T, B> {
                     match &self.exit {
                         // The first failure is the one reported.
                         Some(Err(_)) => {}
-                        _ => self.end(Err(failure)),
+                        _ => self.end(Err(failure), || "a cleanup panicked".to_owned()),
                     }
                 }
             }
@@ -561,9 +566,10 @@ impl<T, B: Future<Output = T>> Driving<'_, '_, T, B> {
     /// is done.
     fn run_body_and_children(&mut self) {
         if self.cancel.is_cancelled() {
-            self.children.cancel_all();
+            let cause = || self.cancel.cause(&self.children.record);
+            crate::trace::because(cause, || self.children.cancel_all());
             if self.body.is_some() && (self.ends_on_cancel)() {
-                self.end(Err(Failure::Error));
+                self.end(Err(Failure::Error), cause);
                 return;
             }
         }
@@ -579,19 +585,32 @@ impl<T, B: Future<Output = T>> Driving<'_, '_, T, B> {
                 Ok(Poll::Ready(value)) => {
                     self.body.set(None);
                     if (self.fails)(&value) {
-                        self.end(Ok(value));
+                        let scope = &self.children.record;
+                        self.end(Ok(value), || {
+                            format!("the body of {} returned Err", scope.name())
+                        });
                         return;
                     }
                     self.output = Some(value);
                 }
                 Err(payload) => {
                     self.body.set(None);
+                    if crate::trace::on() {
+                        self.children.record_failure_cause(format!(
+                            "the body of {} panicked: {}",
+                            self.children.record.name(),
+                            crate::task::panic_message(payload.as_ref())
+                        ));
+                    }
                     self.children.record_failure(Failure::Panic(payload));
                 }
             }
         }
         if let Some(failure) = self.children.take_failure() {
-            self.end(Err(failure));
+            let cause = self.children.take_failure_cause();
+            self.end(Err(failure), || {
+                cause.unwrap_or_else(|| "a failure".to_owned())
+            });
             return;
         }
         if self.output.is_some() && self.children.is_empty() {

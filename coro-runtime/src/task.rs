@@ -197,7 +197,7 @@ impl fmt::Display for JoinError {
 
 impl std::error::Error for JoinError {}
 
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
     payload
         .downcast_ref::<&str>()
         .copied()
@@ -246,7 +246,7 @@ impl Header {
         }
     }
 
-    fn name(&self) -> Option<Arc<String>> {
+    pub(crate) fn name(&self) -> Option<Arc<String>> {
         let name = self.name.take();
         self.name.set(name.clone());
         name
@@ -352,6 +352,7 @@ impl<T> JoinHandle<T> {
     ///     .await;
     /// });
     /// ```
+    #[track_caller]
     pub fn cancel(&self) {
         if !self.task.as_ref().is_running() {
             return;
@@ -360,6 +361,12 @@ impl<T> JoinHandle<T> {
         header.cancel_requested.set(true);
         let owner = header.owner.take();
         if let Some(owner) = &owner {
+            if crate::trace::on() {
+                crate::trace::cancel_requested(
+                    owner.key(header.index as usize),
+                    Location::caller(),
+                );
+            }
             owner.wake(header.index as usize);
         }
         header.owner.set(owner);

@@ -359,10 +359,12 @@ impl std::error::Error for Elapsed {}
 ///     assert!(slow.is_err());
 /// });
 /// ```
+#[track_caller]
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     Timeout {
         future: Some(future),
         sleep: sleep(duration),
+        set_at: std::panic::Location::caller(),
     }
 }
 
@@ -381,10 +383,12 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 ///     assert!(second.is_err());
 /// });
 /// ```
+#[track_caller]
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout {
         future: Some(future),
         sleep: sleep_until(deadline),
+        set_at: std::panic::Location::caller(),
     }
 }
 
@@ -447,6 +451,8 @@ pin_project_lite::pin_project! {
         #[pin]
         future: Option<F>,
         sleep: Sleep,
+        // Where it was set: the cause of the cancellations it brings, in a trace.
+        set_at: &'static std::panic::Location<'static>,
     }
 }
 
@@ -462,7 +468,11 @@ impl<F: Future> Future for Timeout<F> {
             return Poll::Ready(Ok(output));
         }
         if Pin::new(this.sleep).poll(cx).is_ready() {
-            crate::cleanup::cancelling(|| this.future.set(None));
+            let set_at = *this.set_at;
+            crate::trace::because(
+                || format!("the timeout set at {set_at} elapsed"),
+                || crate::cleanup::cancelling(|| this.future.set(None)),
+            );
             return Poll::Ready(Err(Elapsed(())));
         }
         Poll::Pending
