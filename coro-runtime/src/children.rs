@@ -20,7 +20,7 @@ use std::panic::Location;
 use std::task::{Context, Poll, Waker};
 
 use crate::debug::{ScopeKind, ScopeRecord};
-use crate::raw::{Deliver, OwnedTask, OwnerSide, Slab, new_task, probe_slab};
+use crate::raw::{Deliver, OwnedTask, OwnerSide, Polling, Slab, new_task, probe_slab};
 use crate::task::{Failure, Header, JoinHandle, deliver_value};
 use std::rc::Rc;
 
@@ -179,38 +179,26 @@ impl<'env> Children<'env> {
                 }
                 continue;
             };
-            let traced = if crate::trace::on() {
-                crate::trace::poll_starts(&self.record, self.wakes.key(index), task.header())
-            } else {
-                None
-            };
             // Scopes poll their children, which may be scopes: the recursion is
             // as deep as the tree. Grow the stack on demand rather than overflow.
-            let polled = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || {
-                self.wakes.polling(index, |waker| {
-                    self.record.polling(index, || {
-                        crate::executor::polling_with(waker, || {
-                            crate::coop::with_fresh_budget(|| {
-                                task.poll(&mut Context::from_waker(waker))
+            let poll = || {
+                stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || {
+                    self.wakes.polling(index, |waker| {
+                        self.record.polling(index, || {
+                            crate::executor::polling_with(waker, || {
+                                crate::coop::with_fresh_budget(|| {
+                                    task.poll(&mut Context::from_waker(waker))
+                                })
                             })
                         })
                     })
                 })
-            });
-            if let Some(mark) = traced {
-                let backtrace = self.record.backtrace(index);
-                crate::trace::poll_ends(mark, crate::trace::PollEnd::of(&polled, &backtrace));
-                if let Poll::Ready(Err(failure)) = &polled
-                    && self.failure.borrow().is_none()
-                {
-                    *self.failure_cause.borrow_mut() = Some(crate::trace::failed(
-                        &self.record,
-                        index,
-                        task.header(),
-                        failure,
-                    ));
-                }
-            }
+            };
+            let polled = if crate::trace::on() {
+                self.traced_poll(index, &task, poll)
+            } else {
+                poll()
+            };
             match polled {
                 Poll::Pending => {}
                 Poll::Ready(outcome) => {
@@ -224,6 +212,29 @@ impl<'env> Children<'env> {
         }
         *self.batch.borrow_mut() = batch;
         body
+    }
+
+    /// `poll` of the task at `index`, written to the trace: out of line, so that
+    /// an untraced poll pays only for the check.
+    #[cold]
+    #[inline(never)]
+    fn traced_poll(
+        &self,
+        index: usize,
+        task: &Polling<'_>,
+        poll: impl FnOnce() -> Poll<Result<(), Failure>>,
+    ) -> Poll<Result<(), Failure>> {
+        let mark = crate::trace::poll_starts(&self.record, self.wakes.key(index), task.header());
+        let polled = poll();
+        if let Some(mark) = mark {
+            let backtrace = self.record.backtrace(index);
+            crate::trace::poll_ends(mark, crate::trace::PollEnd::of(&polled, &backtrace));
+            if let Poll::Ready(Err(failure)) = &polled {
+                let cause = crate::trace::failed(&self.record, index, task.header(), failure);
+                self.record_failure_cause(cause);
+            }
+        }
+        polled
     }
 
     /// Takes the task at `index` out, if it is still there.

@@ -87,14 +87,26 @@ thread_local! {
     static TURNING: Cell<*const MainWaker> = const { Cell::new(std::ptr::null()) };
 }
 
+impl MainWaker {
+    /// Tells the trace, if this wake is the one that queues the main future.
+    #[cold]
+    #[inline(never)]
+    fn traced(&self) {
+        if !self.woken.load(Ordering::Acquire) {
+            crate::trace::woken(self.thread_id, crate::trace::MAIN);
+        }
+    }
+}
+
 impl Wake for MainWaker {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
     }
 
+    #[inline(always)]
     fn wake_by_ref(self: &Arc<Self>) {
-        if crate::trace::on() && !self.woken.load(Ordering::Acquire) {
-            crate::trace::woken(self.thread_id, crate::trace::MAIN);
+        if crate::trace::on() {
+            self.traced();
         }
         self.woken.store(true, Ordering::Release);
         if TURNING.get() != Arc::as_ptr(self) {
@@ -187,6 +199,8 @@ pub fn run<F: Future>(future: F) -> F::Output {
             Turn::new(cx.waker())
         });
         let _turning = Turning::enter(&turn.main);
+        // Looked at once a turn: a trace started during one begins with the next.
+        let traced = crate::trace::on();
         let mut rounds = 0;
         // Whether anything ran since the loop last waited, for the watchdog.
         let mut polled = false;
@@ -200,22 +214,20 @@ pub fn run<F: Future>(future: F) -> F::Output {
                     true
                 }
                 && let Poll::Ready(output) = {
-                    let traced = if crate::trace::on() {
-                        crate::trace::main_poll_starts()
-                    } else {
-                        None
-                    };
-                    let polled = polling_with(&turn.main_waker, || {
-                        crate::coop::with_fresh_budget(|| {
-                            future
-                                .as_mut()
-                                .poll(&mut Context::from_waker(&turn.main_waker))
+                    let mut poll = || {
+                        polling_with(&turn.main_waker, || {
+                            crate::coop::with_fresh_budget(|| {
+                                future
+                                    .as_mut()
+                                    .poll(&mut Context::from_waker(&turn.main_waker))
+                            })
                         })
-                    });
-                    if let Some(mark) = traced {
-                        crate::trace::poll_ends(mark, crate::trace::PollEnd::main(&polled));
+                    };
+                    if traced {
+                        crate::trace::main_poll(poll)
+                    } else {
+                        poll()
                     }
-                    polled
                 }
             {
                 return Poll::Ready(output);

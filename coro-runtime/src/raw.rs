@@ -572,6 +572,7 @@ impl WakeEntry {
     /// Tells the trace that this entry's task was queued (the body's wakes are its
     /// owner's, which the trace sees as the owner's own wake).
     #[cold]
+    #[inline(never)]
     fn traced(&self, table: &WakeTable) {
         if self.index != u32::MAX {
             crate::trace::woken(table.owner_thread, (self.table as usize, self.index()));

@@ -496,12 +496,21 @@ pub(crate) fn poll_starts(record: &ScopeRecord, key: TaskKey, header: &Header) -
     Some(start_poll(&mut state, key, track))
 }
 
-/// A poll of the main future starts.
-pub(crate) fn main_poll_starts() -> Option<PollMark> {
-    let sink = local()?;
-    let mut state = sink.lock();
-    let track = state.main;
-    Some(start_poll(&mut state, MAIN, track))
+/// `poll` of the main future, written to the trace: out of line, so that an
+/// untraced poll pays only for the check.
+#[cold]
+#[inline(never)]
+pub(crate) fn main_poll<T>(poll: impl FnOnce() -> Poll<T>) -> Poll<T> {
+    let mark = local().map(|sink| {
+        let mut state = sink.lock();
+        let track = state.main;
+        start_poll(&mut state, MAIN, track)
+    });
+    let polled = poll();
+    if let Some(mark) = mark {
+        poll_ends(mark, PollEnd::main(&polled));
+    }
+    polled
 }
 
 fn start_poll(state: &mut State, key: TaskKey, track: Track) -> PollMark {
