@@ -187,3 +187,56 @@ fn a_deadlocked_program_prints_its_task_tree() {
         "once per stall:\n{stderr}"
     );
 }
+
+#[test]
+fn trace_writes_a_timeline_whose_timeout_cancels_the_slow_replicas() {
+    let dir = std::env::temp_dir().join(format!("coro-trace-example-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = example("trace", &[dir.to_str().unwrap()]);
+    assert!(out.contains("the slow ones were cancelled"), "{out}");
+    let json = std::fs::read_to_string(dir.join("coro-trace.json")).unwrap();
+    let events: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    let cancels: Vec<_> = events
+        .iter()
+        .filter(|event| event["name"] == "cancelled")
+        .map(|event| event["args"]["cause"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(cancels.len(), 2, "{cancels:?}");
+    assert!(
+        cancels
+            .iter()
+            .all(|cause| cause.starts_with("the timeout set at examples/trace.rs:")),
+        "{cancels:?}"
+    );
+    let svg = std::fs::read_to_string(dir.join("coro-trace.svg")).unwrap();
+    assert_eq!(svg.matches("cancelled: the timeout set at").count(), 2);
+    assert!(svg.contains("`replica 2` spawned at examples/trace.rs:"));
+}
+
+#[test]
+fn coro_trace_in_the_environment_traces_a_program_from_its_first_run() {
+    let path = std::env::temp_dir().join(format!("coro-env-trace-{}.json", std::process::id()));
+    let mut binary = std::env::current_exe().expect("the test binary's path");
+    binary.pop();
+    if binary.ends_with("deps") {
+        binary.pop();
+    }
+    let output = Command::new(binary.join("examples").join("pipeline"))
+        .env("CORO_TRACE", &path)
+        .output()
+        .expect("the pipeline example runs");
+    assert!(output.status.success());
+    let json = std::fs::read_to_string(&path).unwrap();
+    let events: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    let tracks = events
+        .iter()
+        .filter(|event| {
+            event["name"] == "thread_name"
+                && event["args"]["name"]
+                    .as_str()
+                    .unwrap()
+                    .contains("spawned at examples/pipeline.rs:")
+        })
+        .count();
+    assert!(tracks >= 3, "{tracks} task tracks");
+}

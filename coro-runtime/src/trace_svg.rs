@@ -72,7 +72,7 @@ pub(crate) fn draw(events: &[Event], cut: bool) -> String {
         let _ = writeln!(
             body,
             r##"<rect x="0" y="{y}" width="{}" height="{ROW}" fill="#eef1f5"/><text x="6" y="{}" class="scope">{}</text>"##,
-            LABELS + PLOT + 20.0,
+            LABELS + PLOT + 60.0,
             y + 14.0,
             escape(&title)
         );
@@ -218,7 +218,7 @@ pub(crate) fn draw(events: &[Event], cut: bool) -> String {
 {note}
 {axis}{body}{arrows}{marks}</svg>
 "##,
-        w = LABELS + PLOT + 20.0,
+        w = LABELS + PLOT + 60.0,
     )
 }
 
