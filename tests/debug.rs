@@ -419,3 +419,53 @@ fn nested_tasks_keep_their_own_backtraces() {
         parent.cancel();
     }));
 }
+
+#[test]
+fn a_panicked_task_s_error_says_which_awaits_it_panicked_in() {
+    #[coro::coroutine]
+    async fn parse(input: &str) -> u32 {
+        let mut total = 0;
+        for part in input.split(',') {
+            coro::yield_now().await;
+            total += part.parse::<u32>().expect("a number");
+        }
+        total
+    }
+
+    #[coro::coroutine]
+    async fn handle(request: &str) -> u32 {
+        let mut sum = 0;
+        for _ in 0..2 {
+            sum += parse(request).await;
+        }
+        sum
+    }
+
+    let line = line!() - 5;
+    let error = coro::run(coro::supervisor_scope(async |s| {
+        s.task()
+            .name("request")
+            .spawn(handle("1,x"))
+            .await
+            .unwrap_err()
+    }));
+    assert_eq!(
+        error.panicked_in(),
+        vec![format!("`handle` at tests/debug.rs:{line}:35")]
+    );
+    let shown = error.to_string();
+    assert!(
+        shown.starts_with("task `request` (spawned at tests/debug.rs:")
+            && shown.ends_with(&format!(
+                "panicked: a number: ParseIntError {{ kind: InvalidDigit }}\n  in `handle` at tests/debug.rs:{line}:35"
+            )),
+        "{shown}"
+    );
+    // A cancelled task's error has none.
+    let cancelled = coro::run(coro::scope(async |s| {
+        let task = s.spawn(handle("1"));
+        task.cancel();
+        task.await.unwrap_err()
+    }));
+    assert!(cancelled.panicked_in().is_empty());
+}

@@ -49,6 +49,17 @@ thread_local! {
     static RECORDING: Cell<bool> = const { Cell::new(false) };
     /// `BACKTRACE`'s length, readable without a borrow.
     static DEPTH: Cell<usize> = const { Cell::new(0) };
+    /// Where the sites of the task being polled start in `BACKTRACE`.
+    static BASE: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The sites the task being polled has pushed in this poll: after a panic, the
+/// `.await`s it unwound through, innermost first.
+pub(crate) fn unwound() -> Vec<&'static Site> {
+    let base = BASE.get();
+    BACKTRACE
+        .try_with(|backtrace| backtrace.borrow().get(base..).unwrap_or_default().to_vec())
+        .unwrap_or_default()
 }
 
 /// A coroutine's future returned `Pending` at `site`: the first thing the task's
@@ -94,8 +105,18 @@ impl<F: std::future::Future, S: Fn() -> &'static Site> std::future::Future for S
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<F::Output> {
+        /// Records the site while a panic unwinds through this `.await`, so that
+        /// the task's `JoinError` says where it panicked. Forgotten otherwise.
+        struct Unwinding<'a, S: Fn() -> &'static Site>(&'a S);
+        impl<S: Fn() -> &'static Site> Drop for Unwinding<'_, S> {
+            fn drop(&mut self) {
+                suspended_at((self.0)());
+            }
+        }
         let this = self.project();
+        let unwinding = Unwinding(this.site);
         let polled = this.future.poll(cx);
+        std::mem::forget(unwinding);
         if polled.is_pending() {
             suspended_at((this.site)());
         }
@@ -221,12 +242,14 @@ impl ScopeRecord {
             index: usize,
             outer_index: usize,
             base: usize,
+            outer_base: usize,
             was_recording: bool,
         }
         impl Drop for Restore<'_> {
             fn drop(&mut self) {
                 self.record.polling.set(self.outer_index);
                 RECORDING.set(self.was_recording);
+                BASE.set(self.outer_base);
                 if DEPTH.get() == self.base {
                     // Nothing recorded: the usual case for tasks that are not
                     // coroutines. Forget what an earlier poll kept, if anything.
@@ -253,11 +276,13 @@ impl ScopeRecord {
                 });
             }
         }
+        let base = DEPTH.get();
         let _restore = Restore {
             record: self,
             index,
             outer_index: self.polling.replace(index),
-            base: DEPTH.get(),
+            base,
+            outer_base: BASE.replace(base),
             was_recording: RECORDING.replace(true),
         };
         poll()

@@ -220,8 +220,9 @@ where
     /// A panic of the task (`payload`) or of its destructor, by the task's policy.
     fn panicked(self: Pin<&Self>, payload: Box<dyn std::any::Any + Send>) -> Result<(), Failure> {
         if self.header.supervised() {
+            let error = JoinError::panic(payload).with_backtrace(crate::debug::unwound());
             self.finish(Stage::Failed {
-                error: self.header.failed(JoinError::panic(payload)),
+                error: self.header.failed(error),
             });
             Ok(())
         } else {

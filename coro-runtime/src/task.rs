@@ -43,6 +43,8 @@ struct ErrorInner {
     /// Which task.
     name: Option<Arc<String>>,
     spawned_at: Option<&'static Location<'static>>,
+    /// The `.await`s a panic unwound through, innermost first.
+    backtrace: Vec<&'static crate::debug::Site>,
 }
 
 enum Repr {
@@ -65,8 +67,51 @@ impl JoinError {
                 repr,
                 name: None,
                 spawned_at: None,
+                backtrace: Vec::new(),
             }),
         }
+    }
+
+    /// This panic unwound through these `.await`s.
+    pub(crate) fn with_backtrace(mut self, backtrace: Vec<&'static crate::debug::Site>) -> Self {
+        self.inner.backtrace = backtrace;
+        self
+    }
+
+    /// Where a panicked task was when it panicked: each `.await` of a
+    /// `#[coro::coroutine]` function the panic unwound through, innermost first, as
+    /// `function at file:line:col` (each also shows in the error's `Display`, a
+    /// line each). Empty for a cancelled task. Awaits outside such functions, and
+    /// those of straight-line bodies the macro lays out itself (the compact
+    /// machine), are not listed.
+    ///
+    /// ```
+    /// #[coro::coroutine]
+    /// async fn fails() {
+    ///     coro::yield_now().await;
+    ///     panic!("no route");
+    /// }
+    ///
+    /// #[coro::coroutine]
+    /// async fn serve() {
+    ///     for _ in 0..1 {
+    ///         fails().await;
+    ///     }
+    /// }
+    ///
+    /// coro::run(coro::supervisor_scope(async |s| {
+    ///     let error = s.spawn(serve()).await.unwrap_err();
+    ///     let frames = error.panicked_in();
+    ///     assert!(frames.iter().any(|frame| frame.starts_with("`serve` at ")));
+    ///     assert!(error.to_string().contains("\n  in `serve` at "));
+    /// }));
+    /// ```
+    pub fn panicked_in(&self) -> Vec<String> {
+        self.inner
+            .backtrace
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     /// The name the task was spawned with ([`TaskBuilder::name`]), if any; it also
@@ -190,7 +235,13 @@ impl fmt::Display for JoinError {
         }
         match &self.inner.repr {
             Repr::Cancelled => f.write_str(" was cancelled"),
-            Repr::Panic(payload) => write!(f, " panicked: {}", panic_message(payload.as_ref())),
+            Repr::Panic(payload) => {
+                write!(f, " panicked: {}", panic_message(payload.as_ref()))?;
+                for site in &self.inner.backtrace {
+                    write!(f, "\n  in {site}")?;
+                }
+                Ok(())
+            }
         }
     }
 }
