@@ -4,13 +4,17 @@ use std::path::PathBuf;
 use std::process::Command;
 
 /// `cargo test` builds the examples next to the test binaries' directory.
-fn example(name: &str, args: &[&str]) -> String {
+fn binary(name: &str) -> PathBuf {
     let mut path = std::env::current_exe().expect("the test binary's path");
     path.pop();
     if path.ends_with("deps") {
         path.pop();
     }
-    let binary: PathBuf = path.join("examples").join(name);
+    path.join("examples").join(name)
+}
+
+fn example(name: &str, args: &[&str]) -> String {
+    let binary = binary(name);
     let output = Command::new(&binary)
         .args(args)
         .output()
@@ -146,12 +150,7 @@ fn echo_serves_a_thousand_clients_and_cancelling_its_scope_closes_every_socket()
 
 #[test]
 fn a_deadlocked_program_prints_its_task_tree() {
-    let mut path = std::env::current_exe().expect("the test binary's path");
-    path.pop();
-    if path.ends_with("deps") {
-        path.pop();
-    }
-    let output = Command::new(path.join("examples").join("stalled"))
+    let output = Command::new(binary("stalled"))
         .output()
         .expect("running the stalled example");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -216,12 +215,7 @@ fn trace_writes_a_timeline_whose_timeout_cancels_the_slow_replicas() {
 #[test]
 fn coro_trace_in_the_environment_traces_a_program_from_its_first_run() {
     let path = std::env::temp_dir().join(format!("coro-env-trace-{}.json", std::process::id()));
-    let mut binary = std::env::current_exe().expect("the test binary's path");
-    binary.pop();
-    if binary.ends_with("deps") {
-        binary.pop();
-    }
-    let output = Command::new(binary.join("examples").join("pipeline"))
+    let output = Command::new(binary("pipeline"))
         .env("CORO_TRACE", &path)
         .output()
         .expect("the pipeline example runs");
