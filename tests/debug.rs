@@ -2,6 +2,7 @@
 //! states.
 
 use coro::debug::{Node, ScopeKind, TaskState};
+use std::time::Duration;
 
 /// A scope inside a child inside a scope: the inner scope has a suspended child, a
 /// ready one and one being cancelled, and the child that dumps is running.
@@ -75,8 +76,8 @@ fn a_three_level_tree_shows_where_each_task_was_spawned_and_what_it_does() {
         );
     }
     assert!(found[3].ends_with(": running"), "{text}");
-    assert!(found[5].ends_with(": suspended"), "{text}");
-    assert!(found[6].ends_with(": cancelling"), "{text}");
+    assert!(found[5].contains(": suspended for "), "{text}");
+    assert!(found[6].contains(": cancelling, last ran "), "{text}");
     assert!(found[7].ends_with(": running"), "{text}");
     let states: Vec<TaskState> = tree.tasks().map(|task| task.state()).collect();
     assert_eq!(
@@ -468,4 +469,25 @@ fn a_panicked_task_s_error_says_which_awaits_it_panicked_in() {
         task.await.unwrap_err()
     }));
     assert!(cancelled.panicked_in().is_empty());
+}
+
+#[test]
+fn a_dump_says_how_long_each_task_has_waited() {
+    let (waited, shown) = coro::run(coro::scope(async |s| {
+        let waiting = s.task().name("waiting").spawn(std::future::pending::<()>());
+        coro::yield_now().await;
+        coro::sleep(Duration::from_millis(100)).await;
+        let tree = coro::debug::dump();
+        waiting.cancel();
+        let task = tree.tasks().next().unwrap();
+        (task.since_ran().unwrap(), tree.to_string())
+    }));
+    // The executor read its clock after the task ran and before it slept: the
+    // figure is at least the sleep.
+    assert!(waited >= Duration::from_millis(100), "{waited:?}");
+    assert!(waited < Duration::from_secs(60), "{waited:?}");
+    let line = shown.lines().find(|line| line.contains("`waiting`")).unwrap();
+    let shown_for = line.split(": suspended for ").nth(1).unwrap();
+    let seconds: f64 = shown_for.trim_end_matches('s').parse().unwrap();
+    assert!(seconds >= 0.1, "{line}");
 }

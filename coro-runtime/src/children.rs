@@ -20,7 +20,7 @@ use std::panic::Location;
 use std::task::{Context, Poll, Waker};
 
 use crate::debug::{ScopeKind, ScopeRecord};
-use crate::raw::{Deliver, OwnedTask, OwnerSide, Polling, Slab, new_task, probe_slab};
+use crate::raw::{Deliver, OwnedTask, OwnerSide, Polling, Slab, Slot, new_task, probe_slab};
 use crate::task::{Failure, Header, JoinHandle, deliver_value};
 use std::rc::Rc;
 
@@ -113,7 +113,7 @@ impl<'env> Children<'env> {
     {
         let index = self.free.borrow_mut().pop().unwrap_or_else(|| {
             let mut slab = self.slab.borrow_mut();
-            slab.push(None);
+            slab.push(Slot::empty());
             slab.len() - 1
         });
         let header = Header::new(spawned_at, supervised, self.wakes.clone(), index);
@@ -122,7 +122,11 @@ impl<'env> Children<'env> {
         if crate::trace::on() {
             crate::trace::spawned(&self.record, self.wakes.key(index));
         }
-        self.slab.borrow_mut()[index] = Some(task);
+        {
+            let slot = &mut self.slab.borrow_mut()[index];
+            slot.task = Some(task);
+            slot.ran.set(crate::clock::round());
+        }
         self.live.set(self.live.get() + 1);
         JoinHandle::new(view)
     }
@@ -167,8 +171,16 @@ impl<'env> Children<'env> {
             // Polled through a second reference, so the slab is not borrowed while
             // the task runs (it may spawn).
             let polling = match self.slab.borrow().get(index) {
-                Some(Some(task)) if task.header().cancel_requested() => None,
-                Some(Some(task)) => Some(task.polling()),
+                Some(Slot {
+                    task: Some(task), ..
+                }) if task.header().cancel_requested() => None,
+                Some(Slot {
+                    task: Some(task),
+                    ran,
+                }) => {
+                    ran.set(crate::clock::round());
+                    Some(task.polling())
+                }
                 _ => continue,
             };
             let Some(task) = polling else {
@@ -239,7 +251,7 @@ impl<'env> Children<'env> {
 
     /// Takes the task at `index` out, if it is still there.
     fn remove(&self, index: usize) -> Option<OwnedTask<'env>> {
-        let task = self.slab.borrow_mut().get_mut(index)?.take()?;
+        let task = self.slab.borrow_mut().get_mut(index)?.task.take()?;
         self.record.forget_backtrace(index);
         self.free.borrow_mut().push(index);
         self.live.set(self.live.get() - 1);
@@ -283,7 +295,7 @@ impl<'env> Children<'env> {
             let entry = {
                 let mut slab = self.slab.borrow_mut();
                 match slab.get_mut(index) {
-                    Some(entry) => entry.take(),
+                    Some(slot) => slot.task.take(),
                     None => break,
                 }
             };

@@ -384,9 +384,33 @@ pub struct TaskInfo {
     spawned_at: Option<&'static Location<'static>>,
     state: TaskState,
     backtrace: Vec<&'static Site>,
+    since_ran: Option<Duration>,
 }
 
 impl TaskInfo {
+    /// How long since the task last began a poll (or was spawned, if it has not
+    /// run yet): for a suspended task, how long it has been waiting. As precise as
+    /// the executor's coarse clock, which reads the time when it is about to wait
+    /// and every few dozen rounds while busy (a dump costs no reading per poll):
+    /// off by at most the time between two readings. `None` for the running task,
+    /// and outside [`run`](crate::run).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// coro::run(coro::scope(async |s| {
+    ///     let waiting = s.spawn(std::future::pending::<()>());
+    ///     coro::sleep(Duration::from_millis(20)).await;
+    ///     let tree = coro::debug::dump();
+    ///     let since = tree.tasks().next().unwrap().since_ran().unwrap();
+    ///     assert!(since >= Duration::from_millis(10), "{since:?}");
+    ///     waiting.cancel();
+    /// }));
+    /// ```
+    pub fn since_ran(&self) -> Option<Duration> {
+        self.since_ran
+    }
+
     /// Where the task stopped when it last returned `Pending`, innermost first, as
     /// `function at file:line:col`: every `.await` of a `#[coro::coroutine]`
     /// function on the way down from the task (a plain `async fn` in between adds no
@@ -519,6 +543,12 @@ impl fmt::Display for TaskTree {
                         write!(f, " spawned at {at}")?;
                     }
                     write!(f, ": {}", info.state)?;
+                    if let Some(since) = info.since_ran {
+                        match info.state {
+                            TaskState::Suspended => write!(f, " for {}", Seconds(since))?,
+                            _ => write!(f, ", last ran {} ago", Seconds(since))?,
+                        }
+                    }
                     if info.state != TaskState::Running {
                         for site in &info.backtrace {
                             writeln!(f)?;
@@ -530,6 +560,20 @@ impl fmt::Display for TaskTree {
             writeln!(f)?;
         }
         Ok(())
+    }
+}
+
+/// A duration as a person reads it in a dump: `0.25s`, `12.0s`, `3m 20s`.
+struct Seconds(Duration);
+
+impl fmt::Display for Seconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let seconds = self.0.as_secs_f64();
+        match self.0.as_secs() {
+            0..10 => write!(f, "{seconds:.2}s"),
+            10..120 => write!(f, "{seconds:.1}s"),
+            whole => write!(f, "{}m {:02}s", whole / 60, whole % 60),
+        }
     }
 }
 
@@ -602,7 +646,10 @@ fn add_record(
     for nested in opened_in(records, body) {
         add_record(tree, records, nested, body_depth);
     }
-    for (index, header) in record.tasks.headers() {
+    let clock = |round| {
+        crate::executor::try_with_executor(|executor| executor.clock.since(round)).flatten()
+    };
+    for (index, header, ran) in record.tasks.headers() {
         let state = if record.polling.get() == index {
             TaskState::Running
         } else if header.cancel_requested {
@@ -622,6 +669,11 @@ fn add_record(
                 spawned_at: header.spawned_at,
                 state,
                 backtrace: record.backtrace(index),
+                since_ran: if state == TaskState::Running {
+                    None
+                } else {
+                    clock(ran)
+                },
             },
         });
         let place = Place {

@@ -25,6 +25,7 @@ pub(crate) struct Executor {
     pub(crate) detached: Children<'static>,
     pub(crate) timers: RefCell<Timers>,
     pub(crate) watchdog: crate::debug::Watchdog,
+    pub(crate) clock: crate::clock::Clock,
     pub(crate) dump_requests: Arc<crate::debug::DumpRequests>,
 }
 
@@ -177,6 +178,7 @@ pub fn run<F: Future>(future: F) -> F::Output {
         ),
         timers: RefCell::new(Timers::default()),
         watchdog: Default::default(),
+        clock: Default::default(),
         dump_requests: Default::default(),
     });
     CURRENT.with(|c| {
@@ -190,6 +192,7 @@ pub fn run<F: Future>(future: F) -> F::Output {
     let installed = Installed(executor);
     let executor = &installed.0;
     crate::trace::start_from_env(&executor.detached.record);
+    executor.clock.sample();
     let mut future = pin!(future);
     let mut turn: Option<Turn> = None;
     crate::reactor::block_on(|cx, reactor| {
@@ -199,12 +202,17 @@ pub fn run<F: Future>(future: F) -> F::Output {
             Turn::new(cx.waker())
         });
         let _turning = Turning::enter(&turn.main);
+        // Entered after each wait, and every few dozen rounds while busy: what
+        // runs from here is in a round after the reading before the wait.
+        executor.clock.next_round();
+        executor.clock.sample();
         // Looked at once a turn: a trace started during one begins with the next.
         let traced = crate::trace::on();
         let mut rounds = 0;
         // Whether anything ran since the loop last waited, for the watchdog.
         let mut polled = false;
         loop {
+            executor.clock.next_round();
             // Load, then clear: a wake in between is for progress the poll below
             // sees anyway.
             if turn.main.woken.load(Ordering::Acquire)
@@ -251,6 +259,7 @@ pub fn run<F: Future>(future: F) -> F::Output {
                 polled = true;
                 continue;
             }
+            executor.clock.sample();
             return reactor.wait(cx, wake_by);
         }
     })

@@ -7,9 +7,10 @@
 //! `runtime` (the builder), `scope` (structured concurrency), `children` (the tasks a
 //! scope owns), `cancel` (cancellation by hand), `cleanup` (async cleanup on
 //! cancellation), `builder` (named tasks), `task` (handles and errors), `time`,
-//! `blocking`, `suspend`, `channel`, `sync`, `context` and `debug` (the live task
-//! tree), with `trace` and `trace_svg` (its timeline). All `unsafe` code is in one module, `raw` (a task in one allocation, wakers
-//! without allocations of their own); the rest of the crate is safe code.
+//! `blocking`, `suspend`, `channel`, `sync`, `context`, `debug` (the live task
+//! tree), `clock` (its coarse clock), `trace` and `trace_svg` (the timeline). All
+//! `unsafe` code is in one module, `raw` (a task in one allocation, wakers without
+//! allocations of their own); the rest of the crate is safe code.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -20,6 +21,7 @@ mod cancel;
 pub mod channel;
 mod children;
 mod cleanup;
+mod clock;
 pub mod context;
 mod coop;
 mod coroutine;

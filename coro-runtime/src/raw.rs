@@ -392,7 +392,25 @@ impl<'env> OwnedTask<'env> {
 }
 
 /// The slab a set of children keeps its tasks in, by index.
-pub(crate) type Slab<'env> = RefCell<Vec<Option<OwnedTask<'env>>>>;
+pub(crate) type Slab<'env> = RefCell<Vec<Slot<'env>>>;
+
+/// A place in a slab: its task, if any, and the executor's round (see
+/// [`crate::clock`]) in which that task was spawned or last began a poll, for
+/// `coro::debug`. Kept beside the task rather than in it: the owner touches the
+/// slot anyway on its way to a poll.
+pub(crate) struct Slot<'env> {
+    pub(crate) task: Option<OwnedTask<'env>>,
+    pub(crate) ran: std::cell::Cell<u64>,
+}
+
+impl Slot<'_> {
+    pub(crate) fn empty() -> Self {
+        Slot {
+            task: None,
+            ran: std::cell::Cell::new(0),
+        }
+    }
+}
 
 /// A look at a slab's tasks for `coro::debug` that keeps nothing alive: a weak
 /// reference, so it never drops the slab, nor runs its drop glue.
@@ -400,12 +418,15 @@ pub(crate) struct SlabProbe {
     slab: Weak<dyn ReadHeaders>,
 }
 
+/// A live task's index, header and round (see [`Slot`]).
+pub(crate) type ProbedTask = (usize, HeaderCopy, u64);
+
 trait ReadHeaders {
-    fn headers(&self) -> Vec<(usize, HeaderCopy)>;
+    fn headers(&self) -> Vec<ProbedTask>;
 }
 
 impl ReadHeaders for Slab<'_> {
-    fn headers(&self) -> Vec<(usize, HeaderCopy)> {
+    fn headers(&self) -> Vec<ProbedTask> {
         // Borrowed only for a moment by its owner, which calls out to nothing
         // meanwhile; were it borrowed, there would be nothing consistent to read.
         let Ok(slab) = self.try_borrow() else {
@@ -413,7 +434,9 @@ impl ReadHeaders for Slab<'_> {
         };
         slab.iter()
             .enumerate()
-            .filter_map(|(index, task)| Some((index, task.as_ref()?.header().copy())))
+            .filter_map(|(index, slot)| {
+                Some((index, slot.task.as_ref()?.header().copy(), slot.ran.get()))
+            })
             .collect()
     }
 }
@@ -433,8 +456,8 @@ pub(crate) fn probe_slab<'env>(slab: &Rc<Slab<'env>>) -> SlabProbe {
 }
 
 impl SlabProbe {
-    /// Each live task's index and header, if the slab is still alive.
-    pub(crate) fn headers(&self) -> Vec<(usize, HeaderCopy)> {
+    /// Each live task's index, header and round, if the slab is still alive.
+    pub(crate) fn headers(&self) -> Vec<ProbedTask> {
         if self.slab.strong_count() == 0 {
             return Vec::new();
         }
