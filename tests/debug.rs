@@ -486,8 +486,52 @@ fn a_dump_says_how_long_each_task_has_waited() {
     // figure is at least the sleep.
     assert!(waited >= Duration::from_millis(100), "{waited:?}");
     assert!(waited < Duration::from_secs(60), "{waited:?}");
-    let line = shown.lines().find(|line| line.contains("`waiting`")).unwrap();
+    let line = shown
+        .lines()
+        .find(|line| line.contains("`waiting`"))
+        .unwrap();
     let shown_for = line.split(": suspended for ").nth(1).unwrap();
     let seconds: f64 = shown_for.trim_end_matches('s').parse().unwrap();
     assert!(seconds >= 0.1, "{line}");
+}
+
+#[test]
+fn a_dump_shows_cleanups_running_and_jobs_on_the_blocking_pool() {
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    let (text, states, jobs) = coro::run(coro::scope(async |s| {
+        let session = s.task().name("session").spawn(async {
+            let _goodbye = coro::on_cancel(async {
+                coro::sleep(Duration::from_millis(100)).await;
+            });
+            std::future::pending::<()>().await;
+        });
+        let job = coro::spawn_blocking(move || wait.recv().unwrap());
+        coro::yield_now().await;
+        session.cancel();
+        coro::sleep(Duration::from_millis(20)).await;
+        let tree = coro::debug::dump();
+        let states: Vec<TaskState> = tree.tasks().map(|task| task.state()).collect();
+        let jobs: Vec<(bool, u32)> = tree
+            .jobs()
+            .map(|job| (job.is_running(), job.spawned_at().line()))
+            .collect();
+        release.send(()).unwrap();
+        job.await;
+        (tree.to_string(), states, jobs)
+    }));
+    let (cleanup_line, job_line) = (line!() - 19, line!() - 14);
+    assert_eq!(states, [TaskState::RunningCleanup], "{text}");
+    assert!(
+        text.contains(&format!(
+            "cleanups\n        task 3.0 spawned at tests/debug.rs:{cleanup_line}:28: running cleanup, last ran "
+        )),
+        "{text}"
+    );
+    assert_eq!(jobs, [(true, job_line)], "{text}");
+    assert!(
+        text.contains(&format!(
+            "blocking pool\n  job spawned at tests/debug.rs:{job_line}:19: running for "
+        )),
+        "{text}"
+    );
 }

@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Most threads the pool runs at once by default; further jobs queue.
 pub(crate) const DEFAULT_MAX_THREADS: usize = 64;
@@ -23,24 +23,47 @@ pub(crate) const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// What `coro::debug::dump` shows of a job: where it was spawned, from which
+/// thread, and since when it has been queued or running.
+#[derive(Clone, Copy)]
+pub(crate) struct JobInfo {
+    pub(crate) spawned_at: &'static std::panic::Location<'static>,
+    /// The thread that spawned it (see `crate::raw::current_thread`).
+    pub(crate) spawned_by: u64,
+    pub(crate) since: Instant,
+    pub(crate) running: bool,
+}
+
+/// A queued job, with what a dump shows of it.
+struct Queued {
+    job: Job,
+    info: JobInfo,
+}
+
 struct Pool {
     state: Mutex<PoolState>,
     work: Condvar,
 }
 
 struct PoolState {
-    queue: VecDeque<Job>,
+    queue: VecDeque<Queued>,
+    /// The jobs running now, by a number of their own.
+    running: Vec<(u64, JobInfo)>,
+    next_job: u64,
     idle: usize,
     threads: usize,
     max_threads: usize,
     idle_timeout: Duration,
 }
 
+static POOL: OnceLock<Pool> = OnceLock::new();
+
 fn pool() -> &'static Pool {
-    static POOL: OnceLock<Pool> = OnceLock::new();
     POOL.get_or_init(|| Pool {
         state: Mutex::new(PoolState {
             queue: VecDeque::new(),
+            running: Vec::new(),
+            next_job: 0,
             idle: 0,
             threads: 0,
             max_threads: DEFAULT_MAX_THREADS,
@@ -52,6 +75,24 @@ fn pool() -> &'static Pool {
 
 /// Sets the pool's limits, for the runtime's builder. Threads already running keep
 /// going; the new limits apply to the next job and the next idle wait.
+/// The jobs spawned from this thread, running and then queued, oldest first.
+pub(crate) fn jobs_of_this_thread() -> Vec<JobInfo> {
+    let Some(pool) = POOL.get() else {
+        return Vec::new();
+    };
+    let this = crate::raw::current_thread().unwrap_or(0);
+    let state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
+    let mut jobs: Vec<JobInfo> = state
+        .running
+        .iter()
+        .map(|(_, info)| *info)
+        .chain(state.queue.iter().map(|queued| queued.info))
+        .filter(|info| info.spawned_by == this)
+        .collect();
+    jobs.sort_by_key(|info| (!info.running, info.since));
+    jobs
+}
+
 pub(crate) fn configure_pool(max_threads: usize, idle_timeout: Duration) {
     let mut state = pool().state.lock().unwrap_or_else(|e| e.into_inner());
     state.max_threads = max_threads;
@@ -59,9 +100,15 @@ pub(crate) fn configure_pool(max_threads: usize, idle_timeout: Duration) {
 }
 
 impl Pool {
-    fn execute(&'static self, job: Job) {
+    fn execute(&'static self, job: Job, spawned_at: &'static std::panic::Location<'static>) {
+        let info = JobInfo {
+            spawned_at,
+            spawned_by: crate::raw::current_thread().unwrap_or(0),
+            since: Instant::now(),
+            running: false,
+        };
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.queue.push_back(job);
+        state.queue.push_back(Queued { job, info });
         if state.queue.len() <= state.idle {
             self.work.notify_one();
         } else if state.threads < state.max_threads {
@@ -76,10 +123,18 @@ impl Pool {
     fn work_loop(&self) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            if let Some(job) = state.queue.pop_front() {
+            if let Some(Queued { job, mut info }) = state.queue.pop_front() {
+                info.running = true;
+                info.since = Instant::now();
+                state.next_job += 1;
+                let number = state.next_job;
+                state.running.push((number, info));
                 drop(state);
                 job();
                 state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(at) = state.running.iter().position(|(n, _)| *n == number) {
+                    state.running.swap_remove(at);
+                }
                 continue;
             }
             state.idle += 1;
@@ -133,20 +188,24 @@ where
     let job_shared = shared.clone();
     let spawned_at = std::panic::Location::caller();
     let trace = crate::trace::current();
-    pool().execute(Box::new(move || {
-        // Open until the wake below, so that the trace's arrow starts in it.
-        let _traced = trace
-            .map(|trace| crate::trace::on_thread(trace, format!("spawn_blocking at {spawned_at}")));
-        let result = catch_unwind(AssertUnwindSafe(f));
-        let waker = {
-            let mut shared = job_shared.lock().unwrap_or_else(|e| e.into_inner());
-            shared.result = Some(result);
-            shared.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }));
+    pool().execute(
+        Box::new(move || {
+            // Open until the wake below, so that the trace's arrow starts in it.
+            let _traced = trace.map(|trace| {
+                crate::trace::on_thread(trace, format!("spawn_blocking at {spawned_at}"))
+            });
+            let result = catch_unwind(AssertUnwindSafe(f));
+            let waker = {
+                let mut shared = job_shared.lock().unwrap_or_else(|e| e.into_inner());
+                shared.result = Some(result);
+                shared.waker.take()
+            };
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }),
+        spawned_at,
+    );
     Blocking { shared }
 }
 

@@ -127,12 +127,18 @@ impl ScopeCancel {
     }
 
     /// Takes `cleanup` on, to run before the scope completes.
-    pub(crate) fn run_cleanup(&self, cleanup: Pin<Box<dyn Future<Output = ()>>>) {
+    pub(crate) fn run_cleanup(
+        &self,
+        cleanup: Pin<Box<dyn Future<Output = ()>>>,
+        armed_at: &'static Location<'static>,
+    ) {
         let cleanups = self
             .cleanups
             .get_or_init(|| Children::new(crate::debug::ScopeKind::Cleanups, None));
         // Its failure is the scope's, like a child's; its handle is not needed.
-        drop(cleanups.spawn_value(cleanup, false));
+        cleanups
+            .spawn_value(cleanup, false)
+            .slot_spawned_at(armed_at);
         if let Some(flag) = self.flag.get() {
             let waker = flag.scope.lock().unwrap_or_else(|e| e.into_inner()).clone();
             if let Some(waker) = waker {

@@ -72,12 +72,14 @@ pub(crate) fn cancelling<R>(drop_futures: impl FnOnce() -> R) -> R {
 /// }));
 /// assert!(said_goodbye.get()); // the scope ran the cleanup before it returned
 /// ```
+#[track_caller]
 pub fn on_cancel<F>(cleanup: F) -> OnCancel
 where
     F: Future<Output = ()> + 'static,
 {
     OnCancel {
         cleanup: Some(Box::pin(cleanup)),
+        armed_at: std::panic::Location::caller(),
     }
 }
 
@@ -90,6 +92,8 @@ where
 #[must_use = "the cleanup runs only if the guard is alive when the task is cancelled"]
 pub struct OnCancel {
     cleanup: Option<Pin<Box<dyn Future<Output = ()>>>>,
+    /// Where `on_cancel` was called: the cleanup task's spawn site in a dump.
+    armed_at: &'static std::panic::Location<'static>,
 }
 
 impl OnCancel {
@@ -113,10 +117,12 @@ impl Drop for OnCancel {
             return;
         };
         match ScopeCancel::current() {
-            Some(scope) => scope.run_cleanup(cleanup),
+            Some(scope) => scope.run_cleanup(cleanup, self.armed_at),
             None => {
-                if crate::executor::try_with_executor(|_| ()).is_some() {
-                    drop(crate::spawn_detached(cleanup));
+                if let Some(handle) = crate::executor::try_with_executor(|executor| {
+                    executor.detached.spawn_value(cleanup, true)
+                }) {
+                    handle.slot_spawned_at(self.armed_at);
                 }
             }
         }

@@ -361,6 +361,9 @@ pub enum TaskState {
     Suspended,
     /// Cancelled through its handle; its scope drops it at its next turn.
     Cancelling,
+    /// A cleanup ([`on_cancel`](crate::on_cancel)) that a cancelled task left to its
+    /// scope, which runs it to the end before it completes; not being polled now.
+    RunningCleanup,
 }
 
 impl fmt::Display for TaskState {
@@ -370,6 +373,7 @@ impl fmt::Display for TaskState {
             TaskState::Ready => "ready",
             TaskState::Suspended => "suspended",
             TaskState::Cancelling => "cancelling",
+            TaskState::RunningCleanup => "running cleanup",
         })
     }
 }
@@ -471,15 +475,71 @@ pub enum Node {
         /// What it is, where it was spawned, what it does.
         info: TaskInfo,
     },
+    /// The blocking pool, with the jobs this thread gave it
+    /// ([`spawn_blocking`](crate::spawn_blocking)) that have not finished.
+    BlockingPool {
+        /// How deep in the tree (0: the pool is beside the executors).
+        depth: usize,
+    },
+    /// A job on the blocking pool.
+    BlockingJob {
+        /// How deep in the tree.
+        depth: usize,
+        /// Where it was spawned, and what it does.
+        job: JobInfo,
+    },
 }
 
 impl Node {
     fn depth(&self) -> usize {
         match self {
-            Node::Scope { depth, .. } | Node::MainFuture { depth } | Node::Task { depth, .. } => {
-                *depth
-            }
+            Node::Scope { depth, .. }
+            | Node::MainFuture { depth }
+            | Node::Task { depth, .. }
+            | Node::BlockingPool { depth }
+            | Node::BlockingJob { depth, .. } => *depth,
         }
+    }
+}
+
+/// A job on the blocking pool, in a [`TaskTree`].
+///
+/// ```
+/// use std::time::Duration;
+///
+/// coro::run(async {
+///     let (release, wait) = std::sync::mpsc::channel::<()>();
+///     let job = coro::spawn_blocking(move || wait.recv().unwrap());
+///     coro::sleep(Duration::from_millis(20)).await;
+///     let tree = coro::debug::dump();
+///     let running = tree.jobs().next().expect("the job is listed");
+///     assert!(running.is_running());
+///     assert!(tree.to_string().contains("blocking pool\n  job spawned at "));
+///     release.send(()).unwrap();
+///     job.await;
+/// });
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct JobInfo {
+    spawned_at: &'static Location<'static>,
+    running: bool,
+    since: Duration,
+}
+
+impl JobInfo {
+    /// Where it was spawned.
+    pub fn spawned_at(&self) -> &'static Location<'static> {
+        self.spawned_at
+    }
+
+    /// Running on a pool thread, rather than queued for one.
+    pub fn is_running(&self) -> bool {
+        self.running
+    }
+
+    /// How long it has been running, or queued.
+    pub fn since(&self) -> Duration {
+        self.since
     }
 }
 
@@ -508,6 +568,15 @@ impl TaskTree {
         &self.nodes
     }
 
+    /// The jobs this thread gave the blocking pool that have not finished, the
+    /// running ones first.
+    pub fn jobs(&self) -> impl Iterator<Item = &JobInfo> {
+        self.nodes.iter().filter_map(|node| match node {
+            Node::BlockingJob { job, .. } => Some(job),
+            _ => None,
+        })
+    }
+
     /// Every task, depth first.
     pub fn tasks(&self) -> impl Iterator<Item = &TaskInfo> {
         self.nodes.iter().filter_map(|node| match node {
@@ -531,6 +600,16 @@ impl fmt::Display for TaskTree {
                     }
                 }
                 Node::MainFuture { .. } => f.write_str("main future")?,
+                Node::BlockingPool { .. } => f.write_str("blocking pool")?,
+                Node::BlockingJob { job, .. } => {
+                    let doing = if job.running { "running" } else { "queued" };
+                    write!(
+                        f,
+                        "job spawned at {}: {doing} for {}",
+                        job.spawned_at,
+                        Seconds(job.since)
+                    )?;
+                }
                 Node::Task { info, .. } => {
                     if info.detached {
                         f.write_str("detached ")?;
@@ -579,7 +658,8 @@ impl fmt::Display for Seconds {
 
 /// The live tree of scopes and tasks on this thread: every executor, scope and set
 /// of cleanups, with where it was opened, and every task in it, with its id, name,
-/// spawn site and state (running, ready, suspended, cancelling). Callable from any
+/// spawn site, state (running, ready, suspended, cancelling, running a cleanup)
+/// and how long it has waited; then the jobs this thread gave the blocking pool. Callable from any
 /// task or outside them; costs a walk of the tree and a `String` per name, and
 /// nothing before it is called beyond a weak reference per task.
 ///
@@ -609,6 +689,19 @@ pub fn dump() -> TaskTree {
         if !live(record.opened_in) {
             add_record(&mut tree, &ordered, record, 0);
         }
+    }
+    let jobs = crate::blocking::jobs_of_this_thread();
+    if !jobs.is_empty() {
+        tree.nodes.push(Node::BlockingPool { depth: 0 });
+        tree.nodes
+            .extend(jobs.into_iter().map(|job| Node::BlockingJob {
+                depth: 1,
+                job: JobInfo {
+                    spawned_at: job.spawned_at,
+                    running: job.running,
+                    since: job.since.elapsed(),
+                },
+            }));
     }
     tree
 }
@@ -652,6 +745,8 @@ fn add_record(
     for (index, header, ran) in record.tasks.headers() {
         let state = if record.polling.get() == index {
             TaskState::Running
+        } else if record.kind == ScopeKind::Cleanups {
+            TaskState::RunningCleanup
         } else if header.cancel_requested {
             TaskState::Cancelling
         } else if record.wakes.is_queued(index) {
