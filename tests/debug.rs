@@ -462,6 +462,22 @@ fn a_panicked_task_s_error_says_which_awaits_it_panicked_in() {
             )),
         "{shown}"
     );
+    // A straight-line body (the compact machine) lists its await too.
+    #[coro::coroutine(compact)]
+    async fn straight(request: &str) -> u32 {
+        handle(request).await + 1
+    }
+    let straight_line = line!() - 2;
+    let error = coro::run(coro::supervisor_scope(async |s| {
+        s.spawn(straight("x")).await.unwrap_err()
+    }));
+    assert_eq!(
+        error.panicked_in(),
+        vec![
+            format!("`handle` at tests/debug.rs:{line}:35"),
+            format!("`straight` at tests/debug.rs:{straight_line}:25"),
+        ]
+    );
     // A cancelled task's error has none.
     let cancelled = coro::run(coro::scope(async |s| {
         let task = s.spawn(handle("1"));

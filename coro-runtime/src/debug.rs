@@ -105,22 +105,54 @@ impl<F: std::future::Future, S: Fn() -> &'static Site> std::future::Future for S
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<F::Output> {
-        /// Records the site while a panic unwinds through this `.await`, so that
-        /// the task's `JoinError` says where it panicked. Forgotten otherwise.
-        struct Unwinding<'a, S: Fn() -> &'static Site>(&'a S);
-        impl<S: Fn() -> &'static Site> Drop for Unwinding<'_, S> {
-            fn drop(&mut self) {
-                suspended_at((self.0)());
-            }
-        }
         let this = self.project();
-        let unwinding = Unwinding(this.site);
-        let polled = this.future.poll(cx);
-        std::mem::forget(unwinding);
-        if polled.is_pending() {
-            suspended_at((this.site)());
-        }
-        polled
+        poll_at(this.future, cx, this.site)
+    }
+}
+
+/// Polls `future`, awaited at `site`: on `Pending`, and while a panic unwinds
+/// through the poll (so that the task's `JoinError` says where it panicked), the
+/// site joins the task's async backtrace. What the compact machine's awaits call.
+#[doc(hidden)]
+#[inline(always)]
+pub fn poll_at<F: std::future::Future + ?Sized, S: Fn() -> &'static Site>(
+    future: std::pin::Pin<&mut F>,
+    cx: &mut std::task::Context<'_>,
+    site: &S,
+) -> std::task::Poll<F::Output> {
+    let unwinding = Unwinding(site);
+    let polled = future.poll(cx);
+    std::mem::forget(unwinding);
+    if polled.is_pending() {
+        suspended_at(site());
+    }
+    polled
+}
+
+/// [`poll_at`] for a stream an async generator forwards with `yield_from!`.
+#[doc(hidden)]
+#[inline(always)]
+pub fn poll_next_at<St: futures_core::Stream + ?Sized, S: Fn() -> &'static Site>(
+    stream: std::pin::Pin<&mut St>,
+    cx: &mut std::task::Context<'_>,
+    site: &S,
+) -> std::task::Poll<Option<St::Item>> {
+    let unwinding = Unwinding(site);
+    let polled = stream.poll_next(cx);
+    std::mem::forget(unwinding);
+    if polled.is_pending() {
+        suspended_at(site());
+    }
+    polled
+}
+
+/// Records the site while a panic unwinds through an `.await`: dropped only then,
+/// forgotten otherwise, so it costs nothing on the way that does not panic.
+struct Unwinding<'a, S: Fn() -> &'static Site>(&'a S);
+
+impl<S: Fn() -> &'static Site> Drop for Unwinding<'_, S> {
+    fn drop(&mut self) {
+        suspended_at((self.0)());
     }
 }
 

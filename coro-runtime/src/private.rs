@@ -2,7 +2,7 @@
 //! anything here may change in any release.
 
 pub use crate::adapters::{coroutine, future, generator, stream};
-pub use crate::debug::{Site, sited, suspended_at};
+pub use crate::debug::{Site, poll_at, poll_next_at, sited, suspended_at};
 pub use crate::question_mark::{FromResidual, Try};
 pub use crate::{Coroutine, CoroutineState};
 pub use core::convert::Infallible;

@@ -1389,16 +1389,13 @@ impl<'a> Emitter<'a> {
         let (future, cx) = (future_field(), &self.cx);
         let value = Ident::new("__coro_value", Span::mixed_site());
         let site = super::site(p, &self.func.sig.ident.to_string(), polled.at);
-        let pending = quote! {
-            #p::Poll::Pending => {
-                #p::suspended_at(#site);
-                return #p::Poll::Pending;
-            }
-        };
+        // The site joins the task's async backtrace on `Pending`, and while a panic
+        // unwinds through the poll.
+        let pending = quote!(#p::Poll::Pending => return #p::Poll::Pending,);
         if polled.stream {
             let item = self.yielded(quote!(#value));
             quote! {
-                match #p::Stream::poll_next(#future, #cx) {
+                match #p::poll_next_at(#future, #cx, &|| #site) {
                     #p::Poll::Ready(#p::Option::Some(#value)) => return #item,
                     #p::Poll::Ready(#p::Option::None) => {}
                     #pending
@@ -1406,7 +1403,7 @@ impl<'a> Emitter<'a> {
             }
         } else {
             quote! {
-                let __coro_ready = match #p::Future::poll(#future, #cx) {
+                let __coro_ready = match #p::poll_at(#future, #cx, &|| #site) {
                     #p::Poll::Ready(#value) => #value,
                     #pending
                 };
