@@ -551,3 +551,20 @@ fn a_dump_shows_cleanups_running_and_jobs_on_the_blocking_pool() {
         "{text}"
     );
 }
+
+#[test]
+fn an_await_inside_another_macro_s_operands_has_its_site() {
+    #[coro::coroutine]
+    async fn shows() {
+        println!("{:?}", coro::sleep(Duration::from_secs(60)).await);
+    }
+    let line = line!() - 2;
+    let backtrace = coro::run(coro::scope(async |s| {
+        let task = s.spawn(shows());
+        coro::yield_now().await;
+        let backtrace = coro::debug::dump().tasks().next().unwrap().suspended_at();
+        task.cancel();
+        backtrace
+    }));
+    assert_eq!(backtrace, [format!("`shows` at tests/debug.rs:{line}:63")]);
+}

@@ -328,7 +328,7 @@ pub fn is_select(mac: &Macro) -> bool {
 }
 
 /// An `.await` in what `mac` expands to, as far as its tokens tell.
-fn awaits_in_macro(mac: &Macro) -> bool {
+pub fn awaits_in_macro(mac: &Macro) -> bool {
     is_select(mac) || await_in_tokens(mac.tokens.clone())
 }
 

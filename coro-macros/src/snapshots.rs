@@ -385,6 +385,14 @@ snapshot!(
 );
 
 snapshot!(
+    pinned_awaits_inside_another_macro,
+    async fn report(id: u32) {
+        println!("{id}: {}", fetch(id).await);
+        assert_eq!(check(id).await, Ok(()), "{id}");
+    }
+);
+
+snapshot!(
     pinned_generator_on_request,
     #[coroutine(pinned)]
     fn letters(words: Vec<String>) -> impl Iterator<Item = char> {

@@ -203,6 +203,22 @@ impl syn::visit_mut::VisitMut for SiteAwaits {
         }
     }
 
+    /// The `.await`s in another macro's operands (`println!("{}", f().await)`),
+    /// where the operands are expressions separated by commas; `select!` names its
+    /// own site.
+    fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+        if crate::scan::is_select(mac) || !crate::scan::awaits_in_macro(mac) {
+            return;
+        }
+        let Ok(mut args) = crate::scan::macro_args(mac) else {
+            return;
+        };
+        for arg in &mut args {
+            self.visit_expr_mut(arg);
+        }
+        mac.tokens = quote!(#(#args),*);
+    }
+
     fn visit_item_mut(&mut self, _: &mut syn::Item) {
         // A nested item's body is not this function's.
     }
