@@ -150,6 +150,26 @@
 ///   (a generator's iterator returns `None` instead, and a stream `Ready(None)`).
 /// - **Cost:** no allocation (a pinned generator boxes itself once); a resume is a
 ///   jump on the state's discriminant.
+////// - **`Debug`:** a generator or coroutine whose signature asks for it says where
+///   its body stands; only such a signature pays for it, a store per yield:
+///
+/// ```
+/// use std::fmt::Debug;
+///
+/// #[coro::coroutine]
+/// fn fib() -> impl Iterator<Item = u64> + Debug {
+///     let (mut a, mut b) = (0, 1);
+///     loop {
+///         yield_!(a);
+///         (a, b) = (b, a + b);
+///     }
+/// }
+///
+/// let mut numbers = fib();
+/// assert_eq!(format!("{numbers:?}"), "generator `fib` not started");
+/// numbers.next();
+/// assert!(format!("{numbers:?}").starts_with("generator `fib` suspended at "));
+/// ```
 ///
 /// - **Recursion:** a coroutine holds the state of what it awaits or forwards, so a
 ///   coroutine that calls itself boxes the call as a trait object (the macro says

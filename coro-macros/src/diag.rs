@@ -206,3 +206,10 @@ pub fn unboxed_recursion(name: &str, kind: &str) -> String {
          box the recursive call as a trait object: {boxed}"
     )
 }
+
+pub fn debug_on_async(kind: &str) -> String {
+    format!(
+        "`+ Debug` is for generators and coroutines; an `{kind}` shows where it waits in \
+         `coro::debug::dump()` instead: remove `+ Debug`"
+    )
+}

@@ -123,6 +123,9 @@ pub struct CoroutineFn {
     pub krate: Path,
     /// `#[coroutine(compact)]` or `#[coroutine(pinned)]`.
     pub forced: Option<Lowering>,
+    /// The signature asks for `Debug` (`-> impl Iterator<Item = T> + Debug`): the
+    /// machine keeps where it stands, for its `Debug` to say.
+    pub describes: bool,
 }
 
 impl CoroutineFn {
@@ -186,6 +189,12 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<CoroutineFn> {
             None
         }
     };
+    let debug = debug_bound(&sig);
+    if let (Some(bound), Some(kind)) = (&debug, &kind)
+        && kind.can_await()
+    {
+        errors.spanned(bound, diag::debug_on_async(kind.name()));
+    }
     let params = read_params(&mut sig);
     let body = *func.block;
     errors.into_result()?;
@@ -198,6 +207,29 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<CoroutineFn> {
         body,
         krate,
         forced,
+        describes: debug.is_some(),
+    })
+}
+
+/// The `Debug` bound of the signature's `impl` return type, if it has one.
+fn debug_bound(sig: &Signature) -> Option<syn::TraitBound> {
+    let ReturnType::Type(_, ty) = &sig.output else {
+        return None;
+    };
+    let Type::ImplTrait(TypeImplTrait { bounds, .. }) = &**ty else {
+        return None;
+    };
+    bounds.iter().find_map(|bound| match bound {
+        TypeParamBound::Trait(bound)
+            if bound
+                .path
+                .segments
+                .last()
+                .is_some_and(|last| last.ident == "Debug") =>
+        {
+            Some(bound.clone())
+        }
+        _ => None,
     })
 }
 

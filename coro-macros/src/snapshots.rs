@@ -385,6 +385,39 @@ snapshot!(
 );
 
 snapshot!(
+    generator_that_says_where_it_stands,
+    fn countdown(from: u32) -> impl Iterator<Item = u32> + Debug {
+        let mut n = from;
+        while n > 0 {
+            yield_!(n);
+            n -= 1;
+        }
+    }
+);
+
+snapshot!(
+    coroutine_that_says_where_it_stands,
+    fn running_sum() -> impl Coroutine<u32, Yield = u32, Return = ()> + Debug {
+        let mut total = 0;
+        loop {
+            total += yield_!(total);
+        }
+    }
+);
+
+snapshot!(
+    pinned_generator_that_says_where_it_stands,
+    #[coroutine(pinned)]
+    fn letters(words: Vec<String>) -> impl Iterator<Item = char> + Debug {
+        for word in &words {
+            for letter in word.chars() {
+                yield_!(letter);
+            }
+        }
+    }
+);
+
+snapshot!(
     pinned_awaits_inside_another_macro,
     async fn report(id: u32) {
         println!("{id}: {}", fetch(id).await);

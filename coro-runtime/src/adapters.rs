@@ -12,6 +12,8 @@ use core::task::{Context, Poll};
 
 use futures_core::Stream;
 
+use crate::debug::Site;
+use crate::describe::{Stage, describe};
 use crate::{Coroutine, CoroutineState};
 
 /// A coroutine made from its resume closure; returned as `impl Coroutine<R, ..>`.
@@ -177,5 +179,105 @@ where
 {
     fn is_terminated(&self) -> bool {
         self.done
+    }
+}
+
+/// A generator or coroutine whose signature asks for `Debug`: its resume closure
+/// also says which `yield_!` it stopped at, and the wrapper keeps where the body
+/// stands. Returned as `impl Iterator<Item = Y> + Debug` or `impl Coroutine<..> +
+/// Debug`.
+#[doc(hidden)]
+#[must_use = "generators and coroutines do nothing unless resumed"]
+pub struct Described<F> {
+    resume: F,
+    /// ``generator `fib` ``, written by the expansion.
+    named: &'static str,
+    stage: Stage,
+}
+
+impl<F> Unpin for Described<F> {}
+
+impl<F> Described<F> {
+    /// Runs one resume, keeping where the body stands.
+    #[inline(always)]
+    fn step<R, Y, T>(&mut self, arg: R) -> CoroutineState<Y, T>
+    where
+        F: FnMut(R, &mut Option<&'static Site>) -> CoroutineState<Y, T>,
+    {
+        let mut at = None;
+        self.stage = Stage::Poisoned;
+        let state = (self.resume)(arg, &mut at);
+        self.stage = match state {
+            CoroutineState::Yielded(_) => Stage::Suspended(at),
+            CoroutineState::Complete(_) => Stage::Finished,
+        };
+        state
+    }
+}
+
+/// Wraps a described generator's resume closure.
+#[doc(hidden)]
+#[inline(always)]
+pub fn described_generator<Y, F>(named: &'static str, resume: F) -> Described<F>
+where
+    F: FnMut((), &mut Option<&'static Site>) -> CoroutineState<Y, ()>,
+{
+    Described {
+        resume,
+        named,
+        stage: Stage::NotStarted,
+    }
+}
+
+/// Wraps a described coroutine's resume closure.
+#[doc(hidden)]
+#[inline(always)]
+pub fn described_coroutine<R, Y, T, F>(named: &'static str, resume: F) -> Described<F>
+where
+    F: FnMut(R, &mut Option<&'static Site>) -> CoroutineState<Y, T>,
+{
+    Described {
+        resume,
+        named,
+        stage: Stage::NotStarted,
+    }
+}
+
+impl<Y, F> Iterator for Described<F>
+where
+    F: FnMut((), &mut Option<&'static Site>) -> CoroutineState<Y, ()>,
+{
+    type Item = Y;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<Y> {
+        match self.step(()) {
+            CoroutineState::Yielded(item) => Some(item),
+            CoroutineState::Complete(()) => None,
+        }
+    }
+}
+
+impl<Y, F> FusedIterator for Described<F> where
+    F: FnMut((), &mut Option<&'static Site>) -> CoroutineState<Y, ()>
+{
+}
+
+impl<R, Y, T, F> Coroutine<R> for Described<F>
+where
+    F: FnMut(R, &mut Option<&'static Site>) -> CoroutineState<Y, T>,
+{
+    type Yield = Y;
+    type Return = T;
+
+    #[inline(always)]
+    fn resume(self: Pin<&mut Self>, arg: R) -> CoroutineState<Y, T> {
+        self.get_mut().step(arg)
+    }
+}
+
+impl<F> core::fmt::Debug for Described<F> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        describe(f, self.named, self.stage)
     }
 }

@@ -8,9 +8,10 @@
 //! scope owns), `cancel` (cancellation by hand), `cleanup` (async cleanup on
 //! cancellation), `builder` (named tasks), `task` (handles and errors), `time`,
 //! `blocking`, `suspend`, `channel`, `sync`, `context`, `debug` (the live task
-//! tree), `clock` (its coarse clock), `trace` and `trace_svg` (the timeline). All
-//! `unsafe` code is in one module, `raw` (a task in one allocation, wakers without
-//! allocations of their own); the rest of the crate is safe code.
+//! tree), `clock` (its coarse clock), `trace` and `trace_svg` (the timeline) and
+//! `describe` (what a generator's `Debug` says). All `unsafe` code is in one
+//! module, `raw` (a task in one allocation, wakers without allocations of their
+//! own); the rest of the crate is safe code.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -26,6 +27,7 @@ pub mod context;
 mod coop;
 mod coroutine;
 pub mod debug;
+mod describe;
 mod executor;
 pub mod io;
 mod pinned;

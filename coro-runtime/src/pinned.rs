@@ -23,6 +23,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use futures_core::Stream;
 
+use crate::debug::Site;
+use crate::describe::{Stage, describe};
 use crate::{Coroutine, CoroutineState};
 
 /// The values in flight between a pinned body and its wrapper: the last yielded
@@ -35,6 +37,11 @@ pub struct YieldSlot<Y, R = ()> {
 struct Exchange<Y, R> {
     yielded: Option<Y>,
     resumed: Option<R>,
+    /// Where the body last yielded, for `Debug` (set only by a body whose
+    /// signature asks for it).
+    at: Option<&'static Site>,
+    /// ``generator `fib` ``, for `Debug`; empty unless the signature asks for it.
+    named: &'static str,
 }
 
 impl<Y, R> YieldSlot<Y, R> {
@@ -42,10 +49,19 @@ impl<Y, R> YieldSlot<Y, R> {
     /// to the wrapper.
     #[doc(hidden)]
     pub fn new() -> Self {
+        Self::named("")
+    }
+
+    /// A slot for a body whose signature asks for `Debug`, which says it is
+    /// `named` (``generator `fib` ``).
+    #[doc(hidden)]
+    pub fn named(named: &'static str) -> Self {
         YieldSlot {
             shared: Arc::new(Mutex::new(Exchange {
                 yielded: None,
                 resumed: None,
+                at: None,
+                named,
             })),
         }
     }
@@ -56,6 +72,27 @@ impl<Y, R> YieldSlot<Y, R> {
         YieldSlot {
             shared: Arc::clone(&self.shared),
         }
+    }
+
+    /// The next `yield_!` is at `site` (what a body whose signature asks for
+    /// `Debug` says before each).
+    #[doc(hidden)]
+    pub fn mark(&self, site: &'static Site) {
+        self.lock().at = Some(site);
+    }
+
+    fn describe(&self, f: &mut core::fmt::Formatter<'_>, phase: Phase) -> core::fmt::Result {
+        let (at, named) = {
+            let exchange = self.lock();
+            (exchange.at, exchange.named)
+        };
+        let stage = match phase {
+            Phase::Fresh => Stage::NotStarted,
+            Phase::Suspended => Stage::Suspended(at),
+            Phase::Running => Stage::Poisoned,
+            Phase::Done => Stage::Finished,
+        };
+        describe(f, named, stage)
     }
 
     fn lock(&self) -> MutexGuard<'_, Exchange<Y, R>> {
@@ -457,3 +494,15 @@ impl<Y, F: Future<Output = ()>> Iterator for PinnedGenerator<Y, F> {
 }
 
 impl<Y, F: Future<Output = ()>> FusedIterator for PinnedGenerator<Y, F> {}
+
+impl<Y, R, F> core::fmt::Debug for PinnedCoroutine<Y, R, F> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.slot.describe(f, self.phase)
+    }
+}
+
+impl<Y, F> core::fmt::Debug for PinnedGenerator<Y, F> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.inner.slot.describe(f, self.inner.phase)
+    }
+}

@@ -1,7 +1,9 @@
 //! Items the `#[coroutine]` expansion names through `::coro::__private`. Not an API:
 //! anything here may change in any release.
 
-pub use crate::adapters::{coroutine, future, generator, stream};
+pub use crate::adapters::{
+    coroutine, described_coroutine, described_generator, future, generator, stream,
+};
 pub use crate::debug::{Site, poll_at, poll_next_at, sited, suspended_at};
 pub use crate::question_mark::{FromResidual, Try};
 pub use crate::{Coroutine, CoroutineState};

@@ -358,6 +358,11 @@ fn next_state() -> Ident {
 }
 
 /// The pinned field of a state that waits on an `.await`.
+/// Where a described body writes the `yield_!` it stops at.
+fn at_slot() -> Ident {
+    Ident::new("__coro_at", Span::mixed_site())
+}
+
 fn future_field() -> Ident {
     Ident::new("__coro_future", Span::mixed_site())
 }
@@ -769,7 +774,14 @@ impl<'a> Emitter<'a> {
                 #wrapper
             }
         };
+        let (at, named) = (at_slot(), self.named());
         match &self.func.kind {
+            Kind::Generator { item } if self.describes() => {
+                let y = nameable(Some(item));
+                sync_machine(quote! {
+                    #p::described_generator::<#y, _>(#named, move |_: (), #at| #dispatch_loop)
+                })
+            }
             Kind::Generator { item } => {
                 let y = nameable(Some(item));
                 sync_machine(quote! {
@@ -788,11 +800,19 @@ impl<'a> Emitter<'a> {
                     t = quote!(());
                 }
                 let r = nameable(Some(resume));
+                let (wrap, extra) = if self.describes() {
+                    (quote!(described_coroutine), quote!(#named,))
+                } else {
+                    (quote!(coroutine), quote!())
+                };
+                let at = self.describes().then_some(quote!(, #at));
                 if is_unit(resume) || !self.uses_resume_slot.get() {
-                    sync_machine(quote!(#p::coroutine::<#r, #y, #t, _>(move |_| #dispatch_loop)))
+                    sync_machine(
+                        quote!(#p::#wrap::<#r, #y, #t, _>(#extra move |_ #at| #dispatch_loop)),
+                    )
                 } else {
                     sync_machine(quote! {
-                        #p::coroutine::<#r, #y, #t, _>(move |__coro_arg| {
+                        #p::#wrap::<#r, #y, #t, _>(#extra move |__coro_arg #at| {
                             let mut #slot = #p::Option::Some(__coro_arg);
                             #dispatch_loop
                         })
@@ -808,6 +828,20 @@ impl<'a> Emitter<'a> {
                 quote!(#p::stream::<#y, _, _>(#start, move |mut #state, #cx| #dispatch_loop))
             }
         }
+    }
+
+    /// Whether this body keeps where it stands, for its `Debug`.
+    fn describes(&self) -> bool {
+        self.func.describes && !self.is_async()
+    }
+
+    /// ``"generator `fib`"``: what the body's `Debug` calls it.
+    fn named(&self) -> String {
+        let kind = match self.func.kind {
+            Kind::Generator { .. } => "generator",
+            _ => "coroutine",
+        };
+        format!("{kind} `{}`", self.func.sig.ident)
     }
 
     fn state_arm(&self, block: BlockId) -> TokenStream {
@@ -1110,9 +1144,16 @@ impl<'a> Emitter<'a> {
                 let yielded = Ident::new("__coro_yielded", Span::mixed_site());
                 let store = self.store(env, *next);
                 let yielded_value = self.yielded(quote!(#yielded));
+                // A body whose signature asks for `Debug` says where it stopped.
+                let mark = self.describes().then(|| {
+                    let (p, at) = (&self.private, at_slot());
+                    let site = super::site(p, &self.func.sig.ident.to_string(), span);
+                    quote!(*#at = #p::Option::Some(#site);)
+                });
                 quote_spanned! {span=>
                     let #yielded = #value;
                     #store
+                    #mark
                     return #yielded_value;
                 }
             }

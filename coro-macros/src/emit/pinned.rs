@@ -50,6 +50,18 @@ pub fn emit(func: &CoroutineFn, boxing: Boxing) -> TokenStream {
     let p = quote!(#krate::__private);
     let slot = Ident::new("__coro_slot", Span::mixed_site());
     let body = async_body(func, &slot);
+    // What a body whose signature asks for `Debug` calls itself there.
+    let new_slot = match (func.describes, kind) {
+        (true, Kind::Generator { .. }) => {
+            let named = format!("generator `{}`", sig.ident);
+            quote!(named(#named))
+        }
+        (true, Kind::Coroutine { .. }) => {
+            let named = format!("coroutine `{}`", sig.ident);
+            quote!(named(#named))
+        }
+        _ => quote!(new()),
+    };
     let machine = match kind {
         Kind::Future { output } => {
             let t = nameable(output.as_ref());
@@ -65,7 +77,7 @@ pub fn emit(func: &CoroutineFn, boxing: Boxing) -> TokenStream {
         Kind::Generator { item } => {
             let y = nameable(Some(item));
             quote! {
-                let #slot = #p::YieldSlot::<#y, ()>::new();
+                let #slot = #p::YieldSlot::<#y, ()>::#new_slot;
                 #p::pinned_generator::<#y, _>(#slot.handle(), #body)
             }
         }
@@ -88,7 +100,7 @@ pub fn emit(func: &CoroutineFn, boxing: Boxing) -> TokenStream {
                 Boxing::KeepUnpin => quote!(#p::Box::pin(#coroutine)),
             };
             quote! {
-                let #slot = #p::YieldSlot::<#y, #r>::new();
+                let #slot = #p::YieldSlot::<#y, #r>::#new_slot;
                 #coroutine
             }
         }
@@ -124,7 +136,13 @@ fn async_body(func: &CoroutineFn, slot: &Ident) -> TokenStream {
         });
     }
     let krate = &func.krate;
-    let macros = suspension_macros(&func.kind, slot, &quote!(#krate::__private));
+    let described = func.describes.then(|| func.sig.ident.to_string());
+    let macros = suspension_macros(
+        &func.kind,
+        slot,
+        &quote!(#krate::__private),
+        described.as_deref(),
+    );
     if macros.is_some() {
         prelude.push(quote!(let _ = &#slot;));
     }
@@ -146,7 +164,15 @@ fn async_body(func: &CoroutineFn, slot: &Ident) -> TokenStream {
 }
 
 /// `yield_!` and `yield_from!` for this kind, as `macro_rules!` in the block.
-fn suspension_macros(kind: &Kind, slot: &Ident, p: &TokenStream) -> Option<TokenStream> {
+/// A body whose signature asks for `Debug` (`described`, the function's name)
+/// marks each `yield_!`'s place in the slot first: `line!()` in a macro's
+/// expansion is the line of the invocation it came from, the user's `yield_!`.
+fn suspension_macros(
+    kind: &Kind,
+    slot: &Ident,
+    p: &TokenStream,
+    described: Option<&str>,
+) -> Option<TokenStream> {
     let (yield_method, forward_method) = match kind {
         Kind::Future { .. } => return None,
         Kind::Stream { .. } => (quote!(yield_item), quote!(forward_stream)),
@@ -167,15 +193,39 @@ fn suspension_macros(kind: &Kind, slot: &Ident, p: &TokenStream) -> Option<Token
     let call = Span::call_site();
     let yield_name = Ident::new("yield_", call);
     let yield_from_name = Ident::new("yield_from", call);
+    let mark = described.map(|function| {
+        quote_spanned! {Span::mixed_site()=>
+            #slot.mark({
+                static SITE: #p::Site = #p::Site {
+                    function: #function,
+                    file: ::core::file!(),
+                    line: ::core::line!(),
+                    column: ::core::column!(),
+                };
+                &SITE
+            });
+        }
+    });
+    let unit = quote_spanned!(Span::mixed_site()=> #slot.#yield_method(()).await);
+    let value = quote_spanned!(Span::mixed_site()=> #slot.#yield_method($value).await);
+    let forward = quote_spanned!(Span::mixed_site()=> #slot.#forward_method(#source).await);
+    let (unit, value, forward) = match mark {
+        Some(mark) => (
+            quote!({ #mark #unit }),
+            quote!({ #mark #value }),
+            quote!({ #mark #forward }),
+        ),
+        None => (unit, value, forward),
+    };
     Some(quote_spanned! {Span::mixed_site()=>
         #[allow(unused_macros)]
         macro_rules! #yield_name {
-            () => { #slot.#yield_method(()).await };
-            ($value:expr $(,)?) => { #slot.#yield_method($value).await };
+            () => { #unit };
+            ($value:expr $(,)?) => { #value };
         }
         #[allow(unused_macros)]
         macro_rules! #yield_from_name {
-            ($source:expr $(,)?) => { #slot.#forward_method(#source).await };
+            ($source:expr $(,)?) => { #forward };
         }
     })
 }
