@@ -568,3 +568,66 @@ fn an_await_inside_another_macro_s_operands_has_its_site() {
     }));
     assert_eq!(backtrace, [format!("`shows` at tests/debug.rs:{line}:63")]);
 }
+
+/// Run by `a_child_s_panic_re_raised_by_its_scope_is_noted_once`, in a process of
+/// its own, to panic there.
+#[test]
+fn panics_in_a_child_when_asked() {
+    #[coro::coroutine]
+    async fn fails() -> u32 {
+        coro::yield_now().await;
+        "x".parse::<u32>().expect("a number")
+    }
+
+    #[coro::coroutine]
+    async fn serve() -> u32 {
+        let mut total = 0;
+        for _ in 0..2 {
+            total += fails().await;
+        }
+        total
+    }
+
+    if std::env::var_os("CORO_TEST_PANIC").is_none() {
+        return;
+    }
+    coro::run(coro::scope(async |s| {
+        s.spawn(coro::scope(async |inner| {
+            inner.task().name("request").spawn(serve());
+        }));
+    }));
+}
+
+#[test]
+fn a_child_s_panic_re_raised_by_its_scope_is_noted_once() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "panics_in_a_child_when_asked", "--nocapture"])
+        .env("CORO_TEST_PANIC", "1")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let notes: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.starts_with("coro: "))
+        .collect();
+    assert_eq!(notes.len(), 1, "{stderr}");
+    assert!(
+        notes[0].starts_with("coro: task ")
+            && notes[0].contains(" `request` (spawned at tests/debug.rs:")
+            && notes[0].ends_with("panicked: a number: ParseIntError { kind: InvalidDigit }"),
+        "{stderr}"
+    );
+    let after: Vec<&str> = stderr
+        .lines()
+        .skip_while(|line| !line.starts_with("coro: "))
+        .skip(1)
+        .take(2)
+        .collect();
+    assert!(
+        after[0].starts_with("  in `serve` at tests/debug.rs:"),
+        "{stderr}"
+    );
+    assert!(after[1].starts_with("  re-raised by scope "), "{stderr}");
+}

@@ -211,6 +211,9 @@ impl<'env> Children<'env> {
             } else {
                 poll()
             };
+            if let Poll::Ready(Err(Failure::Panic(payload))) = &polled {
+                self.note_panic(index, &task, payload.as_ref());
+            }
             match polled {
                 Poll::Pending => {}
                 Poll::Ready(outcome) => {
@@ -247,6 +250,34 @@ impl<'env> Children<'env> {
             }
         }
         polled
+    }
+
+    /// A child panicked, and its scope will re-raise the panic: says on stderr,
+    /// after what the panic hook printed, which task it was and which `.await`s
+    /// it unwound through, since the re-raised panic cannot carry them. A panic
+    /// re-raised from a scope further down was noted there already.
+    #[cold]
+    fn note_panic(&self, index: usize, task: &Polling<'_>, payload: &(dyn std::any::Any + Send)) {
+        if !crate::debug::first_note_of(payload) {
+            return;
+        }
+        let header = task.header();
+        let mut note = format!("coro: task {}.{index}", self.record.id());
+        if let Some(name) = header.name() {
+            note.push_str(&format!(" `{name}`"));
+        }
+        if let Some(at) = header.copy().spawned_at {
+            note.push_str(&format!(" (spawned at {at})"));
+        }
+        note.push_str(&format!(
+            " panicked: {}",
+            crate::task::panic_message(payload)
+        ));
+        for site in self.record.backtrace(index) {
+            note.push_str(&format!("\n  in {site}"));
+        }
+        note.push_str(&format!("\n  re-raised by {}", self.record.describe()));
+        eprintln!("{note}");
     }
 
     /// Takes the task at `index` out, if it is still there.

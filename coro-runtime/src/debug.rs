@@ -53,6 +53,21 @@ thread_local! {
     static BASE: Cell<usize> = const { Cell::new(0) };
 }
 
+thread_local! {
+    /// The payload of the last panic a note was written for (by address: a scope
+    /// re-raises the same box, through every task above the one it began in).
+    static NOTED: Cell<*const ()> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Is this the first time a task's poll ends with this panic (rather than a scope
+/// below re-raising it)? Remembers it.
+pub(crate) fn first_note_of(payload: &(dyn std::any::Any + Send)) -> bool {
+    let address = payload as *const (dyn std::any::Any + Send) as *const ();
+    NOTED
+        .try_with(|noted| noted.replace(address) != address)
+        .unwrap_or(false)
+}
+
 /// The sites the task being polled has pushed in this poll: after a panic, the
 /// `.await`s it unwound through, innermost first.
 pub(crate) fn unwound() -> Vec<&'static Site> {
