@@ -11,6 +11,7 @@
 mod choose;
 mod diag;
 mod emit;
+mod lifetime;
 mod liveness;
 mod lower;
 mod parse;

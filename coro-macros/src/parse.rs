@@ -182,7 +182,7 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<CoroutineFn> {
     };
     let mut errors = Errors::default();
     let mut sig = func.sig;
-    let kind = match read_kind(&mut sig) {
+    let kind = match read_kind(&mut sig, &krate) {
         Ok(kind) => Some(kind),
         Err(error) => {
             errors.push(error);
@@ -276,7 +276,7 @@ fn item_kind(item: &Item) -> &'static str {
     }
 }
 
-fn read_kind(sig: &mut Signature) -> syn::Result<Kind> {
+fn read_kind(sig: &mut Signature, krate: &Path) -> syn::Result<Kind> {
     if let Some(asyncness) = sig.asyncness.take() {
         let output = match &sig.output {
             ReturnType::Default => None,
@@ -284,8 +284,10 @@ fn read_kind(sig: &mut Signature) -> syn::Result<Kind> {
         };
         let out_ty = output.clone().unwrap_or_else(|| syn::parse_quote!(()));
         let span = asyncness.span;
-        sig.output =
-            syn::parse_quote_spanned!(span=> -> impl ::core::future::Future<Output = #out_ty>);
+        let captures = crate::lifetime::capture_all(sig, &quote::quote!(#krate::__private));
+        sig.output = syn::parse_quote_spanned!(span=>
+            -> impl ::core::future::Future<Output = #out_ty> #captures
+        );
         return Ok(Kind::Future {
             output: Some(output.unwrap_or_else(|| syn::parse_quote!(()))),
         });

@@ -418,6 +418,18 @@ snapshot!(
 );
 
 snapshot!(
+    suspend_function_capturing_its_borrows,
+    async fn longer<'a>(a: &'a str, b: &str, rest: std::slice::Iter<'_, u8>) -> &'a str {
+        ready(()).await;
+        if a.len() >= b.len() + rest.len() {
+            a
+        } else {
+            ""
+        }
+    }
+);
+
+snapshot!(
     pinned_awaits_inside_another_macro,
     async fn report(id: u32) {
         println!("{id}: {}", fetch(id).await);

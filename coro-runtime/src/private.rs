@@ -165,3 +165,10 @@ pub fn select_all_disabled() -> ! {
          its pattern) and there is no `else` arm to run"
     )
 }
+
+/// Mentions a lifetime in an `impl Trait` return type, which captures it in every
+/// edition: what an `async fn` the attribute rewrites returns, `impl Future<..> +
+/// Captures<'a>`, as rustc's own `async fn` captures every lifetime.
+pub trait Captures<'a> {}
+
+impl<T: ?Sized> Captures<'_> for T {}

@@ -1,0 +1,17 @@
+//! Each suspend function of the crate runs, holding its borrows across awaits.
+
+use coro_edition_2021::{apply, first, longer, sum, Counter};
+
+#[test]
+fn suspend_functions_borrow_their_parameters_in_edition_2021() {
+    let text = String::from("1, 2, 3");
+    assert_eq!(coro::run(sum(&text)), 6);
+    let (a, b) = (String::from("long"), String::from("no"));
+    assert_eq!(coro::run(longer(&a, &b)), "long");
+    let words = [String::from("first"), String::from("second")];
+    assert_eq!(coro::run(first(words.iter())).as_deref(), Some("first"));
+    assert_eq!(coro::run(apply(|s| s.len(), &text)), 7);
+    let mut counter = Counter { count: 1 };
+    assert_eq!(coro::run(counter.get()), 1);
+    assert_eq!(coro::run(counter.bump(&4)), 5);
+}
