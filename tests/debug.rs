@@ -513,29 +513,46 @@ fn a_dump_says_how_long_each_task_has_waited() {
 
 #[test]
 fn a_dump_shows_cleanups_running_and_jobs_on_the_blocking_pool() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
     let (release, wait) = std::sync::mpsc::channel::<()>();
+    let started = Arc::new(AtomicBool::new(false));
     let (text, states, jobs) = coro::run(coro::scope(async |s| {
-        let session = s.task().name("session").spawn(async {
-            let _goodbye = coro::on_cancel(async {
-                coro::sleep(Duration::from_millis(100)).await;
+        // The cleanup waits until the dump is taken: nothing here depends on
+        // timing, which valgrind stretches.
+        let (dumped, mut dump_taken) = coro::channel::bounded::<()>(1);
+        let session = s.task().name("session").spawn(async move {
+            let _goodbye = coro::on_cancel(async move {
+                let _ = dump_taken.recv().await;
             });
             std::future::pending::<()>().await;
         });
-        let job = coro::spawn_blocking(move || wait.recv().unwrap());
+        let job_started = started.clone();
+        let job = coro::spawn_blocking(move || {
+            job_started.store(true, Ordering::Release);
+            wait.recv().unwrap()
+        });
         coro::yield_now().await;
         session.cancel();
-        coro::sleep(Duration::from_millis(20)).await;
+        // Its handle reports the cancellation once the task is gone and has left
+        // its cleanup to the scope.
+        assert!(session.await.unwrap_err().is_cancelled());
+        while !started.load(Ordering::Acquire) {
+            coro::sleep(Duration::from_millis(1)).await;
+        }
         let tree = coro::debug::dump();
         let states: Vec<TaskState> = tree.tasks().map(|task| task.state()).collect();
         let jobs: Vec<(bool, u32)> = tree
             .jobs()
             .map(|job| (job.is_running(), job.spawned_at().line()))
             .collect();
+        drop(dumped);
         release.send(()).unwrap();
         job.await;
         (tree.to_string(), states, jobs)
     }));
-    let (cleanup_line, job_line) = (line!() - 19, line!() - 14);
+    let (cleanup_line, job_line) = (line!() - 29, line!() - 23);
     assert_eq!(states, [TaskState::RunningCleanup], "{text}");
     assert!(
         text.contains(&format!(

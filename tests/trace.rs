@@ -119,7 +119,7 @@ fn a_trace_has_a_track_per_task_the_cause_of_each_cancellation_and_whole_arrows(
             // Cancelled by a timeout, after a blocking job woke it.
             lines.insert("timeout", line!() + 1);
             let timed = coro::timeout(
-                Duration::from_millis(30),
+                Duration::from_millis(300),
                 coro::scope(async |inner| {
                     inner.task().name("blocked").spawn(async {
                         coro::spawn_blocking(|| std::thread::sleep(Duration::from_millis(1))).await;

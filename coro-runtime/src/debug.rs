@@ -556,8 +556,14 @@ impl Node {
 ///
 /// coro::run(async {
 ///     let (release, wait) = std::sync::mpsc::channel::<()>();
-///     let job = coro::spawn_blocking(move || wait.recv().unwrap());
-///     coro::sleep(Duration::from_millis(20)).await;
+///     let (started, has_started) = std::sync::mpsc::channel::<()>();
+///     let job = coro::spawn_blocking(move || {
+///         started.send(()).unwrap();
+///         wait.recv().unwrap()
+///     });
+///     while has_started.try_recv().is_err() {
+///         coro::sleep(Duration::from_millis(1)).await;
+///     }
 ///     let tree = coro::debug::dump();
 ///     let running = tree.jobs().next().expect("the job is listed");
 ///     assert!(running.is_running());
