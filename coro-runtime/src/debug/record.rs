@@ -1,0 +1,237 @@
+//! What one set of children (a scope's, the executor's detached tasks, a scope's
+//! cleanups) tells a dump: its kind, where it was opened, the task it was opened
+//! in, a weak look at its slab, and the backtraces its tasks stopped at, in a
+//! thread-local registry of records.
+
+use std::cell::{Cell, RefCell};
+use std::panic::Location;
+use std::rc::{Rc, Weak};
+
+use super::sites::{BACKTRACE, BASE, DEPTH, RECORDING, Site};
+use crate::children::BODY;
+use crate::raw::{OwnerSide, SlabProbe};
+
+/// What kind of set of tasks a record describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopeKind {
+    /// The executor of a [`run`](crate::run): its main future, and the detached tasks.
+    Executor,
+    /// A [`scope`](crate::scope()).
+    Scope,
+    /// A [`try_scope`](crate::try_scope).
+    TryScope,
+    /// A [`supervisor_scope`](crate::supervisor_scope).
+    SupervisorScope,
+    /// The cleanups ([`on_cancel`](crate::on_cancel)) a scope runs.
+    Cleanups,
+}
+
+impl ScopeKind {
+    pub(super) fn label(self) -> &'static str {
+        match self {
+            ScopeKind::Executor => "executor",
+            ScopeKind::Scope => "scope",
+            ScopeKind::TryScope => "try_scope",
+            ScopeKind::SupervisorScope => "supervisor_scope",
+            ScopeKind::Cleanups => "cleanups",
+        }
+    }
+}
+
+/// Where a set of tasks was opened: in which record's task (or body).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Place {
+    pub(super) record: u64,
+    pub(super) index: usize,
+}
+
+/// What one set of children tells [`dump`].
+pub(crate) struct ScopeRecord {
+    pub(super) id: u64,
+    pub(super) kind: ScopeKind,
+    pub(super) opened_at: Option<&'static Location<'static>>,
+    pub(super) opened_in: Option<Place>,
+    /// The owner's tasks, read only when a dump asks.
+    pub(super) tasks: SlabProbe,
+    /// The index polled right now, or `NOT_POLLING`.
+    pub(super) polling: Cell<usize>,
+    /// Per index, where its task stopped when it last returned `Pending`
+    /// (innermost first). Kept here rather than in the task, which stays small:
+    /// an index's vector is reused by the tasks that come after.
+    pub(super) backtraces: RefCell<Vec<Vec<&'static Site>>>,
+    /// Whether any task here ever kept a site: if not, there is nothing to clear.
+    pub(super) any_backtrace: Cell<bool>,
+    pub(super) wakes: Rc<OwnerSide>,
+    /// Its place in `REGISTRY`, for a removal in constant time.
+    pub(super) registered_at: Cell<usize>,
+}
+
+/// No index: nothing of the record is being polled.
+pub(super) const NOT_POLLING: usize = usize::MAX - 1;
+
+thread_local! {
+    pub(super) static REGISTRY: RefCell<Vec<Weak<ScopeRecord>>> = const { RefCell::new(Vec::new()) };
+    static NEXT_ID: Cell<u64> = const { Cell::new(1) };
+}
+
+impl ScopeRecord {
+    /// Registers a new record, opened in `opened_in` (the innermost task or body
+    /// being polled, found through the scope being polled, see `Children::new`).
+    pub(crate) fn register(
+        kind: ScopeKind,
+        opened_at: Option<&'static Location<'static>>,
+        opened_in: Option<Place>,
+        tasks: SlabProbe,
+        wakes: Rc<OwnerSide>,
+    ) -> Rc<Self> {
+        let id = NEXT_ID.with(|next| next.replace(next.get() + 1));
+        let record = Rc::new(ScopeRecord {
+            id,
+            kind,
+            opened_at,
+            opened_in,
+            tasks,
+            polling: Cell::new(NOT_POLLING),
+            backtraces: RefCell::new(Vec::new()),
+            any_backtrace: Cell::new(false),
+            wakes,
+            registered_at: Cell::new(0),
+        });
+        let _ = REGISTRY.try_with(|registry| {
+            let mut registry = registry.borrow_mut();
+            record.registered_at.set(registry.len());
+            registry.push(Rc::downgrade(&record));
+        });
+        record
+    }
+
+    /// What is being polled in this record now: a task, or else its owner's body
+    /// (the owner polls its body only when no task of its is being polled, so the
+    /// body needs no mark of its own).
+    pub(crate) fn place(&self) -> Place {
+        let index = self.polling.get();
+        Place {
+            record: self.id,
+            index: if index == NOT_POLLING { BODY } else { index },
+        }
+    }
+
+    /// Runs `poll` with task `index` marked as being polled, and keeps the sites
+    /// its futures return `Pending` at. Those gather in one thread-local vector,
+    /// above the ones of the tasks polling this one, and are copied out after the
+    /// poll; a poll that records nothing, of a task that had nothing, costs a few
+    /// flag and length checks.
+    pub(crate) fn polling<R>(&self, index: usize, poll: impl FnOnce() -> R) -> R {
+        /// Puts back what was polled before and keeps this poll's sites, on return
+        /// or unwind.
+        struct Restore<'a> {
+            record: &'a ScopeRecord,
+            index: usize,
+            outer_index: usize,
+            base: usize,
+            outer_base: usize,
+            was_recording: bool,
+        }
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                self.record.polling.set(self.outer_index);
+                RECORDING.set(self.was_recording);
+                BASE.set(self.outer_base);
+                if DEPTH.get() == self.base {
+                    // Nothing recorded: the usual case for tasks that are not
+                    // coroutines. Forget what an earlier poll kept, if anything.
+                    self.record.forget_backtrace(self.index);
+                    return;
+                }
+                DEPTH.set(self.base);
+                self.record.any_backtrace.set(true);
+                BACKTRACE.with_borrow_mut(|current| {
+                    let own = current.get(self.base..).unwrap_or_default();
+                    let mut backtraces = self.record.backtraces.borrow_mut();
+                    match backtraces.get_mut(self.index) {
+                        Some(kept) => {
+                            kept.clear();
+                            kept.extend_from_slice(own);
+                        }
+                        None if own.is_empty() => {}
+                        None => {
+                            backtraces.resize_with(self.index, Vec::new);
+                            backtraces.push(own.to_vec());
+                        }
+                    }
+                    current.truncate(self.base);
+                });
+            }
+        }
+        let base = DEPTH.get();
+        let _restore = Restore {
+            record: self,
+            index,
+            outer_index: self.polling.replace(index),
+            base,
+            outer_base: BASE.replace(base),
+            was_recording: RECORDING.replace(true),
+        };
+        poll()
+    }
+
+    /// Clears what the task at `index` kept: its poll recorded nothing, or it is
+    /// gone and the next task there starts with no sites.
+    #[inline]
+    pub(crate) fn forget_backtrace(&self, index: usize) {
+        if self.any_backtrace.get()
+            && let Some(kept) = self.backtraces.borrow_mut().get_mut(index)
+        {
+            kept.clear();
+        }
+    }
+
+    /// The record's number: its scope's in task ids (`3` of `3.1`).
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// `try_scope 4`.
+    pub(crate) fn name(&self) -> String {
+        format!("{} {}", self.kind.label(), self.id)
+    }
+
+    /// `try_scope 4 opened at src/main.rs:9:5, in task 3.1`: the record in a line.
+    pub(crate) fn describe(&self) -> String {
+        let mut line = self.name();
+        if let Some(at) = self.opened_at {
+            line.push_str(&format!(" opened at {at}"));
+        }
+        match self.opened_in {
+            Some(place) if place.index == BODY => {
+                line.push_str(&format!(", in the body of {}", place.record));
+            }
+            Some(place) => line.push_str(&format!(", in task {}.{}", place.record, place.index)),
+            None => {}
+        }
+        line
+    }
+
+    pub(crate) fn backtrace(&self, index: usize) -> Vec<&'static Site> {
+        self.backtraces
+            .borrow()
+            .get(index)
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for ScopeRecord {
+    fn drop(&mut self) {
+        let at = self.registered_at.get();
+        let _ = REGISTRY.try_with(|registry| {
+            let mut registry = registry.borrow_mut();
+            if at < registry.len() {
+                registry.swap_remove(at);
+                if let Some(moved) = registry.get(at).and_then(Weak::upgrade) {
+                    moved.registered_at.set(at);
+                }
+            }
+        });
+    }
+}
