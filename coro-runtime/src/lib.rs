@@ -8,10 +8,10 @@
 //! scope owns), `cancel` (cancellation by hand), `cleanup` (async cleanup on
 //! cancellation), `builder` (named tasks), `task` (handles and errors), `time`,
 //! `blocking`, `suspend`, `channel`, `sync`, `context`, `debug` (the live task
-//! tree), `clock` (its coarse clock), `trace` and `trace_svg` (the timeline) and
-//! `describe` (what a generator's `Debug` says). All `unsafe` code is in one
-//! module, `raw` (a task in one allocation, wakers without allocations of their
-//! own); the rest of the crate is safe code.
+//! tree), `clock` (its coarse clock), `trace` (the timeline, as JSON or a
+//! picture) and `describe` (what a generator's `Debug` says). All `unsafe` code is
+//! in one module, `raw` (a task in one allocation, wakers without allocations of
+//! their own); the rest of the crate is safe code.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -45,7 +45,6 @@ pub mod sync;
 mod task;
 mod time;
 mod trace;
-mod trace_svg;
 
 pub use blocking::{Blocking, spawn_blocking};
 pub use builder::{Detached, TaskBuilder};

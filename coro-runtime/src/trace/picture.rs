@@ -9,8 +9,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
-use crate::trace::Event;
-use crate::trace::view::Kind;
+use super::Event;
+use super::event::view::Kind;
 
 const LABELS: f64 = 380.0;
 const PLOT: f64 = 1100.0;
