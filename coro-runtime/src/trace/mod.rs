@@ -37,6 +37,11 @@ use crate::task::{Failure, Header};
 /// main future of a run is [`MAIN`].
 pub(crate) type TaskKey = (usize, usize);
 
+/// How many track and scope names are kept for an output added later (a second
+/// `trace_to` right after the first gets them all; the trace's memory stays
+/// bounded however many tasks a long run spawns).
+const NAMES_KEPT: usize = 4096;
+
 /// The main future's place: no wake table has address 0.
 pub(crate) const MAIN: TaskKey = (0, 0);
 
@@ -173,8 +178,10 @@ impl State {
     }
 
     fn emit_name(&mut self, event: Event) {
-        self.emit(event.clone());
-        self.names.push(event);
+        if self.names.len() < NAMES_KEPT {
+            self.names.push(event.clone());
+        }
+        self.emit(event);
     }
 
     /// The task's track, made (and its scope named) if it is new.
