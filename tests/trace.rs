@@ -153,6 +153,25 @@ fn a_trace_has_a_track_per_task_the_cause_of_each_cancellation_and_whole_arrows(
         assert!(name.contains(&format!("spawned at {here}:")), "{name}");
     }
 
+    // Every task's track ends once: completed, panicked, returned `Err`, or
+    // cancelled with a cause.
+    for (task, name) in &tasks {
+        let ends: Vec<&Value> = events
+            .iter()
+            .filter(|event| event["ph"] == "i" && track(event) == **task)
+            .collect();
+        assert_eq!(ends.len(), 1, "{name}: {ends:?}");
+        let end = ends[0]["name"].as_str().unwrap();
+        assert!(
+            ["completed", "panicked", "returned Err", "cancelled"].contains(&end),
+            "{name}: {end}"
+        );
+        if end == "cancelled" {
+            let cause = ends[0]["args"]["cause"].as_str().unwrap();
+            assert!(!cause.is_empty(), "{name}");
+        }
+    }
+
     assert_eq!(
         cancel_cause(&events, "by handle"),
         Some(format!("cancel() on its handle at {here}:{}:21", lines["handle"]).as_str())
