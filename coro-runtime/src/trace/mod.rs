@@ -131,10 +131,7 @@ impl State {
     fn emit(&mut self, event: Event) {
         for (path, output) in &mut self.outputs {
             if let Err(error) = output.write(&event) {
-                eprintln!(
-                    "coro: could not write the trace to {}: {error}",
-                    path.display()
-                );
+                unwritten(path, &error);
             }
         }
     }
@@ -342,12 +339,18 @@ pub(crate) fn finish() {
     let outputs = std::mem::take(&mut sink.lock().outputs);
     for (path, output) in outputs {
         if let Err(error) = output.finish() {
-            eprintln!(
-                "coro: could not write the trace to {}: {error}",
-                path.display()
-            );
+            unwritten(&path, &error);
         }
     }
+}
+
+/// A trace file could not be written: said on stderr, since the program it traces
+/// goes on.
+fn unwritten(path: &Path, error: &io::Error) {
+    eprintln!(
+        "coro: could not write the trace to {}: {error}",
+        path.display()
+    );
 }
 
 /// Starts tracing from `CORO_TRACE`, if it is set: the first run of the process
@@ -515,41 +518,38 @@ pub(crate) fn poll_ends(mark: PollMark, end: PollEnd<'_>) {
 /// queue nothing).
 pub(crate) fn woken(owner: u64, key: TaskKey) {
     let this_thread = crate::raw::current_thread();
-    if this_thread == Some(owner) {
-        let Some(sink) = local() else { return };
-        let mut state = sink.lock();
-        if !state.causes.contains_key(&key) {
-            let at = state.now();
-            let cause = here(&mut state, at, "wake");
-            state.causes.insert(key, cause);
-        }
-        return;
-    }
-    let sink = SINKS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .find(|(thread, _)| *thread == owner)
-        .and_then(|(_, sink)| sink.upgrade());
+    let on_owner = this_thread == Some(owner);
+    let sink = if on_owner {
+        local()
+    } else {
+        SINKS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(thread, _)| *thread == owner)
+            .and_then(|(_, sink)| sink.upgrade())
+    };
     let Some(sink) = sink else { return };
     let mut state = sink.lock();
-    if !state.causes.contains_key(&key) {
-        let at = state.now();
-        let from = state.thread(this_thread.unwrap_or(0));
-        state.causes.insert(
-            key,
-            Cause {
-                at,
-                from,
-                own_slice: true,
-                what: "wake",
-            },
-        );
+    if state.causes.contains_key(&key) {
+        return;
     }
+    let at = state.now();
+    let cause = if on_owner {
+        here(&mut state, at, "wake")
+    } else {
+        Cause {
+            at,
+            from: state.thread(this_thread.unwrap_or(0)),
+            own_slice: true,
+            what: "wake",
+        }
+    };
+    state.causes.insert(key, cause);
 }
 
-/// A slice on this (non-executor) thread's track of the run on thread `owner`,
-/// for blocking-pool work: returned by [`on_thread`], closed when dropped.
+/// A slice on this (non-executor) thread's track in a run's trace, for
+/// blocking-pool work: returned by [`on_thread`], closed when dropped.
 pub(crate) struct ThreadSlice {
     sink: Arc<Sink>,
     name: String,
