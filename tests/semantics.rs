@@ -277,3 +277,114 @@ fn the_first_resume_argument_is_dropped() {
         CoroutineState::Complete("kept".to_string())
     );
 }
+
+type Log = Rc<std::cell::RefCell<Vec<String>>>;
+
+/// Counts to `len`, and says when it is dropped.
+struct LoggedCount {
+    name: &'static str,
+    next: u32,
+    len: u32,
+    log: Log,
+}
+
+impl LoggedCount {
+    fn new(log: &Log, name: &'static str, len: u32) -> Self {
+        LoggedCount {
+            name,
+            next: 0,
+            len,
+            log: log.clone(),
+        }
+    }
+}
+
+impl Iterator for LoggedCount {
+    type Item = u32;
+    fn next(&mut self) -> Option<u32> {
+        let item = (self.next < self.len).then_some(self.next);
+        self.next += 1;
+        item
+    }
+}
+
+impl Drop for LoggedCount {
+    fn drop(&mut self) {
+        self.log.borrow_mut().push(format!("drop {}", self.name));
+    }
+}
+
+/// Loops that run out, break, and are left by `continue 'outer`, each over a logged
+/// iterator. `plain_loops` is the same body with a push where this one yields.
+#[coro::coroutine]
+fn logged_loops(log: Log) -> impl Iterator<Item = u32> {
+    let say = {
+        let log = log.clone();
+        move |line: &str| log.borrow_mut().push(line.to_owned())
+    };
+    for i in LoggedCount::new(&log, "a", 2) {
+        yield_!(i);
+    }
+    say("after a");
+    for i in LoggedCount::new(&log, "b", 3) {
+        if i == 1 {
+            break;
+        }
+        yield_!(10 + i);
+    }
+    say("after b");
+    'outer: for i in LoggedCount::new(&log, "c", 2) {
+        for j in LoggedCount::new(&log, "d", 3) {
+            if j == 1 {
+                continue 'outer;
+            }
+            yield_!(20 + 2 * i + j);
+        }
+    }
+    say("after c");
+    for i in LoggedCount::new(&log, "e", 0) {
+        yield_!(30 + i);
+    }
+    say("after e");
+}
+
+fn plain_loops(log: Log) {
+    let say = |line: &str| log.borrow_mut().push(line.to_owned());
+    let emit = |item: u32| log.borrow_mut().push(format!("item {item}"));
+    for i in LoggedCount::new(&log, "a", 2) {
+        emit(i);
+    }
+    say("after a");
+    for i in LoggedCount::new(&log, "b", 3) {
+        if i == 1 {
+            break;
+        }
+        emit(10 + i);
+    }
+    say("after b");
+    'outer: for i in LoggedCount::new(&log, "c", 2) {
+        for j in LoggedCount::new(&log, "d", 3) {
+            if j == 1 {
+                continue 'outer;
+            }
+            emit(20 + 2 * i + j);
+        }
+    }
+    say("after c");
+    for i in LoggedCount::new(&log, "e", 0) {
+        emit(30 + i);
+    }
+    say("after e");
+}
+
+#[test]
+fn a_for_loops_iterator_is_dropped_where_rust_drops_it() {
+    let plain = Log::default();
+    plain_loops(plain.clone());
+    let machine = Log::default();
+    for item in logged_loops(machine.clone()) {
+        machine.borrow_mut().push(format!("item {item}"));
+    }
+    assert_eq!(*machine.borrow(), *plain.borrow());
+    assert!(plain.borrow().contains(&"drop e".to_owned()));
+}

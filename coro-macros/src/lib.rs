@@ -4,7 +4,8 @@
 //! One file per phase, data flowing one way: `parse` reads the signature and the
 //! attribute, `choose` picks the compact or the pinned machine, then for the compact
 //! one `lower` splits the body into blocks at suspension points (with `scan` reading
-//! straight code) and `liveness` finds what crosses each boundary; `emit` writes
+//! straight code) and `liveness` finds what crosses each boundary, `shortcut` lets a `yield_!` that
+//! goes straight on resume where it goes; `emit` writes
 //! either machine, and `diag` holds every message a user can see. `recursion`
 //! finds a coroutine calling itself unboxed. `select` is the `select!` macro.
 
@@ -18,6 +19,7 @@ mod parse;
 mod recursion;
 mod scan;
 mod select;
+mod shortcut;
 
 #[cfg(test)]
 mod snapshots;
@@ -84,11 +86,18 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         return pinned(emit::pinned::Boxing::AsAsked);
     }
     let body = func.renamed_body();
-    let cfg = lower::lower(&func, &body, &mut errors);
+    let mut cfg = lower::lower(&func, &body, &mut errors);
     if cfg.unsupported && may_switch {
         return pinned(emit::pinned::Boxing::KeepUnpin);
     }
-    let live = liveness::analyze(&cfg, &mut errors);
+    let mut live = liveness::analyze(&cfg, &mut errors);
+    if errors.is_empty()
+        && shortcut::resume_where_going(&mut cfg, &live, func.kind.resumes_with_unit())
+    {
+        // The same bindings cross every boundary still reached; only the graph's
+        // edges changed, which the emitter reads from here.
+        live = liveness::analyze(&cfg, &mut errors);
+    }
     if !errors.is_empty()
         && may_switch
         && func.kind.can_await()

@@ -91,6 +91,13 @@ impl Liveness {
 }
 
 impl Liveness {
+    /// Is `block` entered from a block that comes after it (a loop's way back)?
+    pub fn has_back_edge(&self, block: BlockId) -> bool {
+        let position = |b: BlockId| self.order.iter().position(|&o| o == b);
+        let here = position(block);
+        self.preds[block].iter().any(|&pred| position(pred) >= here)
+    }
+
     /// Per block, the bindings named by the code that follows it along the edges
     /// `follows` allows: what the code written from that block on, up to the next
     /// state, can mention.

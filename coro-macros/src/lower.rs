@@ -1346,12 +1346,22 @@ impl Builder<'_> {
             quote!(#krate::__private)
         };
         let (label, source, pat, body) = (&e.label, &e.expr, &e.pat, &e.body);
+        // Rust drops the iterator as the loop ends. When only running out ends it,
+        // that is where it ends, so the iterator is dropped there, and the state
+        // after the loop need not carry it (nor a suspended loop keep its final
+        // value ready). A `break` would leave it alive on one path into that state
+        // and gone on another, which the compact machine cannot store.
+        let ended = if scan::breaks_out(body, label.as_ref()) {
+            quote!(break)
+        } else {
+            quote!({ #p::drop_iterator(#iter); break })
+        };
         syn::parse_quote! {{
             let mut #iter = #p::IntoIterator::into_iter(#source);
             #label loop {
                 match #p::Iterator::next(&mut #iter) {
                     #p::Option::Some(#pat) => #body,
-                    #p::Option::None => break,
+                    #p::Option::None => #ended,
                 }
             }
         }}

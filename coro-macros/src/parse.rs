@@ -49,6 +49,15 @@ impl Kind {
     pub fn can_yield(&self) -> bool {
         !matches!(self, Kind::Future { .. })
     }
+
+    /// Is a `yield_!`'s value `()`: in everything but a coroutine resumed with a
+    /// value?
+    pub fn resumes_with_unit(&self) -> bool {
+        match self {
+            Kind::Coroutine { resume, .. } => crate::emit::is_unit(resume),
+            _ => true,
+        }
+    }
 }
 
 /// A parameter: how the signature passes it on, and the pattern that binds it

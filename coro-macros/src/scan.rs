@@ -998,9 +998,20 @@ fn inline_format_args(fmt: &str) -> Vec<String> {
 
 /// Does a `break` with a value leave this loop body for the loop itself?
 pub fn breaks_with_value(body: &Block, label: Option<&syn::Label>) -> bool {
+    find_breaks(body, label, true)
+}
+
+/// Does any `break` leave this loop body for the code after the loop? A macro whose
+/// tokens say `break` anywhere is taken to.
+pub fn breaks_out(body: &Block, label: Option<&syn::Label>) -> bool {
+    find_breaks(body, label, false)
+}
+
+fn find_breaks(body: &Block, label: Option<&syn::Label>, with_value: bool) -> bool {
     struct BreakFinder {
         label: Option<String>,
         depth: usize,
+        with_value: bool,
         found: bool,
     }
     impl<'ast> Visit<'ast> for BreakFinder {
@@ -1017,20 +1028,31 @@ pub fn breaks_with_value(body: &Block, label: Option<&syn::Label>) -> bool {
                         Some(label) => Some(label.ident.to_string()) == self.label,
                         None => self.depth == 0,
                     };
-                    self.found |= ours && e.expr.is_some();
+                    self.found |= ours && (e.expr.is_some() || !self.with_value);
                     syn::visit::visit_expr(self, expr);
                 }
                 _ => syn::visit::visit_expr(self, expr),
             }
         }
         // `yield_from!` of a coroutine breaks out of its own loop with a value; other
-        // macros' tokens are not searched either.
-        fn visit_macro(&mut self, _: &'ast Macro) {}
+        // macros' tokens are not searched for one. Any `break` at all in a macro
+        // might be this loop's.
+        fn visit_macro(&mut self, mac: &'ast Macro) {
+            fn says_break(tokens: TokenStream) -> bool {
+                tokens.into_iter().any(|token| match token {
+                    TokenTree::Ident(ident) => ident == "break",
+                    TokenTree::Group(group) => says_break(group.stream()),
+                    _ => false,
+                })
+            }
+            self.found |= !self.with_value && says_break(mac.tokens.clone());
+        }
         fn visit_item(&mut self, _: &'ast syn::Item) {}
     }
     let mut finder = BreakFinder {
         label: label.map(|l| l.name.ident.to_string()),
         depth: 0,
+        with_value,
         found: false,
     };
     finder.visit_block(body);

@@ -20,6 +20,13 @@ pub use futures_core::Stream;
 pub use pin_project_lite::pin_project;
 pub use std::boxed::Box;
 
+/// Where a `for` loop that ran out drops its iterator. A function of its own: a
+/// `drop` call in the expansion would meet clippy's `drop_non_drop` on ranges.
+#[inline(always)]
+pub fn drop_iterator<I: Iterator>(iterator: I) {
+    drop(iterator);
+}
+
 /// Takes the resume argument; the dispatch loop hands it to exactly one resume point.
 #[inline(always)]
 pub fn take_resume<R>(slot: &mut Option<R>) -> R {

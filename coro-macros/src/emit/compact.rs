@@ -883,7 +883,10 @@ impl<'a> Emitter<'a> {
         // A state entered again from its own code (a loop's head) is written as a Rust
         // loop, so going round is a jump rather than a pass through the dispatch.
         // (A state that polls a future re-polls it on entry: it cannot be a loop's head.)
-        if block != ENTRY && self.cfg.blocks[block].polls.is_none() && self.has_back_edge(block) {
+        if block != ENTRY
+            && self.cfg.blocks[block].polls.is_none()
+            && self.live.has_back_edge(block)
+        {
             let (body, used, broken) = self.arm_body(env.clone(), block, &carried, true);
             if used && !broken {
                 self.loop_heads.borrow_mut().insert(block);
@@ -892,15 +895,6 @@ impl<'a> Emitter<'a> {
         }
         let (body, ..) = self.arm_body(env, block, &carried, false);
         quote!(#pattern => { #body })
-    }
-
-    /// Is `block` entered from a block that comes after it (a loop's way back)?
-    fn has_back_edge(&self, block: BlockId) -> bool {
-        let position = |b: BlockId| self.live.order.iter().position(|&o| o == b);
-        let here = position(block);
-        self.live.preds[block]
-            .iter()
-            .any(|&pred| position(pred) >= here)
     }
 
     /// Declares again, uninitialised, the bindings in scope at `block` that are not
@@ -1208,7 +1202,7 @@ impl<'a> Emitter<'a> {
                 && join != ENTRY
                 && !self.cfg.blocks[join].resumed
                 && self.cfg.blocks[join].polls.is_none()
-                && !self.has_back_edge(join)
+                && !self.live.has_back_edge(join)
                 && self.cfg.blocks[join].scope == exit_scope(self.cfg, block)
                 // What the join declares again must already be declared here.
                 && self.redeclared_at[join]

@@ -18,7 +18,7 @@ fn nameable(ty: Option<&Type>) -> TokenStream {
     }
 }
 
-fn is_unit(ty: &Type) -> bool {
+pub(crate) fn is_unit(ty: &Type) -> bool {
     matches!(ty, Type::Tuple(t) if t.elems.is_empty())
 }
 
