@@ -10,6 +10,7 @@
 //! finds a coroutine calling itself unboxed. `select` is the `select!` macro.
 
 mod choose;
+mod desugar;
 mod diag;
 mod emit;
 mod lifetime;

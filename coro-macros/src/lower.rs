@@ -11,11 +11,12 @@
 //! ([`Event`]), which is all the liveness phase needs.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, format_ident, quote, quote_spanned};
+use quote::{ToTokens, format_ident, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{Block as SynBlock, Expr, Ident, Item, Local, Pat, Stmt as SynStmt};
 
+use crate::desugar;
 use crate::diag::{self, Errors};
 use crate::parse::{CoroutineFn, Kind};
 use crate::scan::{
@@ -927,12 +928,11 @@ impl Builder<'_> {
             syn::parse_quote!(#name)
         };
         let binds = self.push_let(make_local(pat, init));
-        (binds[0], syn::parse_quote!(#name))
+        (binds[0], desugar::local(&name))
     }
 
     fn binding_expr(&self, binding: BindingId) -> Expr {
-        let name = &self.cfg.bindings[binding].name;
-        syn::parse_quote!(#name)
+        desugar::local(&self.cfg.bindings[binding].name)
     }
 
     /// Evaluates `value` now and keeps it for later; a borrow of a temporary keeps the
@@ -967,7 +967,7 @@ impl Builder<'_> {
 
     fn assign(&mut self, binding: BindingId, value: Expr) {
         let target = self.binding_expr(binding);
-        self.push_code(syn::parse_quote!(#target = #value;));
+        self.push_code(desugar::assign(target, value));
     }
 
     fn lower_stmt(&mut self, stmt: &SynStmt) {
@@ -1097,7 +1097,7 @@ impl Builder<'_> {
             Expr::Match(e) => self.lower_match(e, want),
             Expr::Loop(e) => self.lower_loop(e.label.as_ref(), &e.body, want),
             Expr::While(e) => {
-                let desugared = desugar_while(e);
+                let desugared = desugar::while_loop(e);
                 self.lower_expr(&desugared, want)
             }
             Expr::ForLoop(e) => {
@@ -1128,13 +1128,7 @@ impl Builder<'_> {
             }
             Expr::Paren(e) => self.lower_expr(&e.expr, want),
             Expr::Binary(e) if matches!(e.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) => {
-                let (left, right) = (&e.left, &e.right);
-                let desugared: Expr = if matches!(e.op, syn::BinOp::And(_)) {
-                    syn::parse_quote!(if #left { #right } else { false })
-                } else {
-                    syn::parse_quote!(if #left { true } else { #right })
-                };
-                self.lower_expr(&desugared, want)
+                self.lower_expr(&desugar::short_circuit(e), want)
             }
             Expr::Assign(e) => {
                 if needs_lowering(&e.left) {
@@ -1341,30 +1335,16 @@ impl Builder<'_> {
 
     fn desugar_for(&mut self, e: &syn::ExprForLoop) -> Expr {
         let iter = self.hidden("iter");
-        let p = {
-            let krate = self.krate;
-            quote!(#krate::__private)
-        };
-        let (label, source, pat, body) = (&e.label, &e.expr, &e.pat, &e.body);
         // Rust drops the iterator as the loop ends. When only running out ends it,
         // that is where it ends, so the iterator is dropped there, and the state
         // after the loop need not carry it (nor a suspended loop keep its final
         // value ready). A `break` would leave it alive on one path into that state
         // and gone on another, which the compact machine cannot store.
-        let ended = if scan::breaks_out(body, label.as_ref()) {
-            quote!(break)
-        } else {
-            quote!({ #p::drop_iterator(#iter); break })
-        };
-        syn::parse_quote! {{
-            let mut #iter = #p::IntoIterator::into_iter(#source);
-            #label loop {
-                match #p::Iterator::next(&mut #iter) {
-                    #p::Option::Some(#pat) => #body,
-                    #p::Option::None => #ended,
-                }
-            }
-        }}
+        let breaks_out = scan::breaks_out(&e.body, e.label.as_ref());
+        // Built as syntax rather than parsed from tokens: parsing would go through
+        // the loop's whole body again, the costliest step of lowering a small body.
+        let desugared = desugar::for_loop(self.krate, e, iter, !breaks_out);
+        Expr::Block(desugared)
     }
 
     /// A block whose value is needed after its scope ends goes through a temporary
@@ -1373,7 +1353,11 @@ impl Builder<'_> {
         if !block_needs_lowering(block) {
             return match block.stmts.as_slice() {
                 [SynStmt::Expr(tail, None)] => tail.clone(),
-                _ => syn::parse_quote!(#block),
+                _ => Expr::Block(syn::ExprBlock {
+                    attrs: Vec::new(),
+                    label: None,
+                    block: block.clone(),
+                }),
             };
         }
         let tail = match block.stmts.last() {
@@ -1731,17 +1715,6 @@ fn chain_bindings(expr: &Expr) -> Vec<PatBinding> {
             out
         }
         _ => Vec::new(),
-    }
-}
-
-fn desugar_while(e: &syn::ExprWhile) -> Expr {
-    let (label, body) = (&e.label, &e.body);
-    match &*e.cond {
-        Expr::Let(cond) => {
-            let (pat, source) = (&cond.pat, &cond.expr);
-            syn::parse_quote!(#label loop { match #source { #pat => #body, _ => break } })
-        }
-        cond => syn::parse_quote!(#label loop { if #cond #body else { break } }),
     }
 }
 

@@ -530,10 +530,13 @@ fn time_expansion() {
             &mut errors,
         );
         let body = func.renamed_body();
-        let cfg = crate::lower::lower(&func, &body, &mut errors);
+        let mut cfg = crate::lower::lower(&func, &body, &mut errors);
         phases[1] += t.elapsed();
         let t = Instant::now();
-        let live = crate::liveness::analyze(&cfg, &mut errors);
+        let mut live = crate::liveness::analyze(&cfg, &mut errors);
+        if crate::shortcut::resume_where_going(&mut cfg, &live, true) {
+            live = crate::liveness::analyze(&cfg, &mut errors);
+        }
         phases[2] += t.elapsed();
         let t = Instant::now();
         let tokens = crate::emit::compact::emit(&func, &cfg, &live);
@@ -543,7 +546,7 @@ fn time_expansion() {
         phases[4] += t.elapsed();
     }
     println!(
-        "500 expansions: parse {:?}, lower {:?}, liveness {:?}, emit {:?}, to_string {:?}",
+        "500 expansions: parse {:?}, lower {:?}, liveness and shortcut {:?}, emit {:?}, to_string {:?}",
         phases[0], phases[1], phases[2], phases[3], phases[4]
     );
 }

@@ -69,6 +69,9 @@ struct Emitter<'a> {
     resume_slot: Ident,
     cx: Ident,
     uses_dispatch: std::cell::Cell<bool>,
+    /// Has the arm being written declared a binding uninitialised (`let x;`)? Only
+    /// then may it hold a declaration its code never names, which must go.
+    declares_uninit: std::cell::Cell<bool>,
     uses_resume_slot: std::cell::Cell<bool>,
     /// States whose arm is written as a loop; a resume that goes on to one of them
     /// enters a copy of that loop directly.
@@ -467,6 +470,7 @@ impl<'a> Emitter<'a> {
             resume_slot: Ident::new("__coro_resume", Span::mixed_site()),
             cx: Ident::new("__coro_cx", Span::mixed_site()),
             uses_dispatch: Default::default(),
+            declares_uninit: Default::default(),
             uses_resume_slot: Default::default(),
             loop_heads: Default::default(),
             arm_targets: Default::default(),
@@ -910,6 +914,7 @@ impl<'a> Emitter<'a> {
             env.alias_hidden(self.cfg, &data.name, &[binding], live);
             let pat = binding_pat(self.cfg, binding);
             env.push(quote!(#[allow(unused_mut, unused_variables)] let #pat;));
+            self.declares_uninit.set(true);
             env.declare(self.cfg, binding, data.name.clone());
         }
     }
@@ -929,6 +934,7 @@ impl<'a> Emitter<'a> {
         env.resuming = self.cfg.blocks[block].resumed;
         self.arm_targets.borrow_mut().clear();
         self.uses_dispatch.set(false);
+        self.declares_uninit.set(false);
         if block != ENTRY {
             let live = &self.live.live_in[block];
             for (depth, scope) in self
@@ -970,7 +976,10 @@ impl<'a> Emitter<'a> {
             }
         }
         self.block(&mut env, block);
-        let body = prune_unused_declarations(env.finish());
+        let body = match self.declares_uninit.get() {
+            true => prune_unused_declarations(env.finish()),
+            false => env.finish(),
+        };
         (body, used.get(), broken.get())
     }
 
@@ -1043,6 +1052,9 @@ impl<'a> Emitter<'a> {
     /// runs first (it may read the binding), then the binding moves to its alias.
     fn local(&self, env: &mut Env, local: &Local, binds: &[BindingId], live: &BitSet) {
         let mut local = local.clone();
+        if local.init.is_none() {
+            self.declares_uninit.set(true);
+        }
         self.rewriter().visit_local_mut(&mut local);
         // A `mut` binding carried to, or declared again in, another state may be
         // mutated only there.
