@@ -259,3 +259,37 @@ fn watch_observers_see_the_latest_value_and_learn_when_the_sender_goes() {
     }));
     assert_eq!(seen, [vec![2, 3], vec![2, 3]]);
 }
+
+#[test]
+fn a_receiver_waiting_again_after_a_select_took_another_arm_still_receives() {
+    // A receiver woken in place keeps its waker in the channel; a `select!` that
+    // takes another arm drops that wait, and the next wait must still be woken.
+    let got = coro::run(coro::scope(async |s| {
+        let (tx, mut rx) = channel::bounded::<u32>(1);
+        let (go, mut gone) = channel::bounded::<()>(1);
+        let receiver = s.spawn(async move {
+            let mut got = Vec::new();
+            got.push(rx.recv().await.unwrap()); // rests with its waker kept
+            coro::select! {
+                value = rx.recv() => got.push(value.unwrap() + 100),
+                _ = gone.recv() => {}
+            }
+            while let Ok(value) = rx.recv().await {
+                got.push(value);
+            }
+            got
+        });
+        coro::yield_now().await; // the receiver waits
+        tx.send(1).await.unwrap(); // and is woken in place
+        coro::yield_now().await; // it waits in the `select!` now, with its kept waker
+        go.send(()).await.unwrap();
+        coro::yield_now().await;
+        for value in 2..5 {
+            tx.send(value).await.unwrap();
+            coro::yield_now().await;
+        }
+        drop(tx);
+        receiver.await.unwrap()
+    }));
+    assert_eq!(got, [1, 2, 3, 4]);
+}

@@ -367,3 +367,38 @@ fn wakes_from_many_threads_at_once_all_arrive() {
         thread.join().unwrap();
     }
 }
+
+#[test]
+fn a_receiver_keeps_receiving_after_moving_to_another_thread_and_another_run() {
+    // A channel keeps the waker of a receiver woken in place (a pointer into its
+    // scope's wake table) after the run is over; the waits on the other thread must
+    // not be woken through it, and it must be freed, not leaked.
+    let (tx, mut rx) = coro::channel::unbounded::<u32>();
+    let feeder = std::thread::spawn(move || {
+        for value in 0..200 {
+            tx.send_blocking(value).unwrap();
+            if value % 50 == 0 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    });
+    let mut got = coro::run(async {
+        let mut got = Vec::new();
+        for _ in 0..100 {
+            got.push(rx.recv().await.unwrap());
+        }
+        (got, rx)
+    });
+    let rest = std::thread::spawn(move || {
+        coro::run(async move {
+            let mut rest = Vec::new();
+            while let Ok(value) = got.1.recv().await {
+                rest.push(value);
+            }
+            rest
+        })
+    });
+    got.0.extend(rest.join().unwrap());
+    feeder.join().unwrap();
+    assert_eq!(got.0, (0..200).collect::<Vec<_>>());
+}

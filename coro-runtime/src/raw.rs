@@ -604,6 +604,21 @@ impl WakeEntry {
     }
 }
 
+/// Does waking `waker` only queue a task of this thread's executor: is it one of
+/// coro's wakers, for a table this thread owns? Such a wake takes no lock and runs
+/// none of its caller's code, so a channel may do it while holding its own lock,
+/// and keep the waker for the task's next wait.
+pub(crate) fn wakes_in_place(waker: &Waker) -> bool {
+    if !std::ptr::eq(waker.vtable(), &VTABLE) {
+        return false;
+    }
+    // SAFETY: a waker with this vtable was made by `OwnerSide::waker`, `polling` or
+    // `clone_waker`, so its data is a live `WakeEntry` (see the vtable functions);
+    // the waker, borrowed for this call, keeps the entry's table alive.
+    let entry = unsafe { &*(waker.data() as *const WakeEntry) };
+    current_thread() == Some(entry.table().owner_thread)
+}
+
 static VTABLE: RawWakerVTable = RawWakerVTable::new(clone_waker, wake, wake_by_ref, drop_waker);
 
 // The four functions below are only ever called with a `data` pointer made by

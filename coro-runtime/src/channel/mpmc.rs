@@ -137,6 +137,7 @@ fn make<T>(capacity: Option<usize>) -> (Sender<T>, Receiver<T>) {
         Receiver {
             chan,
             waiter: None,
+            resting: None,
             terminated: false,
         },
     )
@@ -194,7 +195,7 @@ impl<T> Sender<T> {
             return Err(TrySendError::Full(value));
         }
         state.queue.push_back(value);
-        let receiver = state.waiting_receivers.pop();
+        let receiver = state.waiting_receivers.wake_first();
         drop(state);
         wake(receiver);
         Ok(())
@@ -319,7 +320,7 @@ impl<T> SendFuture<'_, T> {
                 }
                 if state.has_room() {
                     state.queue.push_back(value);
-                    let receiver = state.waiting_receivers.pop();
+                    let receiver = state.waiting_receivers.wake_first();
                     if let Some(id) = self.waiter.take() {
                         state.waiting_senders.remove(id);
                     }
@@ -337,7 +338,7 @@ impl<T> SendFuture<'_, T> {
                     });
                     self.state = Sending::Offered(id);
                     // A receiver may be polling for values without waiting yet.
-                    let receiver = state.waiting_receivers.pop();
+                    let receiver = state.waiting_receivers.wake_first();
                     drop(state);
                     wake(receiver);
                     return Poll::Pending;
@@ -447,6 +448,9 @@ pub struct Receiver<T> {
     chan: Arc<Chan<T>>,
     /// Its place among the waiting receivers, while it has one.
     waiter: Option<u64>,
+    /// Its number while it does not wait, if the channel keeps its waker for the
+    /// next wait.
+    resting: Option<u64>,
     /// Its stream has ended.
     terminated: bool,
 }
@@ -520,7 +524,8 @@ impl<T> Receiver<T> {
         let mut state = self.chan.lock();
         if let Some((value, woken)) = Self::take(&mut state) {
             if let Some(id) = self.waiter.take() {
-                state.waiting_receivers.remove(id);
+                state.waiting_receivers.rest(id);
+                self.resting = Some(id);
             }
             drop(state);
             wake(woken);
@@ -531,7 +536,7 @@ impl<T> Receiver<T> {
         }
         state
             .waiting_receivers
-            .register(&mut self.waiter, cx.waker());
+            .register_keeping(&mut self.waiter, &mut self.resting, cx.waker());
         Poll::Pending
     }
 
@@ -544,7 +549,7 @@ impl<T> Receiver<T> {
         let mut state = self.chan.lock();
         let was_woken = !state.waiting_receivers.remove(id);
         let next = (was_woken && state.has_values())
-            .then(|| state.waiting_receivers.pop())
+            .then(|| state.waiting_receivers.wake_first())
             .flatten();
         drop(state);
         wake(next);
@@ -557,6 +562,7 @@ impl<T> Clone for Receiver<T> {
         Receiver {
             chan: self.chan.clone(),
             waiter: None,
+            resting: None,
             terminated: false,
         }
     }
@@ -566,6 +572,9 @@ impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         self.leave_queue();
         let mut state = self.chan.lock();
+        if let Some(id) = self.resting.take() {
+            state.waiting_receivers.forget(id);
+        }
         state.receivers -= 1;
         if state.receivers > 0 {
             return;
