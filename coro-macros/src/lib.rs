@@ -4,10 +4,11 @@
 //! One file per phase, data flowing one way: `parse` reads the signature and the
 //! attribute, `choose` picks the compact or the pinned machine, then for the compact
 //! one `lower` splits the body into blocks at suspension points (with `scan` reading
-//! straight code) and `liveness` finds what crosses each boundary, `shortcut` lets a `yield_!` that
-//! goes straight on resume where it goes; `emit` writes
-//! either machine, and `diag` holds every message a user can see. `recursion`
-//! finds a coroutine calling itself unboxed. `select` is the `select!` macro.
+//! straight code, and `desugar` building the loops it rewrites), `liveness` finds
+//! what crosses each boundary, and `shortcut` lets a `yield_!` that only goes round
+//! its loop resume at the loop head; `emit` writes either machine, and `diag` holds
+//! every message a user can see. `recursion` finds a coroutine calling itself
+//! unboxed. `select` is the `select!` macro.
 
 mod choose;
 mod desugar;
