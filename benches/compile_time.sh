@@ -66,21 +66,9 @@ impl Iterator for G$i {
 pub fn g$i(n: u64) -> impl Iterator<Item = u64> { G$i { k: 0, n, acc: $i } }
 RS
             ;;
-            coro-async) cat <<RS
-#[coro::coroutine]
-pub async fn g$i(n: u64) -> u64 {
-    let mut acc = $i;
-    for k in 0..n {
-        if k % 3 == $r {
-            acc += k;
-            std::future::ready(()).await;
-        }
-    }
-    acc
-}
-RS
-            ;;
-            async) cat <<RS
+            async | coro-async)
+                if [ "$kind" = coro-async ]; then echo "#[coro::coroutine]"; fi
+                cat <<RS
 pub async fn g$i(n: u64) -> u64 {
     let mut acc = $i;
     for k in 0..n {
