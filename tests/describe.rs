@@ -97,21 +97,19 @@ fn a_generator_that_panicked_says_it_is_poisoned() {
         panic!("no more");
     }
 
-    let mut compact = fails();
-    compact.next();
-    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compact.next()));
-    assert!(caught.is_err());
+    /// How `generator` describes itself once its second item panicked.
+    fn after_its_panic(mut generator: impl Iterator + Debug) -> String {
+        generator.next();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| generator.next()));
+        assert!(caught.is_err());
+        format!("{generator:?}")
+    }
     assert_eq!(
-        format!("{compact:?}"),
+        after_its_panic(fails()),
         "generator `fails` poisoned (it panicked)"
     );
-
-    let mut pinned = fails_pinned();
-    pinned.next();
-    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pinned.next()));
-    assert!(caught.is_err());
     assert_eq!(
-        format!("{pinned:?}"),
+        after_its_panic(fails_pinned()),
         "generator `fails_pinned` poisoned (it panicked)"
     );
 }

@@ -24,7 +24,7 @@ use syn::{
 ///
 /// with every path through the crate's `__private`. `drop_at_end`: the iterator is
 /// dropped as it runs out, rather than where its block ends.
-pub fn for_loop(krate: &Path, e: &ExprForLoop, iter: Ident, drop_at_end: bool) -> ExprBlock {
+pub fn for_loop(krate: &Path, e: &ExprForLoop, iter: Ident, drop_at_end: bool) -> Expr {
     let private = |names: &[&str]| {
         let mut path = krate.clone();
         for name in std::iter::once("__private").chain(names.iter().copied()) {
@@ -75,13 +75,13 @@ pub fn for_loop(krate: &Path, e: &ExprForLoop, iter: Ident, drop_at_end: bool) -
         path: private(&["Option", "None"]),
     });
     let ended = if drop_at_end {
-        block_expr(vec![
+        braced(block(vec![
             Stmt::Expr(
                 call(private(&["drop_iterator"]), path_expr(iter.into())),
                 Some(Default::default()),
             ),
             Stmt::Expr(stop(), None),
-        ])
+        ]))
     } else {
         stop()
     };
@@ -90,17 +90,7 @@ pub fn for_loop(krate: &Path, e: &ExprForLoop, iter: Ident, drop_at_end: bool) -
         match_token: Default::default(),
         expr: Box::new(next),
         brace_token: Default::default(),
-        arms: vec![
-            arm(
-                some,
-                Expr::Block(ExprBlock {
-                    attrs: Vec::new(),
-                    label: None,
-                    block: e.body.clone(),
-                }),
-            ),
-            arm(none, ended),
-        ],
+        arms: vec![arm(some, braced(e.body.clone())), arm(none, ended)],
     });
     let looped = Expr::Loop(ExprLoop {
         attrs: Vec::new(),
@@ -108,11 +98,7 @@ pub fn for_loop(krate: &Path, e: &ExprForLoop, iter: Ident, drop_at_end: bool) -
         loop_token: Default::default(),
         body: block(vec![Stmt::Expr(matched, None)]),
     });
-    ExprBlock {
-        attrs: Vec::new(),
-        label: None,
-        block: block(vec![declare, Stmt::Expr(looped, None)]),
-    }
+    braced(block(vec![declare, Stmt::Expr(looped, None)]))
 }
 
 fn path_expr(path: Path) -> Expr {
@@ -150,23 +136,24 @@ fn block(stmts: Vec<Stmt>) -> Block {
     }
 }
 
-fn block_expr(stmts: Vec<Stmt>) -> Expr {
+/// A block as an expression: `{ .. }`.
+pub fn braced(block: Block) -> Expr {
     Expr::Block(ExprBlock {
         attrs: Vec::new(),
         label: None,
-        block: block(stmts),
+        block,
     })
+}
+
+/// `{ expr }`
+fn around(expr: Expr) -> Block {
+    block(vec![Stmt::Expr(expr, None)])
 }
 
 /// `while cond { body }` as `'label: loop { if cond { body } else { break } }`, and
 /// `while let pat = source { body }` as
 /// `'label: loop { match source { pat => { body } _ => break } }`.
 pub fn while_loop(e: &syn::ExprWhile) -> Expr {
-    let body = Expr::Block(ExprBlock {
-        attrs: Vec::new(),
-        label: None,
-        block: e.body.clone(),
-    });
     let turn = match &*e.cond {
         Expr::Let(cond) => Expr::Match(ExprMatch {
             attrs: Vec::new(),
@@ -174,7 +161,7 @@ pub fn while_loop(e: &syn::ExprWhile) -> Expr {
             expr: cond.expr.clone(),
             brace_token: Default::default(),
             arms: vec![
-                arm((*cond.pat).clone(), body),
+                arm((*cond.pat).clone(), braced(e.body.clone())),
                 arm(
                     Pat::Wild(syn::PatWild {
                         attrs: Vec::new(),
@@ -184,11 +171,7 @@ pub fn while_loop(e: &syn::ExprWhile) -> Expr {
                 ),
             ],
         }),
-        cond => if_else(
-            cond.clone(),
-            body,
-            block_expr(vec![Stmt::Expr(stop(), None)]),
-        ),
+        cond => if_else(cond.clone(), e.body.clone(), around(stop())),
     };
     Expr::Loop(ExprLoop {
         attrs: Vec::new(),
@@ -206,11 +189,10 @@ pub fn short_circuit(e: &syn::ExprBinary) -> Expr {
             lit: syn::LitBool::new(value, Span::call_site()).into(),
         })
     };
-    let braced = |expr: Expr| block_expr(vec![Stmt::Expr(expr, None)]);
     let (left, right) = ((*e.left).clone(), (*e.right).clone());
     match e.op {
-        syn::BinOp::And(_) => if_else(left, braced(right), braced(boolean(false))),
-        _ => if_else(left, braced(boolean(true)), braced(right)),
+        syn::BinOp::And(_) => if_else(left, around(right), around(boolean(false))),
+        _ => if_else(left, around(boolean(true)), around(right)),
     }
 }
 
@@ -232,17 +214,14 @@ pub fn local(name: &Ident) -> Expr {
     path_expr(name.clone().into())
 }
 
-/// `if cond { .. } else { .. }`; both branches are block expressions.
-fn if_else(cond: Expr, then: Expr, otherwise: Expr) -> Expr {
-    let Expr::Block(then) = then else {
-        unreachable!("a branch is a block")
-    };
+/// `if cond { then } else { otherwise }`
+fn if_else(cond: Expr, then: Block, otherwise: Block) -> Expr {
     Expr::If(syn::ExprIf {
         attrs: Vec::new(),
         if_token: Default::default(),
         cond: Box::new(cond),
-        then_branch: then.block,
-        else_branch: Some((Default::default(), Box::new(otherwise))),
+        then_branch: then,
+        else_branch: Some((Default::default(), Box::new(braced(otherwise)))),
     })
 }
 

@@ -1343,8 +1343,7 @@ impl Builder<'_> {
         let breaks_out = scan::breaks_out(&e.body, e.label.as_ref());
         // Built as syntax rather than parsed from tokens: parsing would go through
         // the loop's whole body again, the costliest step of lowering a small body.
-        let desugared = desugar::for_loop(self.krate, e, iter, !breaks_out);
-        Expr::Block(desugared)
+        desugar::for_loop(self.krate, e, iter, !breaks_out)
     }
 
     /// A block whose value is needed after its scope ends goes through a temporary
@@ -1353,11 +1352,7 @@ impl Builder<'_> {
         if !block_needs_lowering(block) {
             return match block.stmts.as_slice() {
                 [SynStmt::Expr(tail, None)] => tail.clone(),
-                _ => Expr::Block(syn::ExprBlock {
-                    attrs: Vec::new(),
-                    label: None,
-                    block: block.clone(),
-                }),
+                _ => desugar::braced(block.clone()),
             };
         }
         let tail = match block.stmts.last() {

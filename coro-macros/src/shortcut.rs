@@ -61,12 +61,12 @@ fn farthest_no_op(cfg: &Cfg, live: &Liveness, from: BlockId, resume_is_unit: boo
     reached
 }
 
-/// Are `block`'s statements no-ops once nothing they close is carried?
+/// Are `block`'s statements no-ops once nothing they close is carried? (The walk
+/// never enters a block that polls.)
 fn does_nothing(cfg: &Cfg, block: BlockId, resume_is_unit: bool) -> bool {
-    cfg.blocks[block].polls.is_none()
-        && cfg.blocks[block].stmts.iter().all(|stmt| match stmt {
-            Stmt::Enter(_) | Stmt::Exit(_) => true,
-            Stmt::Resume { into: None } => resume_is_unit,
-            _ => false,
-        })
+    cfg.blocks[block].stmts.iter().all(|stmt| match stmt {
+        Stmt::Enter(_) | Stmt::Exit(_) => true,
+        Stmt::Resume { into: None } => resume_is_unit,
+        _ => false,
+    })
 }

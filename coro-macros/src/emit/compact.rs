@@ -360,12 +360,12 @@ fn next_state() -> Ident {
     Ident::new("__coro_next", Span::mixed_site())
 }
 
-/// The pinned field of a state that waits on an `.await`.
 /// Where a described body writes the `yield_!` it stops at.
 fn at_slot() -> Ident {
     Ident::new("__coro_at", Span::mixed_site())
 }
 
+/// The pinned field of a state that waits on an `.await`.
 fn future_field() -> Ident {
     Ident::new("__coro_future", Span::mixed_site())
 }
@@ -976,9 +976,10 @@ impl<'a> Emitter<'a> {
             }
         }
         self.block(&mut env, block);
-        let body = match self.declares_uninit.get() {
-            true => prune_unused_declarations(env.finish()),
-            false => env.finish(),
+        let body = if self.declares_uninit.get() {
+            prune_unused_declarations(env.finish())
+        } else {
+            env.finish()
         };
         (body, used.get(), broken.get())
     }
