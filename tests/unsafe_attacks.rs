@@ -402,3 +402,74 @@ fn a_receiver_keeps_receiving_after_moving_to_another_thread_and_another_run() {
     feeder.join().unwrap();
     assert_eq!(got.0, (0..200).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_channel_shared_by_many_threads_delivers_every_value_once() {
+    // The channel's lock taken by five threads and an executor at once, a full
+    // bounded channel making every side wait in turn.
+    const PRODUCERS: u64 = 4;
+    const PER_PRODUCER: u64 = 500;
+    let (tx, rx) = coro::channel::bounded::<u64>(2);
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for i in 0..PER_PRODUCER {
+                    tx.send_blocking(p * PER_PRODUCER + i).unwrap();
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let mut blocking_rx = rx.clone();
+    let consumer = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        while let Ok(value) = blocking_rx.recv_blocking() {
+            got.push(value);
+        }
+        got
+    });
+    let mut got = coro::run(coro::scope(async |s| {
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                let mut rx = rx.clone();
+                s.spawn(async move {
+                    let mut got = Vec::new();
+                    while let Ok(value) = rx.recv().await {
+                        got.push(value);
+                    }
+                    got
+                })
+            })
+            .collect();
+        drop(rx);
+        let mut got = Vec::new();
+        for worker in workers {
+            got.extend(worker.await.unwrap());
+        }
+        got
+    }));
+    for producer in producers {
+        producer.join().unwrap();
+    }
+    got.extend(consumer.join().unwrap());
+    got.sort_unstable();
+    assert_eq!(got, (0..PRODUCERS * PER_PRODUCER).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_panic_while_the_channel_is_locked_leaves_it_usable() {
+    // Polling a finished send panics with the channel's lock held; the unwind must
+    // give the lock back.
+    let (tx, mut rx) = coro::channel::bounded::<u32>(1);
+    let mut sending = Box::pin(tx.send(1));
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(sending.as_mut().poll(&mut cx).is_ready());
+    let panicked = catch_unwind(AssertUnwindSafe(|| sending.as_mut().poll(&mut cx)));
+    assert!(panicked.is_err());
+    drop(sending);
+    assert_eq!(rx.try_recv(), Ok(1));
+    let other = std::thread::spawn(move || tx.send_blocking(2));
+    assert_eq!(rx.recv_blocking(), Ok(2));
+    other.join().unwrap().unwrap();
+}

@@ -11,7 +11,7 @@
 //! tree), `clock` (its coarse clock), `trace` (the timeline, as JSON or a
 //! picture) and `describe` (what a generator's `Debug` says). All `unsafe` code is
 //! in one module, `raw` (a task in one allocation, wakers without allocations of
-//! their own); the rest of the crate is safe code.
+//! their own, the channels' lock); the rest of the crate is safe code.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

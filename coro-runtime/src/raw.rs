@@ -1,9 +1,10 @@
-//! The only `unsafe` code in coro: a task in one allocation, and wakers that are
-//! pointers into their scope's table rather than allocations of their own.
+//! The only `unsafe` code in coro: a task in one allocation, wakers that are
+//! pointers into their scope's table rather than allocations of their own, and the
+//! channels' lock.
 //!
-//! Both exist for speed (a spawn used to cost three allocations, a wake two mutexes);
-//! both are built so that a reviewer can check each `unsafe` block against this file
-//! alone:
+//! All exist for speed (a spawn used to cost three allocations, a wake two mutexes,
+//! a channel's message three `std` mutex pairs); each is built so that a reviewer
+//! can check each `unsafe` block against its own file alone:
 //!
 //! - **The task cell.** A spawned future, its output and what its handle needs
 //!   share one `Rc` allocation: the owner (a scope, or the executor) holds an
@@ -16,6 +17,9 @@
 //!   table. A wake on the owner's thread queues the child in a plain `Vec` (no lock,
 //!   no read-modify-write, no allocation); a wake from another thread goes through a
 //!   mutex.
+//! - **The channels' lock** ([`lock`]): a spin-then-yield lock, one atomic
+//!   read-modify-write to take and a plain store to give back, for state that is
+//!   held for a few instructions and never across foreign code that could block.
 //! - **The probe.** `coro::debug` looks at a scope's tasks through a weak reference to
 //!   its slab (`SlabProbe`), which may outlive the borrows the tasks hold: it only
 //!   reads their headers, and only while the slab is alive.
@@ -30,6 +34,10 @@ use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+
+mod lock;
+
+pub(crate) use lock::{SpinGuard, SpinLock};
 
 use crate::context::{self, ContextMap};
 use crate::task::{Failure, Header, HeaderCopy, JoinError};

@@ -15,14 +15,16 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
+
+use crate::raw::{SpinGuard, SpinLock};
 
 use super::waiters::{Waiters, wake, wake_all};
 use super::{RecvError, SendError, TryRecvError, TrySendError, block_on_thread};
 
 struct Chan<T> {
-    state: Mutex<State<T>>,
+    state: SpinLock<State<T>>,
 }
 
 /// A rendezvous sender's value, waiting for a receiver.
@@ -61,8 +63,8 @@ impl<T> State<T> {
 }
 
 impl<T> Chan<T> {
-    fn lock(&self) -> MutexGuard<'_, State<T>> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> SpinGuard<'_, State<T>> {
+        self.state.lock()
     }
 }
 
@@ -120,7 +122,7 @@ pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
 
 fn make<T>(capacity: Option<usize>) -> (Sender<T>, Receiver<T>) {
     let chan = Arc::new(Chan {
-        state: Mutex::new(State {
+        state: SpinLock::new(State {
             queue: VecDeque::new(),
             capacity,
             offers: VecDeque::new(),
