@@ -388,3 +388,158 @@ fn a_for_loops_iterator_is_dropped_where_rust_drops_it() {
     assert_eq!(*machine.borrow(), *plain.borrow());
     assert!(plain.borrow().contains(&"drop e".to_owned()));
 }
+
+/// Pushes `drop <name>` to its log when dropped.
+struct Loud {
+    log: Log,
+    name: &'static str,
+}
+
+impl Loud {
+    fn new(log: &Log, name: &'static str) -> Self {
+        log.borrow_mut().push(format!("make {name}"));
+        Loud {
+            log: log.clone(),
+            name,
+        }
+    }
+}
+
+impl Drop for Loud {
+    fn drop(&mut self) {
+        self.log.borrow_mut().push(format!("drop {}", self.name));
+    }
+}
+
+/// A generator body and the same body as a plain function, where each `yield_!`
+/// pushes `item <value>` to the log.
+macro_rules! twins {
+    ($machine:ident, $plain:ident, |$log:ident, $which:ident| $body:block) => {
+        #[coro::coroutine]
+        fn $machine($log: Log, $which: u32) -> impl Iterator<Item = u32> $body
+
+        fn $plain($log: Log, $which: u32) {
+            macro_rules! yield_ {
+                ($value:expr) => {
+                    $log.borrow_mut().push(format!("item {}", $value))
+                };
+            }
+            $body
+        }
+    };
+}
+
+fn say(log: &Log, line: String) {
+    log.borrow_mut().push(line);
+}
+
+// Code after a loop, in the scopes around it: a binding made after the loop in a
+// `match` arm, one moved on only some paths before a `break`, a name that hides
+// an outer one.
+twins!(made_after_a_loop, plain_made_after_a_loop, |log, which| {
+    match which {
+        0 => {}
+        _ => {
+            for i in 0..2 {
+                yield_!(i);
+            }
+            let _d = Loud::new(&log, "d");
+        }
+    }
+    say(&log, "after match".to_owned());
+});
+
+twins!(
+    moved_on_some_paths_before_a_break,
+    plain_moved_on_some_paths_before_a_break,
+    |log, which| {
+        let mut round = 0;
+        loop {
+            yield_!(10 + round);
+            let e = Loud::new(&log, "e");
+            if round == which {
+                drop(e);
+            }
+            if round >= 1 {
+                break;
+            }
+            round += 1;
+        }
+        say(&log, "after the loop".to_owned());
+    }
+);
+
+twins!(
+    hides_a_name_after_a_loop,
+    plain_hides_a_name_after_a_loop,
+    |log, which| {
+        let x = which;
+        {
+            for i in 0..2 {
+                yield_!(20 + i);
+            }
+            let x = 7;
+            say(&log, format!("inner x {x}"));
+        }
+        say(&log, format!("outer x {x}"));
+    }
+);
+
+// Two values made in a branch that may `break`, dropped before the loop's next turn.
+twins!(
+    dropped_before_the_next_turn,
+    plain_dropped_before_the_next_turn,
+    |log, which| {
+        for i in 0..3 {
+            if i == which {
+                yield_!(i);
+            } else {
+                let _d = Loud::new(&log, "d");
+                if i > 5 {
+                    break;
+                }
+                let _e = Loud::new(&log, "e");
+            }
+        }
+        say(&log, "after the loop".to_owned());
+    }
+);
+
+#[test]
+fn code_after_a_loop_drops_and_names_what_rust_does() {
+    type Machine = fn(Log, u32) -> Box<dyn Iterator<Item = u32>>;
+    type Plain = fn(Log, u32);
+    let cases: [(Machine, Plain); 4] = [
+        (
+            |l, w| Box::new(made_after_a_loop(l, w)),
+            plain_made_after_a_loop,
+        ),
+        (
+            |l, w| Box::new(moved_on_some_paths_before_a_break(l, w)),
+            plain_moved_on_some_paths_before_a_break,
+        ),
+        (
+            |l, w| Box::new(hides_a_name_after_a_loop(l, w)),
+            plain_hides_a_name_after_a_loop,
+        ),
+        (
+            |l, w| Box::new(dropped_before_the_next_turn(l, w)),
+            plain_dropped_before_the_next_turn,
+        ),
+    ];
+    for (case, (machine_body, plain_body)) in cases.into_iter().enumerate() {
+        for which in 0..3 {
+            let plain = Log::default();
+            plain_body(plain.clone(), which);
+            let machine = Log::default();
+            for item in machine_body(machine.clone(), which) {
+                machine.borrow_mut().push(format!("item {item}"));
+            }
+            assert_eq!(
+                *machine.borrow(),
+                *plain.borrow(),
+                "case {case}, which = {which}"
+            );
+        }
+    }
+}

@@ -57,6 +57,17 @@ impl BitSet {
     }
 }
 
+/// What stands at a point of a block, for the code that closes scopes there.
+pub struct Standing {
+    /// Live: read later, or holding a value to drop at its scope's end.
+    pub live: BitSet,
+    /// Surely holding a value to drop.
+    pub init: BitSet,
+    /// Holding a value to drop on some paths here and not on others (Rust keeps a
+    /// drop flag for it).
+    pub unsure: BitSet,
+}
+
 pub struct Liveness {
     /// Carried into each block: in scope and (read later or surely initialised).
     pub live_in: Vec<BitSet>,
@@ -67,6 +78,7 @@ pub struct Liveness {
     /// that lead to it (back edges aside), which is the order type inference needs.
     pub order: Vec<BlockId>,
     uninit_in: Vec<BitSet>,
+    maybe_init_in: Vec<BitSet>,
     reads_out: Vec<BitSet>,
     in_scope: Vec<BitSet>,
     /// Per state boundary, the bindings initialised on some paths into it and not
@@ -313,6 +325,7 @@ pub fn analyze(cfg: &Cfg, errors: &mut Errors) -> Liveness {
         preds,
         order,
         uninit_in,
+        maybe_init_in,
         reads_out,
         in_scope,
         ambiguous,
@@ -400,19 +413,31 @@ fn reverse_post_order(succs: &[Vec<BlockId>]) -> Vec<BlockId> {
 impl Liveness {
     /// The bindings live right after statement `index` of `block`.
     pub fn live_after(&self, cfg: &Cfg, block: BlockId, index: usize) -> BitSet {
-        self.after(cfg, block, index).0
+        self.after(cfg, block, index).live
     }
 
-    /// The bindings live, and those surely initialised, right after statement
-    /// `index` of `block`.
-    pub fn after(&self, cfg: &Cfg, block: BlockId, index: usize) -> (BitSet, BitSet) {
+    /// What stands right after statement `index` of `block`.
+    pub fn after(&self, cfg: &Cfg, block: BlockId, index: usize) -> Standing {
+        self.through(cfg, block, index + 1)
+    }
+
+    /// What stands after all of `block`'s statements, where its terminator runs.
+    pub fn at_end(&self, cfg: &Cfg, block: BlockId) -> Standing {
+        self.through(cfg, block, cfg.blocks[block].stmts.len())
+    }
+
+    /// What stands after the first `count` statements of `block`.
+    fn through(&self, cfg: &Cfg, block: BlockId, count: usize) -> Standing {
         let data = &cfg.blocks[block];
         let mut uninit = self.uninit_in[block].clone();
+        let mut maybe_init = self.maybe_init_in[block].clone();
         let mut scope: ScopeId = data.scope;
-        for stmt in &data.stmts[..=index] {
-            stmt_events(cfg, stmt)
-                .into_iter()
-                .for_each(|e| forward_uninit(&mut uninit, normalize(e, &self.copy_like)));
+        for stmt in &data.stmts[..count] {
+            for event in stmt_events(cfg, stmt) {
+                let event = normalize(event, &self.copy_like);
+                forward_uninit(&mut uninit, event);
+                forward_maybe_init(&mut maybe_init, event);
+            }
             match stmt {
                 Stmt::Enter(inner) => scope = *inner,
                 Stmt::Exit(inner) => {
@@ -428,7 +453,7 @@ impl Liveness {
             .iter()
             .rev()
             .for_each(|&e| backward_reads(&mut reads, normalize(e, &self.copy_like)));
-        for stmt in data.stmts[index + 1..].iter().rev() {
+        for stmt in data.stmts[count..].iter().rev() {
             stmt_events(cfg, stmt)
                 .into_iter()
                 .rev()
@@ -442,11 +467,16 @@ impl Liveness {
             }
         }
         let mut init = BitSet::new(cfg.bindings.len());
+        let mut unsure = BitSet::new(cfg.bindings.len());
         // A `Copy` value needs no drop where its scope is closed by hand.
-        (0..cfg.bindings.len())
-            .filter(|&b| !uninit.contains(b) && !self.no_drop.contains(b))
-            .for_each(|b| init.insert(b));
-        (live, init)
+        for b in (0..cfg.bindings.len()).filter(|&b| !self.no_drop.contains(b)) {
+            match (uninit.contains(b), maybe_init.contains(b)) {
+                (false, _) => init.insert(b),
+                (true, true) => unsure.insert(b),
+                (true, false) => {}
+            }
+        }
+        Standing { live, init, unsure }
     }
 }
 

@@ -32,14 +32,27 @@ use syn::{Expr, Ident, Lifetime, Local};
 
 use super::{is_unit, nameable};
 use crate::diag;
-use crate::liveness::{BitSet, Liveness};
+use crate::liveness::{BitSet, Liveness, Standing};
 use crate::lower::{BlockId, Cfg, ENTRY, ROOT_SCOPE, ScopeId, Stmt, Terminator};
 use crate::parse::{CoroutineFn, Kind};
 use crate::scan::BindingId;
 
 pub fn emit(func: &CoroutineFn, cfg: &Cfg, live: &Liveness) -> TokenStream {
-    let emitter = Emitter::new(func, cfg, live);
-    emitter.function()
+    // A block written in place may turn out to close by hand a scope whose drops
+    // it cannot write (see `Env::close`): it is then made a state, and the machine
+    // written again.
+    let mut kept_as_states = BitSet::new(cfg.blocks.len());
+    loop {
+        let emitter = Emitter::new(func, cfg, live, &kept_as_states);
+        let tokens = emitter.function();
+        let failed = emitter.inlined_in_vain.take();
+        if failed.is_empty() {
+            return tokens;
+        }
+        failed
+            .into_iter()
+            .for_each(|block| kept_as_states.insert(block));
+    }
 }
 
 struct Emitter<'a> {
@@ -48,6 +61,9 @@ struct Emitter<'a> {
     live: &'a Liveness,
     /// Written inline at its only predecessor instead of being a state.
     inline: Vec<bool>,
+    /// Blocks written inline whose code closed by hand a scope it could not drop
+    /// right: they must be states (see `emit`).
+    inlined_in_vain: std::rc::Rc<std::cell::RefCell<Vec<BlockId>>>,
     /// Per block, the bindings declared again there, uninitialised: those not
     /// carried but assigned later, and named by the code from the block to the next
     /// state. (One that code never names would have no type.)
@@ -97,6 +113,10 @@ struct Env {
     visible: HashMap<String, BindingId>,
     /// The state whose arm is a Rust loop, if any: going back to it is `continue`.
     looping: Option<Looping>,
+    /// The block being written inline, and where to say that it cannot be.
+    inlined: Option<(BlockId, std::rc::Rc<std::cell::RefCell<Vec<BlockId>>>)>,
+    /// That block was entered across scopes (see `Emitter::leave_scopes`).
+    across: bool,
     /// Writing a resume's arm: the state it goes on to may be entered in place.
     resuming: bool,
     /// Inside the branches of an `if`/`match` whose join is written after it: going
@@ -219,23 +239,55 @@ impl Env {
     }
 
     /// Ends the innermost scope. Bindings of outer scopes that were aliased inside it
-    /// and are still live come back out under their own names. `init` says which
-    /// bindings are surely initialised here.
-    fn close(&mut self, cfg: &Cfg, live: &BitSet, init: &BitSet) {
+    /// and are still live come back out under their own names. `standing` says which
+    /// bindings are live and which hold a value here.
+    fn close(&mut self, cfg: &Cfg, standing: &Standing) {
+        let (live, init) = (&standing.live, &standing.init);
         let Some(at) = self.frames.iter().rposition(|f| f.scope.is_some()) else {
             return;
         };
         if let Some(looping) = &self.looping
             && self.frames[at + 1..].iter().any(|f| f.loop_label.is_some())
         {
-            // This scope was opened before the loop began: the loop cannot close it.
-            looping.broken.set(true);
+            if self.frames[at].outer && self.across {
+                // A block written in place across scopes, inside an `if`/`match`
+                // arm, closes the scope by hand: what follows has left the loop for
+                // good (going round would enter the scope afresh), so it goes on
+                // through the dispatch.
+                self.looping = None;
+            } else {
+                // This scope was opened before the loop began: the loop cannot close
+                // it.
+                looping.broken.set(true);
+            }
         }
         let lexical = at == self.frames.len() - 1 && !self.frames[at].outer;
+        if !lexical && let Some((block, in_vain)) = &self.inlined {
+            let scope = self.frames[at].scope;
+            let of_scope = |b: &BindingId| Some(cfg.bindings[*b].scope) == scope;
+            // The scope holds a value only on some paths, which only Rust's drop flag
+            // knows: left to the end of the Rust block, it would be dropped late. Or
+            // code written in place across scopes declared into this scope from a
+            // frame of its own, which goes on after the scope ends: neither the drops
+            // nor the names would end with it. As a state, the block starts after the
+            // Rust blocks of the code before it have ended.
+            let declared_inside = self.frames[at + 1..]
+                .iter()
+                .flat_map(|f| &f.declared)
+                .any(of_scope);
+            let unsure = self.frames[at]
+                .declared
+                .iter()
+                .any(|b| of_scope(b) && standing.unsure.contains(*b));
+            if declared_inside || unsure {
+                in_vain.borrow_mut().push(*block);
+            }
+        }
         let frame = self.frames.remove(at);
         if !lexical {
             // The scope's Rust block encloses this code: drop what it declared, as
-            // leaving it would (what may have been moved is left to the block's end).
+            // leaving it would (a block written in place that would have to leave a
+            // value moved on only some paths is made a state instead, above).
             let dropped = Ident::new("__coro_dropped", Span::mixed_site());
             for &binding in frame.declared.iter().rev() {
                 let Some(name) = self.names.get(&binding).cloned() else {
@@ -268,7 +320,9 @@ impl Env {
         let pats: Vec<TokenStream> = handed_back.iter().map(|&b| binding_pat(cfg, b)).collect();
         if lexical {
             let inner = frame.tokens;
-            if handed_back.is_empty() {
+            if inner.is_empty() && handed_back.is_empty() && frame.loop_label.is_none() {
+                // A scope whose code went elsewhere (a block written in place after it).
+            } else if handed_back.is_empty() {
                 self.push(wrap(frame.loop_label.as_ref(), inner));
             } else {
                 self.push(quote! {
@@ -326,6 +380,8 @@ impl Env {
             names: self.names.clone(),
             visible: self.visible.clone(),
             looping: self.looping.clone(),
+            inlined: self.inlined.clone(),
+            across: self.across,
             resuming: self.resuming,
             falls_into: self.falls_into.clone(),
         }
@@ -383,20 +439,33 @@ fn field(binding: BindingId) -> Ident {
 }
 
 impl<'a> Emitter<'a> {
-    fn new(func: &'a CoroutineFn, cfg: &'a Cfg, live: &'a Liveness) -> Self {
-        // A block entered from one place, in the same scope, is written there; so is a
-        // join that only closes scopes before going on (written at each of its
-        // predecessors). Inside an `if`/`match` arm, scopes opened outside it are
-        // closed by hand (see `Env::close`).
+    fn new(
+        func: &'a CoroutineFn,
+        cfg: &'a Cfg,
+        live: &'a Liveness,
+        kept_as_states: &BitSet,
+    ) -> Self {
+        // A block entered from one place is written there; so is a join that only
+        // closes scopes before going on (written at each of its predecessors), when
+        // its predecessors end in its scope. Inside an `if`/`match` arm, scopes opened
+        // outside it are closed by hand (see `Env::close`). A block entered from one
+        // place deeper in (the code after a loop its `break` leaves) is written there
+        // too when those scopes hold nothing to drop: it then costs no state, and no
+        // pass through the dispatch.
         let mut inline = vec![false; cfg.blocks.len()];
         for &block in &live.order {
             let data = &cfg.blocks[block];
             let preds = &live.preds[block];
-            let same_scope = preds.iter().all(|&p| exit_scope(cfg, p) == data.scope);
-            if block == ENTRY || data.resumed || preds.is_empty() || !same_scope {
+            if block == ENTRY || data.resumed || preds.is_empty() || kept_as_states.contains(block)
+            {
                 continue;
             }
-            inline[block] = preds.len() == 1 || is_trivial_join(cfg, live, block);
+            let same_scope = preds.iter().all(|&p| exit_scope(cfg, p) == data.scope);
+            inline[block] = if same_scope {
+                preds.len() == 1 || is_trivial_join(cfg, live, block)
+            } else {
+                preds.len() == 1 && leaves_nothing_to_drop(cfg, live, preds[0], block)
+            };
         }
         let mut variant = vec![None; cfg.blocks.len()];
         let mut generic = std::collections::BTreeMap::new();
@@ -458,6 +527,7 @@ impl<'a> Emitter<'a> {
             cfg,
             live,
             inline,
+            inlined_in_vain: Default::default(),
             redeclared_at,
             redeclared,
             variant,
@@ -991,8 +1061,7 @@ impl<'a> Emitter<'a> {
             match stmt {
                 Stmt::Enter(scope) => env.open(Some(*scope)),
                 Stmt::Exit(_) => {
-                    let (live, init) = self.live.after(self.cfg, block, index);
-                    env.close(self.cfg, &live, &init);
+                    env.close(self.cfg, &self.live.after(self.cfg, block, index));
                 }
                 Stmt::Let { local, binds, .. } => {
                     let live = self.live.live_after(self.cfg, block, index);
@@ -1103,8 +1172,11 @@ impl<'a> Emitter<'a> {
         let p = &self.private;
         let state_ty = &self.state_ty;
         let tokens = match &self.cfg.blocks[block].term {
-            Terminator::Goto(target) if self.inline[*target] => return self.block(env, *target),
-            Terminator::Goto(target) => self.transition(env, *target),
+            Terminator::Goto(target) if self.inline[*target] => {
+                self.leave_scopes(env, block, *target);
+                return self.block(env, *target);
+            }
+            Terminator::Goto(target) => self.transition(env, block, *target),
             Terminator::If {
                 cond,
                 then_to,
@@ -1113,8 +1185,8 @@ impl<'a> Emitter<'a> {
                 let cond = self.rewritten(cond);
                 let (branches, join) = self.branches_env(env, block);
                 let (then_code, else_code) = (
-                    self.successor(&branches, *then_to),
-                    self.successor(&branches, *else_to),
+                    self.successor(&branches, block, *then_to),
+                    self.successor(&branches, block, *else_to),
                 );
                 env.push(quote!(if #cond { #then_code } else { #else_code }));
                 return self.after_branches(env, join);
@@ -1130,7 +1202,7 @@ impl<'a> Emitter<'a> {
                             let g = self.rewritten(g);
                             quote!(if #g)
                         });
-                        let code = self.successor(&branches, arm.target);
+                        let code = self.successor(&branches, block, arm.target);
                         quote!(#pat #guard => { #code })
                     })
                     .collect();
@@ -1246,19 +1318,45 @@ impl<'a> Emitter<'a> {
         }
     }
 
-    /// The code that continues at `target` from inside an `if`/`match` arm.
-    fn successor(&self, env: &Env, target: BlockId) -> TokenStream {
+    /// The code that continues at `target` from inside an `if`/`match` arm that
+    /// ends `from`.
+    fn successor(&self, env: &Env, from: BlockId, target: BlockId) -> TokenStream {
         if self.inline[target] {
             let mut arm = env.arm();
+            self.leave_scopes(&mut arm, from, target);
             self.block(&mut arm, target);
             arm.finish()
         } else {
-            self.transition(env, target)
+            self.transition(env, from, target)
         }
     }
 
-    /// Goes on at `target` within this resume.
-    fn transition(&self, env: &Env, target: BlockId) -> TokenStream {
+    /// Before writing inline block `target` where `from` ends: notes which block is
+    /// being written, and closes the scopes the jump leaves, which hold nothing to
+    /// drop (see `leaves_nothing_to_drop`), so that only the names they hid come
+    /// back.
+    fn leave_scopes(&self, env: &mut Env, from: BlockId, target: BlockId) {
+        env.inlined = Some((target, self.inlined_in_vain.clone()));
+        let outer = self.cfg.blocks[target].scope;
+        if exit_scope(self.cfg, from) == outer {
+            return;
+        }
+        env.across = true;
+        let mut standing = self.live.at_end(self.cfg, from);
+        standing.live = self.live.live_in[target].clone();
+        while env
+            .frames
+            .iter()
+            .rev()
+            .find_map(|f| f.scope)
+            .is_some_and(|scope| scope != outer)
+        {
+            env.close(self.cfg, &standing);
+        }
+    }
+
+    /// Goes on at `target` within this resume, from the end of `from`.
+    fn transition(&self, env: &Env, from: BlockId, target: BlockId) -> TokenStream {
         if let Some(fall) = &env.falls_into
             && fall.allows(env, target)
         {
@@ -1282,10 +1380,11 @@ impl<'a> Emitter<'a> {
         }
         let worth_copying = self.loop_heads.borrow().contains(&target) || env.resuming;
         if env.looping.is_none()
+            && env.open_loops() == 0
             && worth_copying
             && target != ENTRY
             && self.cfg.blocks[target].polls.is_none()
-            && let Some(entered) = self.enter_loop(env, target)
+            && let Some(entered) = self.enter_loop(env, from, target)
         {
             return entered;
         }
@@ -1305,23 +1404,47 @@ impl<'a> Emitter<'a> {
         quote!(#next = #value; continue #dispatch;)
     }
 
-    /// Enters a copy of loop head `header`'s loop here, when the bindings it carries
-    /// are in their own variables: a resume inside a loop then goes round without
-    /// passing through the dispatch. `None` if the copy cannot be made.
-    fn enter_loop(&self, env: &Env, header: BlockId) -> Option<TokenStream> {
+    /// Enters a copy of loop head `header`'s loop here, at the end of `from`, when
+    /// the bindings it carries are in their own variables: a resume inside a loop
+    /// then goes round without passing through the dispatch. `None` if the copy
+    /// cannot be made: also when the jump leaves scopes that hold something to drop
+    /// (a `break` or `continue` past a binding with a destructor), which only the
+    /// end of their Rust blocks drops right.
+    fn enter_loop(&self, env: &Env, from: BlockId, header: BlockId) -> Option<TokenStream> {
         if !self.copies_code {
             return None;
+        }
+        let mut inner = env.arm();
+        let outer = self.cfg.blocks[header].scope;
+        if exit_scope(self.cfg, from) != outer {
+            if !leaves_nothing_to_drop(self.cfg, self.live, from, header) {
+                return None;
+            }
+            let mut standing = self.live.at_end(self.cfg, from);
+            standing.live = self.live.live_in[header].clone();
+            while let Some(at) = inner.frames.iter().rposition(|f| f.scope.is_some())
+                && inner.frames[at].scope != Some(outer)
+            {
+                let scope = inner.frames[at].scope;
+                let declared_inside = inner.frames[at + 1..]
+                    .iter()
+                    .flat_map(|f| &f.declared)
+                    .any(|&b| Some(self.cfg.bindings[b].scope) == scope);
+                if declared_inside {
+                    return None;
+                }
+                inner.close(self.cfg, &standing);
+            }
         }
         let carried = self.carried(header);
         let in_place = carried.iter().all(|&b| {
             let name = &self.cfg.bindings[b].name;
-            env.names.get(&b) == Some(name) && env.visible.get(&name.to_string()) == Some(&b)
+            inner.names.get(&b) == Some(name) && inner.visible.get(&name.to_string()) == Some(&b)
         });
         if !in_place {
             return None;
         }
         let broken = std::rc::Rc::new(std::cell::Cell::new(false));
-        let mut inner = env.arm();
         inner.frames.push(Frame {
             loop_label: Some(loop_label()),
             ..Frame::default()
@@ -1552,6 +1675,26 @@ fn exit_scope(cfg: &Cfg, block: BlockId) -> ScopeId {
         }
     }
     scope
+}
+
+/// Does the jump from the end of `from` into `target` only leave scopes (that
+/// enclose `from`'s end and not `target`) whose bindings are all gone by then, so
+/// that writing `target` in place drops nothing late?
+fn leaves_nothing_to_drop(cfg: &Cfg, live: &Liveness, from: BlockId, target: BlockId) -> bool {
+    let outer = cfg.blocks[target].scope;
+    let mut left = Vec::new();
+    let mut scope = exit_scope(cfg, from);
+    while scope != outer {
+        left.push(scope);
+        match cfg.scopes[scope].parent {
+            Some(parent) => scope = parent,
+            None => return false,
+        }
+    }
+    let standing = live.at_end(cfg, from);
+    (standing.init.iter())
+        .chain(standing.unsure.iter())
+        .all(|b| !left.contains(&cfg.bindings[b].scope))
 }
 
 /// A join that only closes scopes and goes on to a block that is not itself such a
