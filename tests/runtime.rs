@@ -2,9 +2,11 @@
 
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use coro::channel;
@@ -579,4 +581,58 @@ fn a_finished_childs_waker_is_reused_only_when_no_one_holds_it() {
         total + waiting.await.unwrap()
     }));
     assert_eq!(total, (0..1000).sum::<u64>() + 7);
+}
+
+/// Counts the wakes of the waker a scope is polled with.
+struct CountingWaker(AtomicUsize);
+
+impl Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn wakes_inside_a_scopes_turn_do_not_wake_its_owner() {
+    // The body and a child pass 200 messages back and forth: every message wakes the
+    // other side, inside the scope's own poll. Each poll runs two rounds and, with
+    // work left, wakes its owner once; the wakes of the messages themselves need not
+    // reach it. Nothing is lost either: the scope finishes.
+    let counter = Arc::new(CountingWaker(Default::default()));
+    let waker = Waker::from(counter.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut scope = pin!(coro::scope(async |s| {
+        let (ping, mut ping_in) = coro::channel::bounded::<u32>(1);
+        let (pong, mut pong_in) = coro::channel::bounded::<u32>(1);
+        s.spawn(async move {
+            while let Ok(value) = ping_in.recv().await {
+                pong.send(value + 1).await.unwrap();
+            }
+        });
+        let mut value = 0;
+        for _ in 0..200 {
+            ping.send(value).await.unwrap();
+            value = pong_in.recv().await.unwrap();
+        }
+        value
+    }));
+    let mut pending_polls = 0;
+    let value = loop {
+        let woken_before = counter.0.load(Ordering::Relaxed);
+        match scope.as_mut().poll(&mut cx) {
+            Poll::Ready(value) => break value,
+            Poll::Pending => pending_polls += 1,
+        }
+        let woken = counter.0.load(Ordering::Relaxed) - woken_before;
+        assert_eq!(woken, 1, "a pending poll woke its owner {woken} times");
+        assert!(pending_polls < 10_000, "the scope does not finish");
+    };
+    assert_eq!(value, 200);
+    assert!(
+        pending_polls >= 100,
+        "{pending_polls} polls for 200 round trips"
+    );
 }

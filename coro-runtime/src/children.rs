@@ -145,6 +145,12 @@ impl<'env> Children<'env> {
         self.live.get() == 0
     }
 
+    /// Marks the owner's turn, until the guard is dropped: wakes meanwhile only
+    /// queue (see [`OwnerSide::turning`](crate::raw::OwnerSide::turning)).
+    pub(crate) fn turning(&self) -> crate::raw::Turning<'_> {
+        self.wakes.turning()
+    }
+
     /// Remembers the owner's waker, for children woken from now on.
     pub(crate) fn set_owner(&self, waker: &Waker) {
         self.wakes.set_owner(waker);

@@ -512,6 +512,9 @@ pub(crate) struct WakeTable {
 struct QueueAndOwner {
     queue: Vec<usize>,
     owner: Option<Waker>,
+    /// The owner is in its turn and looks at the queue before it returns
+    /// (`OwnerSide::turning`): a wake from its thread need not wake it.
+    turning: bool,
 }
 
 /// One child's (or the body's) place in the table.
@@ -576,7 +579,11 @@ impl WakeEntry {
             let owner = {
                 let mut local = table.local.borrow_mut();
                 local.queue.push(self.index());
-                local.owner.take()
+                if local.turning {
+                    None
+                } else {
+                    local.owner.take()
+                }
             };
             if crate::trace::on() {
                 self.traced(table);
@@ -666,6 +673,19 @@ unsafe fn drop_waker(data: *const ()) {
     }
 }
 
+/// An owner's turn (see [`OwnerSide::turning`]); ends when dropped, also while
+/// unwinding.
+pub(crate) struct Turning<'a> {
+    side: &'a OwnerSide,
+    was: bool,
+}
+
+impl Drop for Turning<'_> {
+    fn drop(&mut self) {
+        self.side.table.local.borrow_mut().turning = self.was;
+    }
+}
+
 /// The owner's end of a [`WakeTable`]: makes wakers and drains the queues. Neither
 /// `Send` nor `Sync`: it stays on the thread that made it, which is what lets it
 /// touch the table's thread-local half.
@@ -684,6 +704,7 @@ impl OwnerSide {
             local: RefCell::new(QueueAndOwner {
                 queue: vec![crate::children::BODY],
                 owner: None,
+                turning: false,
             }),
             chunks: RefCell::new(Vec::new()),
             remote: Mutex::new(QueueAndOwner::default()),
@@ -800,6 +821,15 @@ impl OwnerSide {
             self.table.remote_pending.store(false, Ordering::Relaxed);
             batch.append(&mut remote.queue);
         }
+    }
+
+    /// Marks the owner as in its turn until the guard is dropped: the owner looks at
+    /// the queue before its turn ends (and wakes itself if it leaves work there), so
+    /// a wake from this thread meanwhile only queues, without waking the owner's
+    /// owner.
+    pub(crate) fn turning(&self) -> Turning<'_> {
+        let was = std::mem::replace(&mut self.table.local.borrow_mut().turning, true);
+        Turning { side: self, was }
     }
 
     /// Remembers the owner's waker, for children woken from now on.

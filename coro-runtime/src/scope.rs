@@ -530,7 +530,11 @@ impl<T, B: Future<Output = T>> Driving<'_, '_, T, B> {
         // body spawning queues a child) runs in a second round of the same poll,
         // so a chain of scopes settles in one pass from the top instead of one
         // pass per level. Two rounds at most: a child that always wakes itself
-        // still lets the owner's siblings run.
+        // still lets the owner's siblings run. Every round ends by looking at the
+        // queue, so wakes from this thread during the turn need not wake the
+        // owner's owner.
+        let children = self.children;
+        let _turning = children.turning();
         for round in 0..2 {
             if self.exit.is_none() {
                 self.run_body_and_children();
