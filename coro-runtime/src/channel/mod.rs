@@ -9,7 +9,7 @@
 //! - [`watch`]: the latest value, for any number of observers (Kotlin's
 //!   `StateFlow`).
 //!
-//! Every channel is one allocation behind a mutex, so its ends may move to other
+//! Every channel is one allocation behind a lock, so its ends may move to other
 //! threads when the values may, and a plain thread can feed a coroutine
 //! ([`Sender::send_blocking`]). Their futures spend the cooperative budget.
 //!

@@ -2,7 +2,8 @@
 //! `bounded(0)`: any number of senders and receivers, each value to exactly one
 //! receiver (Go's channels, Kotlin's `Channel`).
 //!
-//! One queue behind one mutex, shared by `Arc`: both ends may move to other threads
+//! One queue behind one lock (a spin-then-yield lock: the state is held for a few
+//! instructions), shared by `Arc`: both ends may move to other threads
 //! when the values may. A value freed from a full channel wakes one waiting sender; a
 //! value sent wakes one waiting receiver. A waiter that is woken and then dropped
 //! (a `select!` that took another arm) passes its wake on, so none is lost.
