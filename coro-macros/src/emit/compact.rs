@@ -238,6 +238,32 @@ impl Env {
         }
     }
 
+    /// Did a frame inside frame `at` declare a binding of `at`'s scope? Closing
+    /// `at` by hand would then leave that binding's drop and name to the inner
+    /// frame's Rust block.
+    fn declared_into_from_inside(&self, cfg: &Cfg, at: usize) -> bool {
+        let scope = self.frames[at].scope;
+        self.frames[at + 1..]
+            .iter()
+            .flat_map(|f| &f.declared)
+            .any(|&b| Some(cfg.bindings[b].scope) == scope)
+    }
+
+    /// Closes by hand the scopes opened inside `outer`, as a jump out of them to
+    /// code written in place does. `false`, leaving the rest open, at one that a
+    /// frame inside it declared into (see `declared_into_from_inside`).
+    fn close_until(&mut self, cfg: &Cfg, outer: ScopeId, standing: &Standing) -> bool {
+        while let Some(at) = self.frames.iter().rposition(|f| f.scope.is_some())
+            && self.frames[at].scope != Some(outer)
+        {
+            if self.declared_into_from_inside(cfg, at) {
+                return false;
+            }
+            self.close(cfg, standing);
+        }
+        true
+    }
+
     /// Ends the innermost scope. Bindings of outer scopes that were aliased inside it
     /// and are still live come back out under their own names. `standing` says which
     /// bindings are live and which hold a value here.
@@ -264,22 +290,17 @@ impl Env {
         let lexical = at == self.frames.len() - 1 && !self.frames[at].outer;
         if !lexical && let Some((block, in_vain)) = &self.inlined {
             let scope = self.frames[at].scope;
-            let of_scope = |b: &BindingId| Some(cfg.bindings[*b].scope) == scope;
             // The scope holds a value only on some paths, which only Rust's drop flag
             // knows: left to the end of the Rust block, it would be dropped late. Or
             // code written in place across scopes declared into this scope from a
             // frame of its own, which goes on after the scope ends: neither the drops
             // nor the names would end with it. As a state, the block starts after the
             // Rust blocks of the code before it have ended.
-            let declared_inside = self.frames[at + 1..]
-                .iter()
-                .flat_map(|f| &f.declared)
-                .any(of_scope);
             let unsure = self.frames[at]
                 .declared
                 .iter()
-                .any(|b| of_scope(b) && standing.unsure.contains(*b));
-            if declared_inside || unsure {
+                .any(|&b| Some(cfg.bindings[b].scope) == scope && standing.unsure.contains(b));
+            if unsure || self.declared_into_from_inside(cfg, at) {
                 in_vain.borrow_mut().push(*block);
             }
         }
@@ -1342,17 +1363,16 @@ impl<'a> Emitter<'a> {
             return;
         }
         env.across = true;
+        if !env.close_until(self.cfg, outer, &self.standing_at_jump(from, target)) {
+            self.inlined_in_vain.borrow_mut().push(target);
+        }
+    }
+
+    /// What stands where `from` ends, with what is live as `target` begins.
+    fn standing_at_jump(&self, from: BlockId, target: BlockId) -> Standing {
         let mut standing = self.live.at_end(self.cfg, from);
         standing.live = self.live.live_in[target].clone();
-        while env
-            .frames
-            .iter()
-            .rev()
-            .find_map(|f| f.scope)
-            .is_some_and(|scope| scope != outer)
-        {
-            env.close(self.cfg, &standing);
-        }
+        standing
     }
 
     /// Goes on at `target` within this resume, from the end of `from`.
@@ -1420,20 +1440,8 @@ impl<'a> Emitter<'a> {
             if !leaves_nothing_to_drop(self.cfg, self.live, from, header) {
                 return None;
             }
-            let mut standing = self.live.at_end(self.cfg, from);
-            standing.live = self.live.live_in[header].clone();
-            while let Some(at) = inner.frames.iter().rposition(|f| f.scope.is_some())
-                && inner.frames[at].scope != Some(outer)
-            {
-                let scope = inner.frames[at].scope;
-                let declared_inside = inner.frames[at + 1..]
-                    .iter()
-                    .flat_map(|f| &f.declared)
-                    .any(|&b| Some(self.cfg.bindings[b].scope) == scope);
-                if declared_inside {
-                    return None;
-                }
-                inner.close(self.cfg, &standing);
+            if !inner.close_until(self.cfg, outer, &self.standing_at_jump(from, header)) {
+                return None;
             }
         }
         let carried = self.carried(header);
