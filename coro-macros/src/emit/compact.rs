@@ -1689,16 +1689,11 @@ fn exit_scope(cfg: &Cfg, block: BlockId) -> ScopeId {
 /// enclose `from`'s end and not `target`) whose bindings are all gone by then, so
 /// that writing `target` in place drops nothing late?
 fn leaves_nothing_to_drop(cfg: &Cfg, live: &Liveness, from: BlockId, target: BlockId) -> bool {
-    let outer = cfg.blocks[target].scope;
-    let mut left = Vec::new();
-    let mut scope = exit_scope(cfg, from);
-    while scope != outer {
-        left.push(scope);
-        match cfg.scopes[scope].parent {
-            Some(parent) => scope = parent,
-            None => return false,
-        }
-    }
+    let chain = cfg.scope_chain(exit_scope(cfg, from));
+    let Some(at) = chain.iter().position(|&s| s == cfg.blocks[target].scope) else {
+        return false;
+    };
+    let left = &chain[at + 1..];
     let standing = live.at_end(cfg, from);
     (standing.init.iter())
         .chain(standing.unsure.iter())

@@ -6,8 +6,8 @@
 //! and then only for a few hundred instructions. `std::sync::Mutex` pays for what
 //! this case does not need: a second read-modify-write on unlock (to learn whether
 //! a thread sleeps on it) and a check of the thread's panic count on every unlock
-//! (poisoning). On this crate's ping-pong each round trip takes six locks, so that
-//! is most of what a message costs beyond the task switch.
+//! (poisoning). A ping-pong round trip takes six locks; with `std`'s mutex they were
+//! 7.5% of its instructions (callgrind), and more of its time where atomics are dear.
 //!
 //! When the lock is taken, a thread spins a little (the holder is running on
 //! another CPU and about to finish), then yields its time slice (the holder may
@@ -40,14 +40,17 @@ impl<T> SpinLock<T> {
     /// Takes the lock, waiting while another thread holds it.
     #[inline]
     pub(crate) fn lock(&self) -> SpinGuard<'_, T> {
-        if self
-            .locked
-            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
+        if !self.try_acquire() {
             self.lock_contended();
         }
         SpinGuard { lock: self }
+    }
+
+    #[inline]
+    fn try_acquire(&self) -> bool {
+        self.locked
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
     }
 
     #[cold]
@@ -65,11 +68,7 @@ impl<T> SpinLock<T> {
                     std::thread::yield_now();
                 }
             }
-            if self
-                .locked
-                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-            {
+            if self.try_acquire() {
                 return;
             }
         }
