@@ -326,6 +326,75 @@ fn a_panicking_destructor_in_a_plain_scope_surfaces_once() {
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"child boom"));
 }
 
+/// A waker finds its scope's table from the entry it points at, which sits in a
+/// chunk of 32 (or in the table itself, for the body). Wakers of children on both
+/// sides of chunk boundaries, and the body's, woken from another thread, each get
+/// their own task polled again, and no other.
+#[test]
+fn a_wake_from_another_thread_polls_exactly_its_own_task_in_any_chunk() {
+    const TASKS: usize = 100;
+    const CHOSEN: [usize; 7] = [0, 31, 32, 33, 63, 64, 99];
+    let polls: Arc<Vec<AtomicUsize>> = Arc::new((0..TASKS).map(|_| AtomicUsize::new(0)).collect());
+    let wakers: Arc<Mutex<Vec<Option<Waker>>>> = Arc::new(Mutex::new(vec![None; TASKS]));
+    let count = |i: usize| polls[i].load(Ordering::Acquire);
+    coro::run(coro::scope(async |s| {
+        for i in 0..TASKS {
+            let (polls, wakers) = (polls.clone(), wakers.clone());
+            s.spawn(poll_fn(move |cx| {
+                wakers.lock().unwrap()[i] = Some(cx.waker().clone());
+                if polls[i].fetch_add(1, Ordering::AcqRel) == 0 {
+                    Poll::Pending
+                } else {
+                    Poll::Ready(())
+                }
+            }));
+        }
+        coro::yield_now().await;
+        assert!((0..TASKS).all(|i| count(i) == 1), "every child ran once");
+        let chosen: Vec<Waker> = CHOSEN
+            .iter()
+            .map(|&i| wakers.lock().unwrap()[i].clone().unwrap())
+            .collect();
+        std::thread::spawn(move || chosen.into_iter().for_each(Waker::wake))
+            .join()
+            .unwrap();
+        // The body's own waker, from another thread: the body pends until it lands.
+        let landed = Arc::new(AtomicBool::new(false));
+        let woken = coro::timeout(
+            Duration::from_secs(10),
+            poll_fn(|cx| {
+                if landed.load(Ordering::Acquire) {
+                    return Poll::Ready(());
+                }
+                let (waker, landed) = (cx.waker().clone(), landed.clone());
+                std::thread::spawn(move || {
+                    landed.store(true, Ordering::Release);
+                    waker.wake();
+                });
+                Poll::Pending
+            }),
+        )
+        .await;
+        assert!(
+            woken.is_ok(),
+            "the body's wake from another thread was lost"
+        );
+        for _ in 0..10 {
+            coro::yield_now().await;
+        }
+        for i in 0..TASKS {
+            let expected = if CHOSEN.contains(&i) { 2 } else { 1 };
+            assert_eq!(count(i), expected, "polls of child {i}");
+        }
+        let rest: Vec<Waker> = (0..TASKS)
+            .filter(|i| !CHOSEN.contains(i))
+            .map(|i| wakers.lock().unwrap()[i].clone().unwrap())
+            .collect();
+        rest.into_iter().for_each(Waker::wake);
+    }));
+    assert!((0..TASKS).all(|i| count(i) == 2), "every child finished");
+}
+
 #[test]
 fn wakes_from_many_threads_at_once_all_arrive() {
     // Every thread wakes its own task exactly when the barrier opens; each task

@@ -45,7 +45,8 @@ pub(crate) struct Children<'env> {
     /// The tasks, by index; `None` at a free index. In an `Rc` so that
     /// `coro::debug` can look at it.
     slab: Rc<Slab<'env>>,
-    free: RefCell<Vec<usize>>,
+    /// Free indices, as `u32` (a scope holds at most 4 billion children).
+    free: RefCell<Vec<u32>>,
     live: Cell<usize>,
     /// Shared with each task's header, for cancel requests to wake it.
     wakes: Rc<OwnerSide>,
@@ -56,7 +57,7 @@ pub(crate) struct Children<'env> {
     /// the cancellations it brings.
     failure_cause: RefCell<Option<String>>,
     /// The batch being polled; swapped with the queue so neither reallocates.
-    batch: RefCell<Vec<usize>>,
+    batch: RefCell<Vec<u32>>,
 }
 
 impl<'env> Children<'env> {
@@ -111,11 +112,15 @@ impl<'env> Children<'env> {
         T: 'env,
         D: Deliver<F::Output, T> + 'env,
     {
-        let index = self.free.borrow_mut().pop().unwrap_or_else(|| {
-            let mut slab = self.slab.borrow_mut();
-            slab.push(Slot::empty());
-            slab.len() - 1
-        });
+        let free = self.free.borrow_mut().pop();
+        let index = free.map_or_else(
+            || {
+                let mut slab = self.slab.borrow_mut();
+                slab.push(Slot::empty());
+                slab.len() - 1
+            },
+            |index| index as usize,
+        );
         let header = Header::new(spawned_at, supervised, self.wakes.clone(), index);
         let (task, view) = new_task(future, header, deliver);
         self.wakes.queue_new(index);
@@ -168,7 +173,8 @@ impl<'env> Children<'env> {
         let mut batch = self.batch.take();
         self.wakes.take_ready(&mut batch);
         let mut body = false;
-        for &index in &batch {
+        for &packed in &batch {
+            let index = crate::raw::unpack_index(packed);
             if index == BODY {
                 self.wakes.unqueue_body();
                 body = true;
@@ -290,7 +296,7 @@ impl<'env> Children<'env> {
     fn remove(&self, index: usize) -> Option<OwnedTask<'env>> {
         let task = self.slab.borrow_mut().get_mut(index)?.task.take()?;
         self.record.forget_backtrace(index);
-        self.free.borrow_mut().push(index);
+        self.free.borrow_mut().push(index as u32);
         self.live.set(self.live.get() - 1);
         Some(task)
     }
@@ -338,7 +344,7 @@ impl<'env> Children<'env> {
             };
             if let Some(task) = entry {
                 self.record.forget_backtrace(index);
-                self.free.borrow_mut().push(index);
+                self.free.borrow_mut().push(index as u32);
                 self.live.set(self.live.get() - 1);
                 // The first failure stays the one reported: a destructor that
                 // panics during the teardown another failure caused is dropped.

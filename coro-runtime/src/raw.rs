@@ -490,6 +490,14 @@ impl Drop for OwnedTask<'_> {
 /// point into one.
 const CHUNK: usize = 32;
 
+/// A run of entries and the table they belong to. An entry finds its table
+/// through the chunk it sits in ([`table_of`]) rather than holding a pointer of its
+/// own: that keeps an entry at one word, eight bytes less per child.
+struct Chunk {
+    table: *const WakeTable,
+    entries: [WakeEntry; CHUNK],
+}
+
 /// The wake side of a scope (or of the executor's detached tasks): which children
 /// are ready, and how to wake the owner. Shared, in an `Arc`, with every waker.
 pub(crate) struct WakeTable {
@@ -501,7 +509,7 @@ pub(crate) struct WakeTable {
     /// entries through their wakers' pointers, never through this list. Boxed so
     /// that entries stay put when the list grows.
     #[allow(clippy::vec_box)]
-    chunks: RefCell<Vec<Box<[WakeEntry; CHUNK]>>>,
+    chunks: RefCell<Vec<Box<Chunk>>>,
     /// Wakes from other threads.
     remote: Mutex<QueueAndOwner>,
     remote_pending: AtomicBool,
@@ -510,7 +518,9 @@ pub(crate) struct WakeTable {
 
 #[derive(Default)]
 struct QueueAndOwner {
-    queue: Vec<usize>,
+    /// Entries' `index` fields: four bytes per queued task, where the queue may
+    /// hold every child at once.
+    queue: Vec<u32>,
     owner: Option<Waker>,
     /// The owner is in its turn and looks at the queue before it returns
     /// (`OwnerSide::turning`): a wake from its thread need not wake it.
@@ -519,23 +529,56 @@ struct QueueAndOwner {
 
 /// One child's (or the body's) place in the table.
 struct WakeEntry {
-    /// `u32` keeps an entry at two words; [`OwnerSide::entry`] checks the bound.
+    /// Which child: `u32::MAX` for the body. `u32` keeps an entry at one word;
+    /// [`OwnerSide::entry`] checks the bound.
     index: u32,
     /// Queued and not yet polled: a second wake does nothing.
     queued: AtomicBool,
-    table: *const WakeTable,
+}
+
+/// The table the entry at `entry` belongs to: the table that holds it (the body's
+/// entry), or the one its chunk names.
+///
+/// # Safety
+///
+/// `entry` points to a live entry and carries the provenance of all of the table
+/// or chunk it sits in, as [`OwnerSide::entry`] makes them (a pointer derived from
+/// a reference to the entry alone may not reach outside it).
+unsafe fn table_of(entry: *const WakeEntry) -> *const WakeTable {
+    // SAFETY: `entry` is live (the caller's promise), so its `index` may be read.
+    // The body's entry is the `body` field of its table, so stepping back by that
+    // field's offset stays inside the table and lands on its start. Any other entry
+    // with index `i` is element `i % CHUNK` of its chunk's `entries`, so stepping
+    // back by that many elements and then by the offset of `entries` stays inside
+    // the chunk and lands on its start, whose `table` was set when it was made and
+    // never changes. The caller's provenance covers both walks.
+    unsafe {
+        let index = (*entry).index;
+        if index == u32::MAX {
+            entry
+                .byte_sub(std::mem::offset_of!(WakeTable, body))
+                .cast::<WakeTable>()
+        } else {
+            let chunk = entry
+                .sub(index as usize % CHUNK)
+                .byte_sub(std::mem::offset_of!(Chunk, entries))
+                .cast::<Chunk>();
+            (*chunk).table
+        }
+    }
 }
 
 // SAFETY: `WakeTable` is `!Sync` only for its `RefCell`s (`local`, `chunks`) and the
-// raw pointers in its entries. The `RefCell`s are touched on the owner's thread only:
+// raw pointers in its chunks. The `RefCell`s are touched on the owner's thread only:
 // by `OwnerSide`, which is neither `Send` nor `Sync` and so stays on the thread
-// that made it (`owner_thread`, an id never reused), and by `WakeEntry::wake`, which
+// that made it (`owner_thread`, an id never reused), and by `wake_entry`, which
 // checks `owner_thread` first. Dropping the table needs `&mut` and so excludes every
-// other access. The entries' `table` pointers are only read (each entry points at its
-// own table, alive while any waker holds a count of it); `queued` is atomic.
+// other access. The chunks' `table` pointers are only read (each points at the
+// table that owns the chunk, alive while any waker holds a count of it); `queued`
+// is atomic.
 unsafe impl Sync for WakeTable {}
-// SAFETY: everything in the table is `Send` (`Vec<usize>`, `Waker`, atomics) but
-// the pointers, which point into the table itself and move with it.
+// SAFETY: everything in the table is `Send` (`Vec<u32>`, `Waker`, atomics) but
+// the chunks' pointers, which point at the table itself, wherever it is used from.
 unsafe impl Send for WakeTable {}
 
 /// A per-thread id, never reused (unlike a thread-local's address).
@@ -552,22 +595,33 @@ pub(crate) fn current_thread() -> Option<u64> {
 const STACK_RED_ZONE: usize = 128 * 1024;
 const STACK_SEGMENT: usize = 2 * 1024 * 1024;
 
+/// The child (or [`crate::children::BODY`]) an entry's `index` field stands for.
+pub(crate) fn unpack_index(index: u32) -> usize {
+    match index {
+        u32::MAX => crate::children::BODY,
+        index => index as usize,
+    }
+}
+
+/// Queues the entry at `entry` and wakes its owner if that is needed.
+///
+/// # Safety
+///
+/// As for [`table_of`].
+unsafe fn wake_entry(entry: *const WakeEntry) {
+    // SAFETY: the caller's promise; an entry lives inside its table (the body's in
+    // it, the others in chunks it owns), so the table is alive while the entry is.
+    let (table, entry) = unsafe { (&*table_of(entry), &*entry) };
+    entry.wake(table);
+}
+
 impl WakeEntry {
     fn index(&self) -> usize {
-        match self.index {
-            u32::MAX => crate::children::BODY,
-            index => index as usize,
-        }
+        unpack_index(self.index)
     }
 
-    fn table(&self) -> &WakeTable {
-        // SAFETY: an entry lives inside its table (the body entry in it, the others
-        // in chunks it owns), so the table is alive whenever the entry is.
-        unsafe { &*self.table }
-    }
-
-    fn wake(&self) {
-        let table = self.table();
+    /// What [`wake_entry`] does, given the entry's table.
+    fn wake(&self, table: &WakeTable) {
         if current_thread() == Some(table.owner_thread) {
             // The owner's thread: the owner clears `queued` on this thread too, so a
             // load and a store suffice. A remote wake racing this one may queue the
@@ -578,7 +632,7 @@ impl WakeEntry {
             self.queued.store(true, Ordering::Relaxed);
             let owner = {
                 let mut local = table.local.borrow_mut();
-                local.queue.push(self.index());
+                local.queue.push(self.index);
                 if local.turning {
                     None
                 } else {
@@ -595,7 +649,7 @@ impl WakeEntry {
         } else if !self.queued.swap(true, Ordering::AcqRel) {
             let owner = {
                 let mut remote = table.remote.lock().unwrap_or_else(|e| e.into_inner());
-                remote.queue.push(self.index());
+                remote.queue.push(self.index);
                 table.remote_pending.store(true, Ordering::Release);
                 remote.owner.clone()
             };
@@ -614,7 +668,8 @@ impl WakeEntry {
     #[inline(never)]
     fn traced(&self, table: &WakeTable) {
         if self.index != u32::MAX {
-            crate::trace::woken(table.owner_thread, (self.table as usize, self.index()));
+            let table_key = std::ptr::from_ref(table) as usize;
+            crate::trace::woken(table.owner_thread, (table_key, self.index()));
         }
     }
 }
@@ -630,22 +685,22 @@ pub(crate) fn wakes_in_place(waker: &Waker) -> bool {
     // SAFETY: a waker with this vtable was made by `OwnerSide::waker`, `polling` or
     // `clone_waker`, so its data is a live `WakeEntry` (see the vtable functions);
     // the waker, borrowed for this call, keeps the entry's table alive.
-    let entry = unsafe { &*(waker.data() as *const WakeEntry) };
-    current_thread() == Some(entry.table().owner_thread)
+    let table = unsafe { &*table_of(waker.data().cast::<WakeEntry>()) };
+    current_thread() == Some(table.owner_thread)
 }
 
 static VTABLE: RawWakerVTable = RawWakerVTable::new(clone_waker, wake, wake_by_ref, drop_waker);
 
 // The four functions below are only ever called with a `data` pointer made by
-// `OwnerSide::waker` or `OwnerSide::with_waker`: a `*const WakeEntry` whose table is
-// kept alive by one strong count the waker owns (or, for `with_waker`, by the
-// `OwnerSide` for the duration of the call).
+// `OwnerSide::waker` or `OwnerSide::polling` from `OwnerSide::entry`: a
+// `*const WakeEntry` with the provenance `table_of` needs, whose table is kept alive
+// by one strong count the waker owns (or, for `polling`, by the `OwnerSide` for the
+// duration of the call).
 
 unsafe fn clone_waker(data: *const ()) -> RawWaker {
     // SAFETY: `data` is a live entry (see above); the clone takes a count of its own.
     unsafe {
-        let entry = &*(data as *const WakeEntry);
-        Arc::increment_strong_count(entry.table);
+        Arc::increment_strong_count(table_of(data.cast::<WakeEntry>()));
     }
     RawWaker::new(data, &VTABLE)
 }
@@ -661,14 +716,14 @@ unsafe fn wake(data: *const ()) {
 
 unsafe fn wake_by_ref(data: *const ()) {
     // SAFETY: `data` is a live entry (see above).
-    unsafe { (*(data as *const WakeEntry)).wake() }
+    unsafe { wake_entry(data.cast::<WakeEntry>()) }
 }
 
 unsafe fn drop_waker(data: *const ()) {
     // SAFETY: the waker owns one count of the entry's table; the table pointer is
     // read before the count is given up, which may free the table and the entry.
     unsafe {
-        let table = (*(data as *const WakeEntry)).table;
+        let table = table_of(data.cast::<WakeEntry>());
         Arc::decrement_strong_count(table);
     }
 }
@@ -699,10 +754,10 @@ impl OwnerSide {
     pub(crate) fn new() -> Self {
         let owner_thread =
             current_thread().expect("a scope cannot be opened while its thread is exiting");
-        let table = Arc::new_cyclic(|table| WakeTable {
+        let table = Arc::new(WakeTable {
             owner_thread,
             local: RefCell::new(QueueAndOwner {
-                queue: vec![crate::children::BODY],
+                queue: vec![u32::MAX],
                 owner: None,
                 turning: false,
             }),
@@ -712,7 +767,6 @@ impl OwnerSide {
             body: WakeEntry {
                 index: u32::MAX,
                 queued: AtomicBool::new(true),
-                table: table.as_ptr(),
             },
         });
         OwnerSide {
@@ -721,29 +775,42 @@ impl OwnerSide {
         }
     }
 
-    /// The entry for `index` (or the body's), made if it is new.
+    /// The entry for `index` (or the body's), made if it is new. The pointer is
+    /// derived from the whole table or chunk, not from the entry alone, so that
+    /// [`table_of`] may step back from it to the table.
     fn entry(&self, index: usize) -> *const WakeEntry {
+        let table = Arc::as_ptr(&self.table);
         if index == crate::children::BODY {
-            return &self.table.body;
+            // SAFETY: `table` points to the live table `self` holds; this only
+            // computes a field's address.
+            return unsafe { &raw const (*table).body };
         }
         let mut chunks = self.table.chunks.borrow_mut();
-        if let Some(chunk) = chunks.get(index / CHUNK) {
-            return &chunk[index % CHUNK];
+        if chunks.len() <= index / CHUNK {
+            assert!(
+                index < u32::MAX as usize - CHUNK,
+                "a scope holds at most 4 billion children at once"
+            );
         }
-        assert!(
-            index < u32::MAX as usize - CHUNK,
-            "a scope holds at most 4 billion children at once"
-        );
         while chunks.len() <= index / CHUNK {
             let first = chunks.len() * CHUNK;
-            let table = Arc::as_ptr(&self.table);
-            chunks.push(Box::new(std::array::from_fn(|i| WakeEntry {
-                index: (first + i) as u32,
-                queued: AtomicBool::new(false),
+            chunks.push(Box::new(Chunk {
                 table,
-            })));
+                entries: std::array::from_fn(|i| WakeEntry {
+                    index: (first + i) as u32,
+                    queued: AtomicBool::new(false),
+                }),
+            }));
         }
-        &chunks[index / CHUNK][index % CHUNK]
+        let chunk: *const Chunk = &*chunks[index / CHUNK];
+        // SAFETY: `chunk` points to a live chunk (boxed, so it stays put while the
+        // list grows; the table owns it until the table is dropped), and
+        // `index % CHUNK` is within its `entries`.
+        unsafe {
+            (&raw const (*chunk).entries)
+                .cast::<WakeEntry>()
+                .add(index % CHUNK)
+        }
     }
 
     /// A waker for the child at `index` (or the body): one count of the table, no
@@ -768,15 +835,17 @@ impl OwnerSide {
     pub(crate) fn queue_new(&self, index: usize) {
         let entry = self.entry(index);
         // SAFETY: `entry` points into the table `self` keeps alive.
-        unsafe { &*entry }.queued.store(true, Ordering::Release);
-        self.table.local.borrow_mut().queue.push(index);
+        // SAFETY: as above.
+        let entry = unsafe { &*entry };
+        entry.queued.store(true, Ordering::Release);
+        self.table.local.borrow_mut().queue.push(entry.index);
     }
 
     /// Wakes the child at `index` as its waker would, from this (the owner's)
     /// thread: what a cancel request through a handle does, with no waker kept.
     pub(crate) fn wake(&self, index: usize) {
-        // SAFETY: `entry` points into the table `self` keeps alive.
-        unsafe { &*self.entry(index) }.wake();
+        // SAFETY: `entry` made the pointer, into the table `self` keeps alive.
+        unsafe { wake_entry(self.entry(index)) };
     }
 
     /// Marks `index` as polled from now on (a wake queues it again), then runs `f`
@@ -786,7 +855,7 @@ impl OwnerSide {
         let entry = self.entry(index);
         // SAFETY: `entry` points into the table `self` keeps alive.
         unsafe { &*entry }.queued.store(false, Ordering::Release);
-        // SAFETY: as in `waker_of`, but with no count to give back: `ManuallyDrop`
+        // SAFETY: as in `waker`, but with no count to give back: `ManuallyDrop`
         // keeps `drop_waker` from running for this one, and `self.table` outlives
         // the call.
         let waker =
@@ -812,8 +881,9 @@ impl OwnerSide {
             || self.table.remote_pending.load(Ordering::Acquire)
     }
 
-    /// Moves the queued indices into `batch` (emptied first).
-    pub(crate) fn take_ready(&self, batch: &mut Vec<usize>) {
+    /// Moves the queued indices into `batch` (emptied first), packed: see
+    /// [`unpack_index`].
+    pub(crate) fn take_ready(&self, batch: &mut Vec<u32>) {
         batch.clear();
         std::mem::swap(batch, &mut self.table.local.borrow_mut().queue);
         if self.table.remote_pending.load(Ordering::Acquire) {
