@@ -581,6 +581,27 @@ unsafe impl Sync for WakeTable {}
 // the chunks' pointers, which point at the table itself, wherever it is used from.
 unsafe impl Send for WakeTable {}
 
+/// Adds chunks to `chunks`, of the table at `table`, until one holds `index`.
+#[cold]
+#[inline(never)]
+#[allow(clippy::vec_box)] // boxed so that entries stay put when the list grows
+fn grow_to(chunks: &mut Vec<Box<Chunk>>, index: usize, table: *const WakeTable) {
+    assert!(
+        index < u32::MAX as usize - CHUNK,
+        "a scope holds at most 4 billion children at once"
+    );
+    while chunks.len() <= index / CHUNK {
+        let first = chunks.len() * CHUNK;
+        chunks.push(Box::new(Chunk {
+            table,
+            entries: std::array::from_fn(|i| WakeEntry {
+                index: (first + i) as u32,
+                queued: AtomicBool::new(false),
+            }),
+        }));
+    }
+}
+
 /// A per-thread id, never reused (unlike a thread-local's address).
 pub(crate) fn current_thread() -> Option<u64> {
     static NEXT: AtomicU64 = AtomicU64::new(1);
@@ -787,20 +808,7 @@ impl OwnerSide {
         }
         let mut chunks = self.table.chunks.borrow_mut();
         if chunks.len() <= index / CHUNK {
-            assert!(
-                index < u32::MAX as usize - CHUNK,
-                "a scope holds at most 4 billion children at once"
-            );
-        }
-        while chunks.len() <= index / CHUNK {
-            let first = chunks.len() * CHUNK;
-            chunks.push(Box::new(Chunk {
-                table,
-                entries: std::array::from_fn(|i| WakeEntry {
-                    index: (first + i) as u32,
-                    queued: AtomicBool::new(false),
-                }),
-            }));
+            grow_to(&mut chunks, index, table);
         }
         let chunk: *const Chunk = &*chunks[index / CHUNK];
         // SAFETY: `chunk` points to a live chunk (boxed, so it stays put while the
@@ -851,6 +859,7 @@ impl OwnerSide {
     /// Marks `index` as polled from now on (a wake queues it again), then runs `f`
     /// with a waker for it that takes no count: the `OwnerSide` keeps the table
     /// alive meanwhile, and clones `f` makes take their own.
+    #[inline]
     pub(crate) fn polling<R>(&self, index: usize, f: impl FnOnce(&Waker) -> R) -> R {
         let entry = self.entry(index);
         // SAFETY: `entry` points into the table `self` keeps alive.
