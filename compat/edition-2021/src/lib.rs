@@ -58,3 +58,58 @@ impl Counter {
         self.count
     }
 }
+
+/// A method of a type with a lifetime of its own.
+pub struct Holder<'a> {
+    pub text: &'a str,
+}
+
+impl<'a> Holder<'a> {
+    #[coro::coroutine]
+    pub async fn text(&self) -> &'a str {
+        coro::yield_now().await;
+        self.text
+    }
+
+    #[coro::coroutine]
+    pub async fn len(&self) -> usize {
+        coro::yield_now().await;
+        self.text.len()
+    }
+}
+
+impl Holder<'_> {
+    #[coro::coroutine]
+    pub async fn first(&self) -> Option<char> {
+        coro::yield_now().await;
+        self.text.chars().next()
+    }
+}
+
+/// A method on `&mut self` of a type with a lifetime of its own.
+pub struct Cursor<'a> {
+    pub rest: &'a str,
+}
+
+impl<'a> Cursor<'a> {
+    #[coro::coroutine]
+    pub async fn advance(&mut self) -> usize {
+        coro::yield_now().await;
+        self.rest = &self.rest[1..];
+        self.rest.len()
+    }
+}
+
+impl<'a> Cursor<'a> {
+    /// A generator method holding `&mut self` across its `yield_!`s. Its return type
+    /// is the user's, so it captures what it says, as a plain `impl Iterator` would:
+    /// in edition 2021, `+ '_` alone would not capture `'a`, which `&mut` makes
+    /// invariant, and rustc would ask for this `use<..>`.
+    #[coro::coroutine]
+    pub fn take_each(&mut self) -> impl Iterator<Item = char> + use<'_, 'a> {
+        while let Some(c) = self.rest.chars().next() {
+            self.rest = &self.rest[c.len_utf8()..];
+            yield_!(c);
+        }
+    }
+}
