@@ -30,6 +30,27 @@ differential! {
     run(5) script [0, 0, 0, 0] expect ["yield 5", "yield 1", "yield 9", "yield 1", "return 2"]
 }
 
+// An assignment in a match guard runs only if the guard's pattern matches, so the
+// value from before the `match` may still be the one read after it: it must be
+// carried across the `yield_!` in the scrutinee (E0381 in generated code).
+differential! {
+    fn assigned_in_a_match_guard(p: i64) -> impl Coroutine<i64, Yield = i64, Return = i64> {
+        let mut x = p;
+        match yield_!(x) {
+            0 => {
+                yield_!(p);
+            }
+            1 if {
+                x = 4;
+                true
+            } => {}
+            _ => {}
+        }
+        x
+    }
+    run(7) script [2, 0] expect ["yield 7", "return 7"]
+}
+
 // Initialised on one branch only, then held across a yield.
 differential! {
     fn deferred_initialisation_in_a_branch() -> impl Iterator<Item = u32> {

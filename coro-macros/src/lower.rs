@@ -1564,7 +1564,9 @@ impl Builder<'_> {
                 let resolve = self.resolver();
                 let mut scanner = Scanner::new(&resolve).shadowing(names);
                 scanner.scan_expr(guard);
-                events.extend(scanner.events);
+                // A guard runs only when its pattern matches (and no arm before
+                // it was taken).
+                events.extend(scanner.events.into_iter().map(Event::on_some_paths));
             }
             arms.push(Arm { pat, guard, target });
             bodies.push((target, binds, &arm.body));

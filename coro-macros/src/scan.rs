@@ -34,6 +34,17 @@ pub enum Event {
     MaybeMove(BindingId),
 }
 
+impl Event {
+    /// The event as it is for code that runs on some paths only.
+    pub fn on_some_paths(self) -> Event {
+        match self {
+            Event::Assign(b) => Event::MaybeAssign(b),
+            Event::Move(b) => Event::MaybeMove(b),
+            other => other,
+        }
+    }
+}
+
 /// The two macros the transform recognises by name inside a body.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum SuspendMacro {
@@ -671,13 +682,8 @@ impl<'r> Scanner<'r> {
         }
         let outer_maybe = self.conditional > 0;
         for branch in branches {
-            for event in branch.events {
-                self.events.push(match event {
-                    Event::Assign(b) => Event::MaybeAssign(b),
-                    Event::Move(b) => Event::MaybeMove(b),
-                    other => other,
-                });
-            }
+            self.events
+                .extend(branch.events.into_iter().map(Event::on_some_paths));
         }
         for binding in sure.unwrap_or_default() {
             self.events.push(match outer_maybe {
