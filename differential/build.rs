@@ -415,6 +415,50 @@ impl Gen {
         format!("{{\n{stmts}}}")
     }
 
+    /// A `loop` whose turn starts its bindings with literals, goes round an inner
+    /// `while`, and ends in a suspension: the shape whose two resume points the
+    /// compact machine may merge (the second starts the next turn before it
+    /// suspends). What the turn holds with a destructor there must still drop after
+    /// the resume.
+    fn turns_restarted_by_literals(&mut self, depth: usize) -> String {
+        let (counter, inner, fresh) = (self.fresh("c"), self.fresh("i"), self.fresh("f"));
+        let (bound, inner_bound, start) = (self.rng.below(3), self.rng.below(3), self.literal());
+        let resumed = (self.kind == Kind::Coroutine).then(|| self.fresh("m"));
+        // Counted at the end of the turn: no `break` or `continue` may skip that (a
+        // `valued` loop gets none), and the inner counter is not assigned.
+        self.loops.push(Loop {
+            label: None,
+            valued: true,
+        });
+        self.scopes.push(Vec::new());
+        self.declare(fresh.clone(), true, true);
+        self.declare(inner.clone(), true, false);
+        self.scopes.push(Vec::new());
+        let first = self.stmts(1, depth + 1);
+        let suspend_inner = self.suspend_stmt(depth, resumed.as_deref());
+        self.scopes.pop();
+        let rest = self.stmts(1, depth + 1);
+        let suspend_last = self.suspend_stmt(depth, resumed.as_deref());
+        self.scopes.pop();
+        self.loops.pop();
+        let declared = resumed
+            .map(|m| format!("let mut {m} = 0i64;\n"))
+            .unwrap_or_default();
+        format!(
+            "{declared}let mut {counter} = 0i64;\nloop {{\nlet mut {fresh}: i64 = {start};\nlet mut {inner} = 0i64;\nwhile {inner} < {inner_bound} {{ {inner} += 1;\n{first}{suspend_inner}\n}}\n{rest}{counter} += 1;\nif {counter} > {bound} {{ break; }}\n{suspend_last}\n}}"
+        )
+    }
+
+    /// A suspension point as a statement: into `resumed` for a coroutine, if given.
+    fn suspend_stmt(&mut self, depth: usize, resumed: Option<&str>) -> String {
+        let value = self.expr(depth + 1);
+        match (self.kind, resumed) {
+            (Kind::Coroutine, Some(m)) => format!("{m} = yield_!({value});"),
+            (Kind::Future, _) => format!("pend({}, {value}).await;", self.rng.below(3)),
+            _ => format!("yield_!({value});"),
+        }
+    }
+
     fn stmts(&mut self, n: usize, depth: usize) -> String {
         let count = 1 + self.rng.below(n as u64 + 1) as usize;
         let mut out = String::new();
@@ -544,6 +588,7 @@ impl Gen {
                 let label = label.map(|l| format!("{l}: ")).unwrap_or_default();
                 format!("{label}for {var} in 0..{bound}i64 {{\n{body}}}")
             }
+            14 if self.rng.chance(33) => self.turns_restarted_by_literals(depth),
             14 => {
                 let label = self.rng.chance(40).then(|| self.fresh("'l"));
                 let counter = self.fresh("c");

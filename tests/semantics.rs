@@ -505,14 +505,45 @@ twins!(
     }
 );
 
+// A loop's body that starts its bindings with literals and ends in a `yield_!`: the
+// machine starts the next turn's bindings before it suspends, so both `yield_!`s
+// resume into one state. Not when the body still holds a value with a destructor
+// there: ending the turn early would drop it before the item is seen.
+twins!(
+    restarts_with_literals,
+    plain_restarts_with_literals,
+    |log, which| {
+        let mut round = 0;
+        loop {
+            let mut n = 0;
+            let mut total = 0;
+            while n < 3 {
+                n += 1;
+                total += n;
+                yield_!(n);
+            }
+            round += 1;
+            if round == 3 {
+                break;
+            }
+            yield_!(100 * round + total + which);
+        }
+        say(&log, format!("rounds {round}"));
+    }
+);
+
 #[test]
 fn code_after_a_loop_drops_and_names_what_rust_does() {
     type Machine = fn(Log, u32) -> Box<dyn Iterator<Item = u32>>;
     type Plain = fn(Log, u32);
-    let cases: [(Machine, Plain); 4] = [
+    let cases: [(Machine, Plain); 5] = [
         (
             |l, w| Box::new(made_after_a_loop(l, w)),
             plain_made_after_a_loop,
+        ),
+        (
+            |l, w| Box::new(restarts_with_literals(l, w)),
+            plain_restarts_with_literals,
         ),
         (
             |l, w| Box::new(moved_on_some_paths_before_a_break(l, w)),
@@ -542,4 +573,71 @@ fn code_after_a_loop_drops_and_names_what_rust_does() {
             );
         }
     }
+}
+
+thread_local! {
+    /// What `Turn`s and the loop below did, in order: a log no binding borrows, so
+    /// the value holding a destructor across the `yield_!` keeps the compact machine.
+    static TURNS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Says when it is dropped, into `TURNS`.
+struct Turn(u32);
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        TURNS.with_borrow_mut(|turns| turns.push(format!("drop turn {}", self.0)));
+    }
+}
+
+/// A generator and the same body as a plain function, both logging into `TURNS`.
+macro_rules! turn_twins {
+    ($machine:ident, $plain:ident, $body:block) => {
+        #[coro::coroutine]
+        fn $machine() -> impl Iterator<Item = u32> $body
+
+        fn $plain() {
+            macro_rules! yield_ {
+                ($value:expr) => {
+                    TURNS.with_borrow_mut(|turns| turns.push(format!("item {}", $value)))
+                };
+            }
+            $body
+        }
+    };
+}
+
+turn_twins!(
+    restarts_holding_a_destructor,
+    plain_restarts_holding_a_destructor,
+    {
+        let mut round = 0;
+        loop {
+            let mut n = 0;
+            while n < 2 {
+                n += 1;
+                yield_!(n);
+            }
+            let _turn = Turn(round);
+            round += 1;
+            if round == 3 {
+                break;
+            }
+            yield_!(100 + round);
+        }
+    }
+);
+
+// The turn's value is dropped after the item is seen, as in plain Rust: the turn
+// cannot be ended before the `yield_!` at its end, so no state is shared.
+#[test]
+fn a_turn_holding_a_destructor_ends_after_its_last_yield() {
+    for item in restarts_holding_a_destructor() {
+        TURNS.with_borrow_mut(|turns| turns.push(format!("item {item}")));
+    }
+    let machine = TURNS.take();
+    plain_restarts_holding_a_destructor();
+    let plain = TURNS.take();
+    assert_eq!(machine, plain);
+    assert_eq!(plain[2..4], ["item 101", "drop turn 0"]);
 }

@@ -17,6 +17,7 @@ mod emit;
 mod lifetime;
 mod liveness;
 mod lower;
+mod merge_resumes;
 mod parse;
 mod recursion;
 mod scan;
@@ -99,6 +100,18 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         // The same bindings cross every boundary still reached; only the graph's
         // edges changed, which the emitter reads from here.
         live = liveness::analyze(&cfg, &mut errors);
+    }
+    while errors.is_empty()
+        && let Some(merged) =
+            merge_resumes::merge_one(&mut cfg, &live, func.kind.resumes_with_unit())
+    {
+        let mut found = diag::Errors::default();
+        let merged_live = liveness::analyze(&cfg, &mut found);
+        if !found.is_empty() {
+            merged.undo(&mut cfg);
+            break;
+        }
+        live = merged_live;
     }
     if !errors.is_empty()
         && may_switch

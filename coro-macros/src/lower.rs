@@ -54,6 +54,7 @@ pub struct Scope {
     pub parent: Option<ScopeId>,
 }
 
+#[derive(Clone)]
 pub enum Stmt {
     /// A `let`, the user's or a hidden temporary's, with its initialiser lowered.
     Let {
@@ -210,6 +211,19 @@ impl Cfg {
         }
         chain.reverse();
         chain
+    }
+
+    /// The scope `block`'s statements leave its terminator in.
+    pub fn scope_at_end(&self, block: BlockId) -> ScopeId {
+        let mut scope = self.blocks[block].scope;
+        for stmt in &self.blocks[block].stmts {
+            match stmt {
+                Stmt::Enter(inner) => scope = *inner,
+                Stmt::Exit(inner) => scope = self.scopes[*inner].parent.unwrap_or(ROOT_SCOPE),
+                _ => {}
+            }
+        }
+        scope
     }
 }
 

@@ -438,6 +438,21 @@ snapshot!(
 );
 
 snapshot!(
+    resume_points_that_restart_a_turn_share_a_state,
+    fn line_lengths() -> impl Coroutine<u8, Yield = Option<usize>, Return = ()> {
+        let mut byte = yield_!(None);
+        loop {
+            let mut length = 0;
+            while byte != b'\n' {
+                length += 1;
+                byte = yield_!(None);
+            }
+            byte = yield_!(Some(length));
+        }
+    }
+);
+
+snapshot!(
     pinned_generator_on_request,
     #[coroutine(pinned)]
     fn letters(words: Vec<String>) -> impl Iterator<Item = char> {
@@ -467,8 +482,6 @@ snapshot!(
     }
 );
 
-/// Prints the expansion of the function in the file named by `CORO_EXPAND`:
-/// `CORO_EXPAND=body.rs cargo test -p coro-macros print_expansion -- --ignored --nocapture`
 /// `select!`'s expansion, wrapped in a function so it prints as an item.
 fn select_pretty(input: proc_macro2::TokenStream) -> String {
     let expr = crate::select::expand(input);
@@ -502,6 +515,8 @@ fn select_biased_without_else() {
     });
 }
 
+/// Prints the expansion of the function in the file named by `CORO_EXPAND`:
+/// `CORO_EXPAND=body.rs cargo test -p coro-macros print_expansion -- --ignored --nocapture`
 #[test]
 #[ignore = "a tool for developers, run on demand"]
 fn print_expansion() {
@@ -535,6 +550,9 @@ fn time_expansion() {
         let t = Instant::now();
         let mut live = crate::liveness::analyze(&cfg, &mut errors);
         if crate::shortcut::resume_where_going(&mut cfg, &live, true) {
+            live = crate::liveness::analyze(&cfg, &mut errors);
+        }
+        while crate::merge_resumes::merge_one(&mut cfg, &live, true).is_some() {
             live = crate::liveness::analyze(&cfg, &mut errors);
         }
         phases[2] += t.elapsed();

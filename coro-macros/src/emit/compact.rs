@@ -481,7 +481,7 @@ impl<'a> Emitter<'a> {
             {
                 continue;
             }
-            let same_scope = preds.iter().all(|&p| exit_scope(cfg, p) == data.scope);
+            let same_scope = preds.iter().all(|&p| cfg.scope_at_end(p) == data.scope);
             inline[block] = if same_scope {
                 preds.len() == 1 || is_trivial_join(cfg, live, block)
             } else {
@@ -1309,7 +1309,7 @@ impl<'a> Emitter<'a> {
                 && !self.cfg.blocks[join].resumed
                 && self.cfg.blocks[join].polls.is_none()
                 && !self.live.has_back_edge(join)
-                && self.cfg.blocks[join].scope == exit_scope(self.cfg, block)
+                && self.cfg.blocks[join].scope == self.cfg.scope_at_end(block)
                 // What the join declares again must already be declared here.
                 && self.redeclared_at[join]
                     .iter()
@@ -1359,7 +1359,7 @@ impl<'a> Emitter<'a> {
     fn leave_scopes(&self, env: &mut Env, from: BlockId, target: BlockId) {
         env.inlined = Some((target, self.inlined_in_vain.clone()));
         let outer = self.cfg.blocks[target].scope;
-        if exit_scope(self.cfg, from) == outer {
+        if self.cfg.scope_at_end(from) == outer {
             return;
         }
         env.across = true;
@@ -1436,7 +1436,7 @@ impl<'a> Emitter<'a> {
         }
         let mut inner = env.arm();
         let outer = self.cfg.blocks[header].scope;
-        if exit_scope(self.cfg, from) != outer {
+        if self.cfg.scope_at_end(from) != outer {
             if !leaves_nothing_to_drop(self.cfg, self.live, from, header) {
                 return None;
             }
@@ -1673,23 +1673,11 @@ fn has_closures(cfg: &Cfg) -> bool {
     finder.0
 }
 
-fn exit_scope(cfg: &Cfg, block: BlockId) -> ScopeId {
-    let mut scope = cfg.blocks[block].scope;
-    for stmt in &cfg.blocks[block].stmts {
-        match stmt {
-            Stmt::Enter(inner) => scope = *inner,
-            Stmt::Exit(inner) => scope = cfg.scopes[*inner].parent.unwrap_or(ROOT_SCOPE),
-            _ => {}
-        }
-    }
-    scope
-}
-
 /// Does the jump from the end of `from` into `target` only leave scopes (that
 /// enclose `from`'s end and not `target`) whose bindings are all gone by then, so
 /// that writing `target` in place drops nothing late?
 fn leaves_nothing_to_drop(cfg: &Cfg, live: &Liveness, from: BlockId, target: BlockId) -> bool {
-    let chain = cfg.scope_chain(exit_scope(cfg, from));
+    let chain = cfg.scope_chain(cfg.scope_at_end(from));
     let Some(at) = chain.iter().position(|&s| s == cfg.blocks[target].scope) else {
         return false;
     };
