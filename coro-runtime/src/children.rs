@@ -274,10 +274,10 @@ impl<'env> Children<'env> {
             return;
         }
         let header = task.header();
-        let mut note = format!("coro: task {}.{index}", self.record.id());
-        if let Some(name) = header.name() {
-            note.push_str(&format!(" `{name}`"));
-        }
+        let mut note = format!(
+            "coro: {}",
+            crate::trace::task_label(&self.record, index, header)
+        );
         if let Some(at) = header.copy().spawned_at {
             note.push_str(&format!(" (spawned at {at})"));
         }

@@ -657,10 +657,7 @@ pub(crate) fn failed(
     header: &Header,
     failure: &Failure,
 ) -> String {
-    let mut cause = format!("task {}.{index}", record.id());
-    if let Some(name) = header.name() {
-        let _ = write!(cause, " `{name}`");
-    }
+    let mut cause = task_label(record, index, header);
     match failure {
         Failure::Panic(payload) => {
             let _ = write!(
@@ -672,6 +669,16 @@ pub(crate) fn failed(
         Failure::Error => cause.push_str(" returned Err"),
     }
     cause
+}
+
+/// How a task is named in a trace's causes and in the note a panic prints: `task
+/// 3.1`, then its name if it has one (`task 3.1 \`fetch\``).
+pub(crate) fn task_label(record: &ScopeRecord, index: usize, header: &Header) -> String {
+    let mut label = format!("task {}.{index}", record.id());
+    if let Some(name) = header.name() {
+        let _ = write!(label, " `{name}`");
+    }
+    label
 }
 
 /// `src/lib.rs` of a long path, for slice names.
