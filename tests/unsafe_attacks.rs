@@ -155,6 +155,36 @@ fn a_task_that_cancels_itself_and_awaits_its_own_handle() {
     }));
 }
 
+/// A task's stage is borrowed through a flag in its header while it is polled: a
+/// task that looks at its own handle while it runs sees it running, and a panic in
+/// the middle of that poll leaves the stage free again for the handle to read.
+#[test]
+fn a_panic_in_the_middle_of_a_poll_leaves_the_outcome_readable() {
+    coro::run(coro::supervisor_scope(async |s| {
+        let own: Arc<Mutex<Option<coro::JoinHandle<u32>>>> = Arc::default();
+        let slot = own.clone();
+        let handle = s.spawn(async move {
+            coro::yield_now().await;
+            let me = slot.lock().unwrap().take().unwrap();
+            assert!(!me.is_finished(), "a task is running while it runs");
+            *slot.lock().unwrap() = Some(me);
+            panic!("in the middle of a poll");
+        });
+        *own.lock().unwrap() = Some(handle);
+        for _ in 0..3 {
+            coro::yield_now().await;
+        }
+        let handle = own.lock().unwrap().take().unwrap();
+        assert!(handle.is_finished());
+        let error = handle.await.unwrap_err();
+        assert!(error.is_panic());
+        assert_eq!(
+            *error.into_panic().downcast::<&str>().unwrap(),
+            "in the middle of a poll"
+        );
+    }));
+}
+
 #[test]
 fn a_handle_outlives_its_scope_and_the_locals_its_task_borrowed() {
     let handles = {

@@ -9,9 +9,9 @@
 //! - **The task cell.** A spawned future, its output and what its handle needs
 //!   share one `Rc` allocation: the owner (a scope, or the executor) holds an
 //!   [`OwnedTask`], the [`JoinHandle`](crate::JoinHandle) a [`TaskView`]. The future
-//!   is pinned inside a `RefCell` ([`PinCell`]), and the handle's view of it outlives
-//!   the borrows the future may hold, which [`OwnedTask`]'s `Drop` makes sound: no
-//!   future survives its owner.
+//!   is pinned inside a [`PinCell`] (a `RefCell` whose flag sits in the header),
+//!   and the handle's view of it outlives the borrows the future may hold, which
+//!   [`OwnedTask`]'s `Drop` makes sound: no future survives its owner.
 //! - **The wake table.** Each scope keeps one [`WakeTable`] in an `Arc`. A child's
 //!   waker points at the child's entry in it, and counts as one reference to the
 //!   table. A wake on the owner's thread queues the child in a plain `Vec` (no lock,
@@ -24,7 +24,7 @@
 //!   its slab (`SlabProbe`), which may outlive the borrows the tasks hold: it only
 //!   reads their headers, and only while the slab is alive.
 
-use std::cell::{RefCell, RefMut};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
@@ -43,48 +43,72 @@ use crate::context::{self, ContextMap};
 use crate::task::{Failure, Header, HeaderCopy, JoinError};
 
 // ---------------------------------------------------------------------------
-// PinCell: a value pinned inside a RefCell.
+// PinCell: a pinned value, borrowed one at a time.
 
-/// A `RefCell` whose value is structurally pinned: from a pinned cell one gets only
-/// a pinned `&mut` to the value, never one that could move it.
+/// A cell whose value is structurally pinned and borrowed one at a time, like a
+/// `RefCell` that only lends mutably: from a pinned cell one gets only a pinned
+/// `&mut` to the value, never one that could move it. Its borrow flag is kept
+/// outside it (in the task's header, which has bytes to spare), which saves the
+/// word a `RefCell`'s flag takes in every task.
 struct PinCell<T> {
-    value: RefCell<T>,
+    value: UnsafeCell<T>,
 }
 
 impl<T> PinCell<T> {
     fn new(value: T) -> Self {
         PinCell {
-            value: RefCell::new(value),
+            value: UnsafeCell::new(value),
         }
     }
 
     /// The value, pinned, unless it is borrowed already (the task is being polled
     /// or dropped further up this stack).
-    fn try_borrow_pinned(self: Pin<&Self>) -> Option<PinnedMut<'_, T>> {
-        self.get_ref()
-            .value
-            .try_borrow_mut()
-            .ok()
-            .map(|value| PinnedMut { value })
+    ///
+    /// # Safety
+    ///
+    /// `borrowed` is this cell's flag: the same one at every call for this cell,
+    /// for as long as the cell lives, and used for nothing else.
+    unsafe fn try_borrow_pinned<'a>(
+        self: Pin<&'a Self>,
+        borrowed: &'a Cell<bool>,
+    ) -> Option<PinnedMut<'a, T>> {
+        if borrowed.replace(true) {
+            return None;
+        }
+        // SAFETY: the flag was clear, so no other `PinnedMut` of this cell exists
+        // (each sets it while it lives, and every borrow of the value goes through
+        // this function with this flag: the caller's promise), and none can be made
+        // until this one clears it on drop. This `&mut` is the only reference to
+        // the value meanwhile. The cell is `!Sync` (through `UnsafeCell`), so the
+        // flag and the value are only touched from this thread.
+        let value = unsafe { &mut *self.get_ref().value.get() };
+        Some(PinnedMut { value, borrowed })
     }
 }
 
 /// A mutable borrow of a [`PinCell`]'s value, handed out only as `Pin<&mut T>`.
 struct PinnedMut<'a, T> {
-    value: RefMut<'a, T>,
+    value: &'a mut T,
+    borrowed: &'a Cell<bool>,
 }
 
 impl<T> PinnedMut<'_, T> {
     fn as_mut(&mut self) -> Pin<&mut T> {
-        // SAFETY: the `RefMut` came from a pinned `PinCell` (`try_borrow_pinned` takes
+        // SAFETY: the `&mut` came from a pinned `PinCell` (`try_borrow_pinned` takes
         // `Pin<&PinCell<T>>`), which stores the value inline, so the value is pinned
         // as well: it does not move until the cell is dropped, and the cell's drop
         // drops it in place. Nothing in this module moves the value out: `PinCell`
-        // has no `into_inner`, `get_mut` or `replace`, and the `RefMut` never leaves
+        // has no `into_inner`, `get_mut` or `replace`, and the `&mut` never leaves
         // `PinnedMut`, which hands out only this pinned reference. `PinCell<T>` is
-        // `Unpin` only when `T` is (through `RefCell<T>`), so a `Pin<&PinCell<T>>`
+        // `Unpin` only when `T` is (through `UnsafeCell<T>`), so a `Pin<&PinCell<T>>`
         // for a `!Unpin` value exists only for a cell that is pinned in fact.
         unsafe { Pin::new_unchecked(&mut *self.value) }
+    }
+}
+
+impl<T> Drop for PinnedMut<'_, T> {
+    fn drop(&mut self) {
+        self.borrowed.set(false);
     }
 }
 
@@ -195,6 +219,18 @@ where
     (OwnedTask { cell }, view)
 }
 
+impl<F, T, D> TaskCell<F, T, D> {
+    /// The stage, pinned, unless it is borrowed already (the task is being polled,
+    /// or its stage replaced or read, further up this stack).
+    fn stage(self: Pin<&Self>) -> Option<PinnedMut<'_, Stage<F, T>>> {
+        let this = self.project_ref();
+        // SAFETY: a task's stage is borrowed only here, always with the flag of the
+        // task's own header, which lives as long as the stage (both are fields of
+        // this cell) and is used for nothing else.
+        unsafe { this.stage.try_borrow_pinned(&this.header.stage_borrowed) }
+    }
+}
+
 impl<F, T, D> TaskCell<F, T, D>
 where
     F: Future,
@@ -204,7 +240,7 @@ where
     /// that panics is reported, and the new stage is in place all the same.
     fn replace_stage(self: Pin<&Self>, stage: Stage<F, T>) -> Result<(), Failure> {
         let this = self.project_ref();
-        let Some(mut current) = this.stage.try_borrow_pinned() else {
+        let Some(mut current) = self.stage() else {
             // Being polled or dropped further up this stack, which will finish it.
             return Ok(());
         };
@@ -251,9 +287,8 @@ where
         let this = self.project_ref();
         let polled = context::with_installed(this.context.clone(), || {
             catch_unwind(AssertUnwindSafe(|| {
-                let mut stage = this
-                    .stage
-                    .try_borrow_pinned()
+                let mut stage = self
+                    .stage()
                     .expect("a task is never polled from inside its own poll");
                 let StageProj::Running { future } = stage.as_mut().project() else {
                     return Poll::Ready(None);
@@ -318,8 +353,7 @@ where
     }
 
     fn retire(self: Pin<&Self>) {
-        let this = self.project_ref();
-        if let Some(mut stage) = this.stage.try_borrow_pinned()
+        if let Some(mut stage) = self.stage()
             && matches!(stage.as_mut().project(), StageProj::Running { .. })
         {
             stage.as_mut().project_replace(Stage::Taken);
@@ -336,8 +370,7 @@ where
     }
 
     fn take_outcome(self: Pin<&Self>) -> Outcome<T> {
-        let this = self.project_ref();
-        let Some(mut stage) = this.stage.try_borrow_pinned() else {
+        let Some(mut stage) = self.stage() else {
             // The task is awaiting its own handle, or being dropped.
             return Outcome::Running;
         };
@@ -353,8 +386,7 @@ where
     }
 
     fn is_running(self: Pin<&Self>) -> bool {
-        let this = self.project_ref();
-        match this.stage.try_borrow_pinned() {
+        match self.stage() {
             Some(mut stage) => matches!(stage.as_mut().project(), StageProj::Running { .. }),
             None => true,
         }

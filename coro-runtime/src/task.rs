@@ -269,6 +269,10 @@ pub(crate) struct Header {
     spawned_at: Cell<Option<&'static Location<'static>>>,
     /// Panics are the handle's business (supervisor scopes, detached tasks).
     supervised: bool,
+    /// The task's stage is borrowed (being polled, replaced or read): the flag of
+    /// the task's `PinCell` (see `crate::raw`), kept here, where it fits in bytes
+    /// the other fields leave over, rather than in a word of its own.
+    pub(crate) stage_borrowed: Cell<bool>,
 }
 
 /// What `coro::debug` reads of a task: copies, so no reference into the task
@@ -294,6 +298,7 @@ impl Header {
             cancel_requested: Cell::new(false),
             name: Cell::new(None),
             spawned_at: Cell::new(Some(spawned_at)),
+            stage_borrowed: Cell::new(false),
         }
     }
 
