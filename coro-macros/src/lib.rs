@@ -63,6 +63,33 @@ fn validates(func: &parse::CoroutineFn, lowering: Lowering) -> bool {
 }
 
 /// The whole transform, on `proc_macro2` tokens so tests can run it.
+/// Between liveness and emit: points `yield_!`s at the states they go on to
+/// (`shortcut`), then merges resume points that only restart a loop's turn
+/// (`merge_resumes`) until none is left; `live` follows the graph.
+fn simplify_resumes(
+    cfg: &mut lower::Cfg,
+    live: &mut liveness::Liveness,
+    resume_is_unit: bool,
+    errors: &mut diag::Errors,
+) {
+    if shortcut::resume_where_going(cfg, live, resume_is_unit) {
+        // The same bindings cross every boundary still reached; only the graph's
+        // edges changed, which the emitter reads from here.
+        *live = liveness::analyze(cfg, errors);
+    }
+    while errors.is_empty()
+        && let Some(merged) = merge_resumes::merge_one(cfg, live, resume_is_unit)
+    {
+        let mut found = diag::Errors::default();
+        let merged_live = liveness::analyze(cfg, &mut found);
+        if !found.is_empty() {
+            merged.undo(cfg);
+            break;
+        }
+        *live = merged_live;
+    }
+}
+
 fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let func = match parse::parse(attr, item) {
         Ok(func) => func,
@@ -94,24 +121,13 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         return pinned(emit::pinned::Boxing::KeepUnpin);
     }
     let mut live = liveness::analyze(&cfg, &mut errors);
-    if errors.is_empty()
-        && shortcut::resume_where_going(&mut cfg, &live, func.kind.resumes_with_unit())
-    {
-        // The same bindings cross every boundary still reached; only the graph's
-        // edges changed, which the emitter reads from here.
-        live = liveness::analyze(&cfg, &mut errors);
-    }
-    while errors.is_empty()
-        && let Some(merged) =
-            merge_resumes::merge_one(&mut cfg, &live, func.kind.resumes_with_unit())
-    {
-        let mut found = diag::Errors::default();
-        let merged_live = liveness::analyze(&cfg, &mut found);
-        if !found.is_empty() {
-            merged.undo(&mut cfg);
-            break;
-        }
-        live = merged_live;
+    if errors.is_empty() {
+        simplify_resumes(
+            &mut cfg,
+            &mut live,
+            func.kind.resumes_with_unit(),
+            &mut errors,
+        );
     }
     if !errors.is_empty()
         && may_switch

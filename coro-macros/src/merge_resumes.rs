@@ -45,6 +45,7 @@ enum Takes {
 }
 
 /// The way from a resume point to the loop head it goes round to.
+#[derive(Clone)]
 struct Path {
     takes: Takes,
     head: BlockId,
@@ -113,7 +114,7 @@ pub fn merge_one(cfg: &mut Cfg, live: &Liveness, resume_is_unit: bool) -> Option
             let shared = yields.iter().map(|&(_, other)| other).find(|&other| {
                 other != next
                     && (goes_plainly(cfg, live, other, &path, resume_is_unit)
-                        || resumes_at_head(live, other, path.takes, path.head, resume_is_unit))
+                        || resumes_at_head(other, &path, resume_is_unit))
                     && live.live_in[other]
                         .iter()
                         .all(|b| live.live_in[next].contains(b) || fresh_binds.contains(&b))
@@ -184,10 +185,7 @@ fn paths(cfg: &Cfg, live: &Liveness, from: BlockId, resume_is_unit: bool) -> Vec
         if live.has_back_edge(next) {
             paths.push(Path {
                 head: next,
-                left: path.left.clone(),
-                entered: path.entered.clone(),
-                fresh: path.fresh.clone(),
-                ..path
+                ..path.clone()
             });
         }
         visited.push(next);
@@ -209,18 +207,12 @@ fn goes_plainly(cfg: &Cfg, live: &Liveness, from: BlockId, like: &Path, unit: bo
     })
 }
 
-/// Does the `yield_!` resuming at `other` resume at loop head `head` itself, as
+/// Does the `yield_!` resuming at `other` resume at `like`'s loop head itself, as
 /// the one that moves would once its resume argument is dropped? Only when that is
 /// `()`: dropping anything else is a step of its own (see `shortcut`, which points
 /// such a `yield_!` at the head).
-fn resumes_at_head(
-    live: &Liveness,
-    other: BlockId,
-    takes: Takes,
-    head: BlockId,
-    resume_is_unit: bool,
-) -> bool {
-    other == head && takes == Takes::Nothing && resume_is_unit && live.has_back_edge(head)
+fn resumes_at_head(other: BlockId, like: &Path, resume_is_unit: bool) -> bool {
+    other == like.head && like.takes == Takes::Nothing && resume_is_unit
 }
 
 /// `x = temp;`: the binding `temp` is assigned to.

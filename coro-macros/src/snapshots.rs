@@ -549,12 +549,7 @@ fn time_expansion() {
         phases[1] += t.elapsed();
         let t = Instant::now();
         let mut live = crate::liveness::analyze(&cfg, &mut errors);
-        if crate::shortcut::resume_where_going(&mut cfg, &live, true) {
-            live = crate::liveness::analyze(&cfg, &mut errors);
-        }
-        while crate::merge_resumes::merge_one(&mut cfg, &live, true).is_some() {
-            live = crate::liveness::analyze(&cfg, &mut errors);
-        }
+        crate::simplify_resumes(&mut cfg, &mut live, true, &mut errors);
         phases[2] += t.elapsed();
         let t = Instant::now();
         let tokens = crate::emit::compact::emit(&func, &cfg, &live);

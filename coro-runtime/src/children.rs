@@ -113,14 +113,14 @@ impl<'env> Children<'env> {
         D: Deliver<F::Output, T> + 'env,
     {
         let free = self.free.borrow_mut().pop();
-        let index = free.map_or_else(
-            || {
+        let index = match free {
+            Some(index) => index as usize,
+            None => {
                 let mut slab = self.slab.borrow_mut();
                 slab.push(Slot::empty());
                 slab.len() - 1
-            },
-            |index| index as usize,
-        );
+            }
+        };
         let header = Header::new(spawned_at, supervised, self.wakes.clone(), index);
         let (task, view) = new_task(future, header, deliver);
         self.wakes.queue_new(index);
