@@ -116,3 +116,48 @@ fn a_cooperative_reader_that_is_always_ready_lets_its_sibling_run() {
         assert!(sibling_ran.get(), "an always-ready reader kept the thread");
     }));
 }
+
+#[test]
+fn two_children_passing_messages_let_a_task_outside_their_scope_run() {
+    // Every message wakes the other child inside the scope's own poll, so the scope
+    // always has another round to run; its rounds spend the budget too, or the
+    // detached task and the timer would wait for the scope to end.
+    coro::run(async {
+        let outside_ran = Rc::new(Cell::new(false));
+        let flag = outside_ran.clone();
+        coro::spawn_detached(async move { flag.set(true) });
+        let timer_fired = Rc::new(Cell::new(false));
+        let started = Instant::now();
+        coro::scope(async |s| {
+            let timer = timer_fired.clone();
+            s.spawn(async move {
+                coro::sleep(Duration::from_millis(1)).await;
+                timer.set(true);
+            });
+            let (ping, mut ping_in) = coro::channel::bounded::<u64>(1);
+            let (pong, mut pong_in) = coro::channel::bounded::<u64>(1);
+            s.spawn(async move {
+                while let Ok(value) = ping_in.recv().await {
+                    if pong.send(value + 1).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            let watching = (outside_ran.clone(), timer_fired.clone());
+            let messages = s.spawn(async move {
+                let mut value = 0;
+                while !(watching.0.get() && watching.1.get()) && started.elapsed() < GIVE_UP {
+                    ping.send(value).await.unwrap();
+                    value = pong_in.recv().await.unwrap();
+                }
+                (watching.0.get(), watching.1.get())
+            });
+            // Read while the messages still flow: once they stop, the scope waits
+            // and everything outside runs anyway.
+            let (outside_ran, timer_fired) = messages.await.unwrap();
+            assert!(outside_ran, "the detached task never ran");
+            assert!(timer_fired, "the timer never fired");
+        })
+        .await;
+    });
+}

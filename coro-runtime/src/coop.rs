@@ -67,6 +67,20 @@ pub(crate) fn spend() {
     }
 }
 
+/// A scope is about to run another round of its turn: spends one unit, or returns
+/// `false` when the budget is spent. Outside a task there is no budget, and the
+/// scope bounds its rounds itself.
+pub(crate) fn spend_on_a_round() -> bool {
+    match LEFT.get() {
+        Some(0) => false,
+        Some(left) => {
+            LEFT.set(Some(left - 1));
+            true
+        }
+        None => true,
+    }
+}
+
 /// Checks the budget and spends a unit of it if the operation `poll` completes.
 pub(crate) fn budgeted<T>(
     cx: &mut Context<'_>,

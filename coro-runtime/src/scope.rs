@@ -527,15 +527,17 @@ impl<T, B: Future<Output = T>> Driving<'_, '_, T, B> {
     /// One poll of [`drive`].
     fn turn(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, Failure>> {
         // What a round wakes (a child finishing wakes the body that awaits it; the
-        // body spawning queues a child) runs in a second round of the same poll,
+        // body spawning queues a child) runs in a further round of the same poll,
         // so a chain of scopes settles in one pass from the top instead of one
-        // pass per level. Two rounds at most: a child that always wakes itself
-        // still lets the owner's siblings run. Every round ends by looking at the
-        // queue, so wakes from this thread during the turn need not wake the
-        // owner's owner.
+        // pass per level, and two tasks passing messages do not go through the
+        // executor for each one. Each further round spends a unit of the budget
+        // this turn runs under, so a child that always wakes itself still lets
+        // the owner's siblings, timers and sockets run. Every round ends by
+        // looking at the queue, so wakes from this thread during the turn need
+        // not wake the owner's owner.
         let children = self.children;
         let _turning = children.turning();
-        for round in 0..2 {
+        for round in 0..crate::coop::DEFAULT_BUDGET {
             if self.exit.is_none() {
                 self.run_body_and_children();
             }
@@ -559,10 +561,11 @@ impl<T, B: Future<Output = T>> Driving<'_, '_, T, B> {
             if !more {
                 return Poll::Pending;
             }
-            if round == 1 {
-                cx.waker().wake_by_ref();
+            if round + 1 == crate::coop::DEFAULT_BUDGET || !crate::coop::spend_on_a_round() {
+                break;
             }
         }
+        cx.waker().wake_by_ref();
         Poll::Pending
     }
 
