@@ -599,9 +599,10 @@ impl Wake for CountingWaker {
 fn wakes_inside_a_scopes_turn_do_not_wake_its_owner() {
     // The body and a child pass 1,000 messages back and forth: every message wakes
     // the other side, inside the scope's own poll. Under another executor there is no
-    // budget, so a poll runs at most 128 rounds (one round trip each) and, with work
-    // left, wakes its owner once; the wakes of the messages themselves need not
-    // reach it. Nothing is lost either: the scope finishes.
+    // budget, so a poll runs at most 128 rounds and, with work left, wakes its owner
+    // once; the wakes of the messages themselves need not reach it. A round is one
+    // round trip: the child that answers has the body polled in the same round.
+    // Nothing is lost either: the scope finishes.
     let counter = Arc::new(CountingWaker(Default::default()));
     let waker = Waker::from(counter.clone());
     let mut cx = Context::from_waker(&waker);
@@ -633,7 +634,7 @@ fn wakes_inside_a_scopes_turn_do_not_wake_its_owner() {
     };
     assert_eq!(value, 1000);
     assert!(
-        (1000 / 128..=1000 / 64).contains(&pending_polls),
+        (1000 / 128..=1000 / 128 + 1).contains(&pending_polls),
         "{pending_polls} pending polls for 1,000 round trips"
     );
 }

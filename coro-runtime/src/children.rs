@@ -166,7 +166,7 @@ impl<'env> Children<'env> {
     }
 
     /// Polls the children queued since the last call. Returns whether the body was
-    /// woken, for the owner to poll it.
+    /// woken, before or during these polls, for the owner to poll it.
     pub(crate) fn poll_ready(&self) -> bool {
         // A child polled here may poll a nested scope, never this one: the batch is
         // free to borrow for the whole loop.
@@ -176,8 +176,7 @@ impl<'env> Children<'env> {
         for &packed in &batch {
             let index = crate::raw::unpack_index(packed);
             if index == BODY {
-                self.wakes.unqueue_body();
-                body = true;
+                body |= self.wakes.unqueue_body();
                 continue;
             }
             // Polled through a second reference, so the slab is not borrowed while
@@ -238,7 +237,9 @@ impl<'env> Children<'env> {
             }
         }
         *self.batch.borrow_mut() = batch;
-        body
+        // A child that woke the body (sent it a value, finished what it awaits)
+        // has it polled in this round rather than the next.
+        body | self.wakes.take_woken_body()
     }
 
     /// `poll` of the task at `index`, written to the trace: out of line, so that

@@ -912,9 +912,35 @@ impl OwnerSide {
             .load(Ordering::Acquire)
     }
 
-    /// Marks the body as polled from now on: its owner polls it with its own waker.
-    pub(crate) fn unqueue_body(&self) {
-        self.table.body.queued.store(false, Ordering::Release);
+    /// Marks the body as polled from now on, for its owner to poll it with its own
+    /// waker; `false` if it was not woken since (a queued index that a
+    /// [`take_woken_body`](Self::take_woken_body) already answered).
+    pub(crate) fn unqueue_body(&self) -> bool {
+        let queued = &self.table.body.queued;
+        // A load and a store, as on the owner's thread in `WakeEntry::wake`: a
+        // remote wake in between finds the flag set and queues nothing, and its
+        // progress is seen by the poll that follows.
+        if !queued.load(Ordering::Acquire) {
+            return false;
+        }
+        queued.store(false, Ordering::Release);
+        true
+    }
+
+    /// Whether the body was woken since it was last polled; if so it is marked as
+    /// polled, and its index taken off the end of the queue when it is there (a
+    /// wake elsewhere in the queue, or in the remote one, stays and is skipped
+    /// later by [`unqueue_body`](Self::unqueue_body)). For the owner to poll the
+    /// body in the same round as the children that woke it.
+    pub(crate) fn take_woken_body(&self) -> bool {
+        if !self.unqueue_body() {
+            return false;
+        }
+        let mut local = self.table.local.borrow_mut();
+        if local.queue.last() == Some(&u32::MAX) {
+            local.queue.pop();
+        }
+        true
     }
 
     pub(crate) fn has_ready(&self) -> bool {
