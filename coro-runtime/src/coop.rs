@@ -50,6 +50,7 @@ pub(crate) fn with_fresh_budget<R>(turn: impl FnOnce() -> R) -> R {
 
 /// Before an operation that could complete at once: `Pending` (with the task woken)
 /// when the budget is spent, so the caller returns `Pending` too.
+#[inline]
 pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     match LEFT.get() {
         Some(0) => {
@@ -61,6 +62,7 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
 }
 
 /// An operation completed: it spends one unit.
+#[inline]
 pub(crate) fn spend() {
     if let Some(left) = LEFT.get() {
         LEFT.set(Some(left.saturating_sub(1)));
@@ -82,6 +84,7 @@ pub(crate) fn spend_on_a_round() -> bool {
 }
 
 /// Checks the budget and spends a unit of it if the operation `poll` completes.
+#[inline]
 pub(crate) fn budgeted<T>(
     cx: &mut Context<'_>,
     poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
