@@ -46,6 +46,7 @@ pub(crate) fn current() -> Option<Rc<ContextMap>> {
 
 /// Runs `f` with `map` as the current context, restoring the previous one after,
 /// even if `f` panics.
+#[inline]
 pub(crate) fn with_installed<R>(map: Option<Rc<ContextMap>>, f: impl FnOnce() -> R) -> R {
     let same = CURRENT.with(|c| match (&*c.borrow(), &map) {
         (None, None) => true,

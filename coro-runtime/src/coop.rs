@@ -37,6 +37,7 @@ pub(crate) fn set_budget_per_turn(budget: u32) -> u32 {
 
 /// Runs one turn of a task with a fresh budget, restoring the outer task's after:
 /// a scope polls its children from inside its own turn.
+#[inline]
 pub(crate) fn with_fresh_budget<R>(turn: impl FnOnce() -> R) -> R {
     struct Restore(Option<u32>);
     impl Drop for Restore {

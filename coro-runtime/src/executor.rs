@@ -37,6 +37,7 @@ thread_local! {
 }
 
 /// Polls with `waker` marked as the executor's own for the duration of `poll`.
+#[inline]
 pub(crate) fn polling_with<R>(waker: &Waker, poll: impl FnOnce() -> R) -> R {
     /// Puts the outer waker back, on return or unwind.
     struct Restore(*const ());

@@ -121,6 +121,7 @@ impl ScopeRecord {
     /// above the ones of the tasks polling this one, and are copied out after the
     /// poll; a poll that records nothing, of a task that had nothing, costs a few
     /// flag and length checks.
+    #[inline]
     pub(crate) fn polling<R>(&self, index: usize, poll: impl FnOnce() -> R) -> R {
         /// Puts back what was polled before and keeps this poll's sites, on return
         /// or unwind.
