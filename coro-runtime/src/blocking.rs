@@ -80,7 +80,7 @@ pub(crate) fn jobs_of_this_thread() -> Vec<JobInfo> {
     let Some(pool) = POOL.get() else {
         return Vec::new();
     };
-    let this = crate::raw::current_thread().unwrap_or(0);
+    let this = crate::raw::current_thread();
     let state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
     let mut jobs: Vec<JobInfo> = state
         .running
@@ -103,7 +103,7 @@ impl Pool {
     fn execute(&'static self, job: Job, spawned_at: &'static std::panic::Location<'static>) {
         let info = JobInfo {
             spawned_at,
-            spawned_by: crate::raw::current_thread().unwrap_or(0),
+            spawned_by: crate::raw::current_thread(),
             since: Instant::now(),
             running: false,
         };

@@ -277,7 +277,7 @@ impl Turn {
         let main = Arc::new(MainWaker {
             woken: AtomicBool::new(true),
             thread: thread.clone(),
-            thread_id: crate::raw::current_thread().unwrap_or(0),
+            thread_id: crate::raw::current_thread(),
         });
         Turn {
             main_waker: Waker::from(main.clone()),

@@ -634,13 +634,23 @@ fn grow_to(chunks: &mut Vec<Box<Chunk>>, index: usize, table: *const WakeTable) 
     }
 }
 
-/// A per-thread id, never reused (unlike a thread-local's address).
-pub(crate) fn current_thread() -> Option<u64> {
+/// A per-thread id, never reused (unlike a thread-local's address), never 0.
+/// Every wake asks for it: a constant-initialised cell, so a read is one load
+/// and a branch, with no lazy-initialisation state (and no destructor, so it can
+/// be read while the thread exits).
+pub(crate) fn current_thread() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     thread_local! {
-        static ID: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
+        static ID: Cell<u64> = const { Cell::new(0) };
     }
-    ID.try_with(|id| *id).ok()
+    ID.with(|id| match id.get() {
+        0 => {
+            let new = NEXT.fetch_add(1, Ordering::Relaxed);
+            id.set(new);
+            new
+        }
+        known => known,
+    })
 }
 
 /// Left on the stack before a wake climbs to the owner; below it, a new segment is
@@ -675,30 +685,8 @@ impl WakeEntry {
 
     /// What [`wake_entry`] does, given the entry's table.
     fn wake(&self, table: &WakeTable) {
-        if current_thread() == Some(table.owner_thread) {
-            // The owner's thread: the owner clears `queued` on this thread too, so a
-            // load and a store suffice. A remote wake racing this one may queue the
-            // child twice, which costs a spurious poll, never a lost one.
-            if self.queued.load(Ordering::Relaxed) {
-                return;
-            }
-            self.queued.store(true, Ordering::Relaxed);
-            let owner = {
-                let mut local = table.local.borrow_mut();
-                local.queue.push(self.index);
-                if local.turning {
-                    None
-                } else {
-                    local.owner.take()
-                }
-            };
-            if crate::trace::on() {
-                self.traced(table);
-            }
-            if let Some(owner) = owner {
-                stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || owner.wake_by_ref());
-                table.local.borrow_mut().owner.get_or_insert(owner);
-            }
+        if current_thread() == table.owner_thread {
+            self.wake_on_owner_thread(table);
         } else if !self.queued.swap(true, Ordering::AcqRel) {
             let owner = {
                 let mut remote = table.remote.lock().unwrap_or_else(|e| e.into_inner());
@@ -715,6 +703,34 @@ impl WakeEntry {
         }
     }
 
+    /// [`wake`](Self::wake) on the thread that owns `table`.
+    #[inline]
+    fn wake_on_owner_thread(&self, table: &WakeTable) {
+        // The owner clears `queued` on this thread too, so a load and a store
+        // suffice. A remote wake racing this one may queue the child twice, which
+        // costs a spurious poll, never a lost one.
+        if self.queued.load(Ordering::Relaxed) {
+            return;
+        }
+        self.queued.store(true, Ordering::Relaxed);
+        let owner = {
+            let mut local = table.local.borrow_mut();
+            local.queue.push(self.index);
+            if local.turning {
+                None
+            } else {
+                local.owner.take()
+            }
+        };
+        if crate::trace::on() {
+            self.traced(table);
+        }
+        if let Some(owner) = owner {
+            stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || owner.wake_by_ref());
+            table.local.borrow_mut().owner.get_or_insert(owner);
+        }
+    }
+
     /// Tells the trace that this entry's task was queued (the body's wakes are its
     /// owner's, which the trace sees as the owner's own wake).
     #[cold]
@@ -727,19 +743,25 @@ impl WakeEntry {
     }
 }
 
-/// Does waking `waker` only queue a task of this thread's executor: is it one of
-/// coro's wakers, for a table this thread owns? Such a wake takes no lock and runs
-/// none of its caller's code, so a channel may do it while holding its own lock,
-/// and keep the waker for the task's next wait.
-pub(crate) fn wakes_in_place(waker: &Waker) -> bool {
+/// Wakes `waker` if that only queues a task of this thread's executor (it is one of
+/// coro's wakers, for a table this thread owns), and says whether it did. Such a
+/// wake takes no lock and runs none of its caller's code, so a channel may do it
+/// while holding its own lock, and keep the waker for the task's next wait; any
+/// other waker is left for the caller to wake once it has let go.
+pub(crate) fn wake_in_place(waker: &Waker) -> bool {
     if !std::ptr::eq(waker.vtable(), &VTABLE) {
         return false;
     }
+    let entry = waker.data().cast::<WakeEntry>();
     // SAFETY: a waker with this vtable was made by `OwnerSide::waker`, `polling` or
     // `clone_waker`, so its data is a live `WakeEntry` (see the vtable functions);
     // the waker, borrowed for this call, keeps the entry's table alive.
-    let table = unsafe { &*table_of(waker.data().cast::<WakeEntry>()) };
-    current_thread() == Some(table.owner_thread)
+    let (table, entry) = unsafe { (&*table_of(entry), &*entry) };
+    if current_thread() != table.owner_thread {
+        return false;
+    }
+    entry.wake_on_owner_thread(table);
+    true
 }
 
 static VTABLE: RawWakerVTable = RawWakerVTable::new(clone_waker, wake, wake_by_ref, drop_waker);
@@ -805,8 +827,7 @@ pub(crate) struct OwnerSide {
 impl OwnerSide {
     /// A table with the body queued, owned by this thread.
     pub(crate) fn new() -> Self {
-        let owner_thread =
-            current_thread().expect("a scope cannot be opened while its thread is exiting");
+        let owner_thread = current_thread();
         let table = Arc::new(WakeTable {
             owner_thread,
             local: RefCell::new(QueueAndOwner {

@@ -78,10 +78,9 @@ impl Waiters {
     /// returned for the caller to wake once it has let go of the lock.
     pub(super) fn wake_first(&mut self) -> Option<Waker> {
         let (id, waker) = self.queue.pop_front()?;
-        if !crate::raw::wakes_in_place(&waker) {
+        if !crate::raw::wake_in_place(&waker) {
             return Some(waker);
         }
-        waker.wake_by_ref();
         self.kept.push((id, waker));
         None
     }

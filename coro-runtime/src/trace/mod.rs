@@ -312,7 +312,7 @@ pub(crate) fn start(path: &Path, executor: &ScopeRecord) -> io::Result<()> {
         );
         state.name_track(main, "main future".into());
     }
-    let thread = crate::raw::current_thread().unwrap_or(0);
+    let thread = crate::raw::current_thread();
     SINKS
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -518,7 +518,7 @@ pub(crate) fn poll_ends(mark: PollMark, end: PollEnd<'_>) {
 /// queue nothing).
 pub(crate) fn woken(owner: u64, key: TaskKey) {
     let this_thread = crate::raw::current_thread();
-    let on_owner = this_thread == Some(owner);
+    let on_owner = this_thread == owner;
     let sink = if on_owner {
         local()
     } else {
@@ -540,7 +540,7 @@ pub(crate) fn woken(owner: u64, key: TaskKey) {
     } else {
         Cause {
             at,
-            from: state.thread(this_thread.unwrap_or(0)),
+            from: state.thread(this_thread),
             own_slice: true,
             what: "wake",
         }
@@ -575,7 +575,7 @@ impl Drop for ThreadSlice {
     fn drop(&mut self) {
         let mut state = self.sink.lock();
         let ended = state.now();
-        let track = state.thread(crate::raw::current_thread().unwrap_or(0));
+        let track = state.thread(crate::raw::current_thread());
         let name = std::mem::take(&mut self.name);
         state.emit_at(
             Phase::Slice(ended - self.started),
