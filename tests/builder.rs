@@ -94,3 +94,29 @@ fn a_join_error_names_the_task_and_where_it_was_spawned() {
         assert!(error.to_string().ends_with("was cancelled"));
     }));
 }
+
+#[test]
+fn a_name_stays_with_its_task_and_never_passes_to_the_next_one() {
+    // Names are kept beside the tasks, by where each task sits in memory: a task
+    // that takes a finished one's place must not inherit its name.
+    coro::run(coro::scope(async |s| {
+        for round in 0..100 {
+            let named = s.task().name(format!("job {round}")).spawn(async {});
+            assert_eq!(
+                named.name().as_deref(),
+                Some(format!("job {round}").as_str())
+            );
+            named.await.unwrap();
+            for _ in 0..3 {
+                let unnamed = s.spawn(async {});
+                assert_eq!(unnamed.name(), None);
+                unnamed.await.unwrap();
+            }
+        }
+        let renamed = s.task().name("first").spawn(async {});
+        let tree = coro::debug::dump();
+        let task = tree.tasks().next().expect("the named task");
+        assert_eq!(task.name(), Some("first"));
+        renamed.await.unwrap();
+    }));
+}

@@ -9,7 +9,8 @@
 //! before the handle reports `Cancelled`.
 
 use std::any::Any;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
@@ -264,8 +265,10 @@ pub(crate) struct Header {
     /// table and its place there (a waker would cost two atomic operations).
     owner: Cell<Option<std::rc::Rc<crate::raw::OwnerSide>>>,
     index: u32,
-    /// A thin pointer: most tasks have no name.
-    name: Cell<Option<Arc<String>>>,
+    /// Whether the task has a name, kept in [`NAMES`]: most tasks have none, so a
+    /// name costs the others nothing but this flag (which sits in bytes the other
+    /// fields leave over).
+    named: Cell<bool>,
     spawned_at: Cell<Option<&'static Location<'static>>>,
     /// Panics are the handle's business (supervisor scopes, detached tasks).
     supervised: bool,
@@ -273,6 +276,24 @@ pub(crate) struct Header {
     /// the task's `PinCell` (see `crate::raw`), kept here, where it fits in bytes
     /// the other fields leave over, rather than in a word of its own.
     pub(crate) stage_borrowed: Cell<bool>,
+}
+
+thread_local! {
+    /// The names of this thread's named tasks, by [`Header::key`]. Tasks are
+    /// `Rc`s, so a header is only ever read and dropped on the thread it was
+    /// made on.
+    static NAMES: RefCell<HashMap<usize, Arc<String>>> = RefCell::new(HashMap::new());
+}
+
+impl Drop for Header {
+    fn drop(&mut self) {
+        if self.named.get() {
+            let key = self.key();
+            // Out of the map before it is dropped, with the map no longer borrowed.
+            let name = NAMES.try_with(|names| names.borrow_mut().remove(&key));
+            drop(name);
+        }
+    }
 }
 
 /// What `coro::debug` reads of a task: copies, so no reference into the task
@@ -296,16 +317,45 @@ impl Header {
             index: u32::try_from(index).expect("a scope holds at most 4 billion children"),
             joiner: Cell::new(None),
             cancel_requested: Cell::new(false),
-            name: Cell::new(None),
+            named: Cell::new(false),
             spawned_at: Cell::new(Some(spawned_at)),
             stage_borrowed: Cell::new(false),
         }
     }
 
     pub(crate) fn name(&self) -> Option<Arc<String>> {
-        let name = self.name.take();
-        self.name.set(name.clone());
-        name
+        if !self.named.get() {
+            return None;
+        }
+        NAMES
+            .try_with(|names| names.borrow().get(&self.key()).cloned())
+            .ok()
+            .flatten()
+    }
+
+    fn set_name(&self, name: Option<Arc<String>>) {
+        let key = self.key();
+        let kept = NAMES.try_with(|names| {
+            let mut names = names.borrow_mut();
+            match name {
+                Some(name) => {
+                    names.insert(key, name);
+                    true
+                }
+                None => {
+                    names.remove(&key);
+                    false
+                }
+            }
+        });
+        self.named.set(kept.unwrap_or(false));
+    }
+
+    /// Where the header is, which names it in [`NAMES`]: it never moves (it sits
+    /// in its task's allocation), and its entry goes when it is dropped, before
+    /// another header can take its place.
+    fn key(&self) -> usize {
+        std::ptr::from_ref(self) as usize
     }
 
     /// `error`, saying which task it is about.
@@ -378,7 +428,7 @@ impl<T> JoinHandle<T> {
 
     /// Names the task, before it first runs.
     pub(crate) fn named(self, name: Option<Arc<String>>) -> Self {
-        self.header().name.set(name);
+        self.header().set_name(name);
         self
     }
 
