@@ -306,6 +306,69 @@ fn a_suspended_task_shows_where_it_waits_innermost_first() {
     }));
 }
 
+/// The future `run` blocks on is not a task, but it stops at awaits too: the
+/// tree shows where, as for a task, so a program stuck in its main future says
+/// where it is stuck. While it runs (the dump is taken inside it) it says so.
+#[test]
+fn the_main_future_shows_where_it_waits() {
+    let taken = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let from_task = taken.clone();
+    let inside = coro::run(async move {
+        let watcher = coro::spawn_detached(async move {
+            coro::yield_now().await;
+            *from_task.borrow_mut() = Some(coro::debug::dump());
+        });
+        let inside = coro::debug::dump();
+        coro::timeout(Duration::from_millis(20), backtrace::handle_request())
+            .await
+            .unwrap_err();
+        watcher.await.unwrap();
+        inside
+    });
+    let main_future = |tree: &coro::debug::TaskTree| {
+        tree.nodes()
+            .iter()
+            .find_map(|node| match node {
+                Node::MainFuture {
+                    running,
+                    suspended_at,
+                    ..
+                } => Some((*running, suspended_at.clone())),
+                _ => None,
+            })
+            .expect("a main future")
+    };
+    assert_eq!(main_future(&inside), (true, vec![]), "{inside}");
+    assert!(
+        inside.to_string().contains("\n  main future: running\n"),
+        "{inside}"
+    );
+    let tree = taken.borrow_mut().take().expect("the watcher took a dump");
+    let (running, sites) = main_future(&tree);
+    assert!(!running, "{tree}");
+    let file = file!();
+    assert_eq!(sites.len(), 2, "{tree}");
+    assert!(
+        sites[0].starts_with(&format!(
+            "`read_into_buffer` at {file}:{}:",
+            backtrace::INNER_AWAIT
+        )),
+        "{tree}"
+    );
+    assert!(
+        sites[1].starts_with(&format!(
+            "`handle_request` at {file}:{}:",
+            backtrace::OUTER_AWAIT
+        )),
+        "{tree}"
+    );
+    let text = tree.to_string();
+    assert!(
+        text.contains(&format!("\n  main future\n      in {}\n", sites[0])),
+        "{text}"
+    );
+}
+
 /// Sites are recorded only while a task is polled, so a coroutine future polled on
 /// another executor leaves nothing behind; and a task's backtrace is its last
 /// poll's, not an accumulation.

@@ -223,12 +223,16 @@ pub fn run<F: Future>(future: F) -> F::Output {
                     true
                 }
                 && let Poll::Ready(output) = {
+                    // Polled as the body of the executor's record, which keeps
+                    // where it stops for `coro::debug`.
                     let mut poll = || {
-                        polling_with(&turn.main_waker, || {
-                            crate::coop::with_fresh_budget(|| {
-                                future
-                                    .as_mut()
-                                    .poll(&mut Context::from_waker(&turn.main_waker))
+                        executor.detached.record.polling(crate::children::BODY, || {
+                            polling_with(&turn.main_waker, || {
+                                crate::coop::with_fresh_budget(|| {
+                                    future
+                                        .as_mut()
+                                        .poll(&mut Context::from_waker(&turn.main_waker))
+                                })
                             })
                         })
                     };

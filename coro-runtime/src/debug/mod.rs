@@ -154,6 +154,11 @@ pub enum Node {
     MainFuture {
         /// How deep in the tree.
         depth: usize,
+        /// Being polled now: the dump was taken inside it.
+        running: bool,
+        /// Where it stopped when it last returned `Pending`, innermost first, as
+        /// [`TaskInfo::suspended_at`] gives a task's; empty while it runs.
+        suspended_at: Vec<String>,
     },
     /// A task.
     Task {
@@ -181,7 +186,7 @@ impl Node {
     fn depth(&self) -> usize {
         match self {
             Node::Scope { depth, .. }
-            | Node::MainFuture { depth }
+            | Node::MainFuture { depth, .. }
             | Node::Task { depth, .. }
             | Node::BlockingPool { depth }
             | Node::BlockingJob { depth, .. } => *depth,
@@ -292,7 +297,20 @@ impl fmt::Display for TaskTree {
                         write!(f, " opened at {at}")?;
                     }
                 }
-                Node::MainFuture { .. } => f.write_str("main future")?,
+                Node::MainFuture {
+                    running,
+                    suspended_at,
+                    ..
+                } => {
+                    f.write_str("main future")?;
+                    if *running {
+                        f.write_str(": running")?;
+                    }
+                    for site in suspended_at {
+                        writeln!(f)?;
+                        write!(f, "{:width$}in {site}", "", width = 2 * node.depth() + 4)?;
+                    }
+                }
                 Node::BlockingPool { .. } => f.write_str("blocking pool")?,
                 Node::BlockingJob { job, .. } => {
                     let doing = if job.running { "running" } else { "queued" };
@@ -426,7 +444,20 @@ fn add_record(
     };
     let mut body_depth = depth + 1;
     if record.kind == ScopeKind::Executor {
-        tree.nodes.push(Node::MainFuture { depth: depth + 1 });
+        let running = record.body_running();
+        tree.nodes.push(Node::MainFuture {
+            depth: depth + 1,
+            running,
+            suspended_at: if running {
+                Vec::new()
+            } else {
+                record
+                    .backtrace(BODY)
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect()
+            },
+        });
         body_depth += 1;
     }
     for nested in opened_in(records, body) {

@@ -59,6 +59,10 @@ pub(crate) struct ScopeRecord {
     /// (innermost first). Kept here rather than in the task, which stays small:
     /// an index's vector is reused by the tasks that come after.
     pub(super) backtraces: RefCell<Vec<Vec<&'static Site>>>,
+    /// Where the body stopped, for the executor's record: its main future, which
+    /// is polled as the record's `BODY` (a scope's body is its owner task's, and
+    /// keeps its sites there).
+    pub(super) body_backtrace: RefCell<Vec<&'static Site>>,
     /// Whether any task here ever kept a site: if not, there is nothing to clear.
     pub(super) any_backtrace: Cell<bool>,
     pub(super) wakes: Rc<OwnerSide>,
@@ -93,6 +97,7 @@ impl ScopeRecord {
             tasks,
             polling: Cell::new(NOT_POLLING),
             backtraces: RefCell::new(Vec::new()),
+            body_backtrace: RefCell::new(Vec::new()),
             any_backtrace: Cell::new(false),
             wakes,
             registered_at: Cell::new(0),
@@ -148,18 +153,7 @@ impl ScopeRecord {
                 self.record.any_backtrace.set(true);
                 BACKTRACE.with_borrow_mut(|current| {
                     let own = current.get(self.base..).unwrap_or_default();
-                    let mut backtraces = self.record.backtraces.borrow_mut();
-                    match backtraces.get_mut(self.index) {
-                        Some(kept) => {
-                            kept.clear();
-                            kept.extend_from_slice(own);
-                        }
-                        None if own.is_empty() => {}
-                        None => {
-                            backtraces.resize_with(self.index, Vec::new);
-                            backtraces.push(own.to_vec());
-                        }
-                    }
+                    self.record.keep_backtrace(self.index, own);
                     current.truncate(self.base);
                 });
             }
@@ -176,13 +170,38 @@ impl ScopeRecord {
         poll()
     }
 
-    /// Clears what the task at `index` kept: its poll recorded nothing, or it is
-    /// gone and the next task there starts with no sites.
+    /// Keeps `own` as where the task at `index` (or the body) stopped.
+    fn keep_backtrace(&self, index: usize, own: &[&'static Site]) {
+        if index == BODY {
+            let mut kept = self.body_backtrace.borrow_mut();
+            kept.clear();
+            kept.extend_from_slice(own);
+            return;
+        }
+        let mut backtraces = self.backtraces.borrow_mut();
+        match backtraces.get_mut(index) {
+            Some(kept) => {
+                kept.clear();
+                kept.extend_from_slice(own);
+            }
+            None if own.is_empty() => {}
+            None => {
+                backtraces.resize_with(index, Vec::new);
+                backtraces.push(own.to_vec());
+            }
+        }
+    }
+
+    /// Clears what the task at `index` (or the body) kept: its poll recorded
+    /// nothing, or it is gone and the next task there starts with no sites.
     #[inline]
     pub(crate) fn forget_backtrace(&self, index: usize) {
-        if self.any_backtrace.get()
-            && let Some(kept) = self.backtraces.borrow_mut().get_mut(index)
-        {
+        if !self.any_backtrace.get() {
+            return;
+        }
+        if index == BODY {
+            self.body_backtrace.borrow_mut().clear();
+        } else if let Some(kept) = self.backtraces.borrow_mut().get_mut(index) {
             kept.clear();
         }
     }
@@ -214,11 +233,20 @@ impl ScopeRecord {
     }
 
     pub(crate) fn backtrace(&self, index: usize) -> Vec<&'static Site> {
+        if index == BODY {
+            return self.body_backtrace.borrow().clone();
+        }
         self.backtraces
             .borrow()
             .get(index)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// Whether the body (the executor's main future) is being polled now, or
+    /// a task of its.
+    pub(super) fn body_running(&self) -> bool {
+        self.polling.get() == BODY
     }
 }
 
