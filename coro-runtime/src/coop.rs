@@ -41,6 +41,7 @@ pub(crate) fn set_budget_per_turn(budget: u32) -> u32 {
 pub(crate) fn with_fresh_budget<R>(turn: impl FnOnce() -> R) -> R {
     struct Restore(Option<u32>);
     impl Drop for Restore {
+        #[inline]
         fn drop(&mut self) {
             LEFT.set(self.0);
         }

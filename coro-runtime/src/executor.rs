@@ -42,6 +42,7 @@ pub(crate) fn polling_with<R>(waker: &Waker, poll: impl FnOnce() -> R) -> R {
     /// Puts the outer waker back, on return or unwind.
     struct Restore(*const ());
     impl Drop for Restore {
+        #[inline]
         fn drop(&mut self) {
             POLLING_WITH.set(self.0);
         }

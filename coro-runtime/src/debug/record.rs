@@ -139,6 +139,7 @@ impl ScopeRecord {
             was_recording: bool,
         }
         impl Drop for Restore<'_> {
+            #[inline]
             fn drop(&mut self) {
                 self.record.polling.set(self.outer_index);
                 RECORDING.set(self.was_recording);
@@ -147,8 +148,16 @@ impl ScopeRecord {
                     // Nothing recorded: the usual case for tasks that are not
                     // coroutines. Forget what an earlier poll kept, if anything.
                     self.record.forget_backtrace(self.index);
-                    return;
+                } else {
+                    self.keep_recorded();
                 }
+            }
+        }
+        impl Restore<'_> {
+            /// Out of line: only coroutines record sites, and the poll of any task
+            /// pays for the check above.
+            #[inline(never)]
+            fn keep_recorded(&self) {
                 DEPTH.set(self.base);
                 self.record.any_backtrace.set(true);
                 BACKTRACE.with_borrow_mut(|current| {
