@@ -371,8 +371,8 @@ fn suspend_macro_in_tokens(tokens: TokenStream) -> Option<&'static str> {
     None
 }
 
-/// A `?` or `return` in a macro's input.
-fn exits_in_tokens(tokens: TokenStream) -> bool {
+/// A `?` or `return` in `tokens` (a macro's input, or a whole body).
+pub(crate) fn exits_in_tokens(tokens: TokenStream) -> bool {
     tokens.into_iter().any(|token| match token {
         TokenTree::Punct(p) => p.as_char() == '?',
         TokenTree::Ident(ident) => ident == "return",

@@ -286,6 +286,7 @@ thread_local! {
 }
 
 impl Drop for Header {
+    #[inline]
     fn drop(&mut self) {
         if self.named.get() {
             let key = self.key();

@@ -26,19 +26,11 @@ pub(crate) fn is_unit(ty: &Type) -> bool {
 /// that ends in an endless loop and never returns gives the return type nothing
 /// to be inferred from.
 fn body_completes(body: &syn::Block) -> bool {
-    fn exits(tokens: TokenStream) -> bool {
-        tokens.into_iter().any(|token| match token {
-            proc_macro2::TokenTree::Ident(ident) => ident == "return",
-            proc_macro2::TokenTree::Punct(p) => p.as_char() == '?',
-            proc_macro2::TokenTree::Group(group) => exits(group.stream()),
-            proc_macro2::TokenTree::Literal(_) => false,
-        })
-    }
     let falls_off = match body.stmts.last() {
         None => true,
         Some(last) => !crate::scan::diverges(last),
     };
-    falls_off || exits(body.to_token_stream())
+    falls_off || crate::scan::exits_in_tokens(body.to_token_stream())
 }
 
 /// The `&'static Site` of a suspension point at `at` in `function` (a function's
