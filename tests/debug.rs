@@ -269,6 +269,20 @@ mod backtrace {
         let read = read_into_buffer().await;
         read + 1
     }
+
+    /// `sites` is the backtrace of a wait in `handle_request`, innermost first.
+    pub fn assert_waits_in_handle_request(sites: &[String], tree: &coro::debug::TaskTree) {
+        let file = file!();
+        assert_eq!(sites.len(), 2, "{tree}");
+        assert!(
+            sites[0].starts_with(&format!("`read_into_buffer` at {file}:{INNER_AWAIT}:")),
+            "{tree}"
+        );
+        assert!(
+            sites[1].starts_with(&format!("`handle_request` at {file}:{OUTER_AWAIT}:")),
+            "{tree}"
+        );
+    }
 }
 
 /// A task awaiting a compact coroutine awaiting a pinned one: its async backtrace
@@ -280,23 +294,8 @@ fn a_suspended_task_shows_where_it_waits_innermost_first() {
         coro::yield_now().await;
         let tree = coro::debug::dump();
         let info = tree.tasks().next().unwrap();
-        let file = file!();
         let sites = info.suspended_at();
-        assert_eq!(sites.len(), 2, "{tree}");
-        assert!(
-            sites[0].starts_with(&format!(
-                "`read_into_buffer` at {file}:{}:",
-                backtrace::INNER_AWAIT
-            )),
-            "{tree}"
-        );
-        assert!(
-            sites[1].starts_with(&format!(
-                "`handle_request` at {file}:{}:",
-                backtrace::OUTER_AWAIT
-            )),
-            "{tree}"
-        );
+        backtrace::assert_waits_in_handle_request(&sites, &tree);
         let text = tree.to_string();
         assert!(
             text.contains(&format!("\n          in {}", sites[0])),
@@ -346,22 +345,7 @@ fn the_main_future_shows_where_it_waits() {
     let tree = taken.borrow_mut().take().expect("the watcher took a dump");
     let (running, sites) = main_future(&tree);
     assert!(!running, "{tree}");
-    let file = file!();
-    assert_eq!(sites.len(), 2, "{tree}");
-    assert!(
-        sites[0].starts_with(&format!(
-            "`read_into_buffer` at {file}:{}:",
-            backtrace::INNER_AWAIT
-        )),
-        "{tree}"
-    );
-    assert!(
-        sites[1].starts_with(&format!(
-            "`handle_request` at {file}:{}:",
-            backtrace::OUTER_AWAIT
-        )),
-        "{tree}"
-    );
+    backtrace::assert_waits_in_handle_request(&sites, &tree);
     let text = tree.to_string();
     assert!(
         text.contains(&format!("\n  main future\n      in {}\n", sites[0])),
