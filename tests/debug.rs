@@ -331,24 +331,26 @@ fn the_main_future_shows_where_it_waits() {
                 Node::MainFuture {
                     running,
                     suspended_at,
+                    since_ran,
                     ..
-                } => Some((*running, suspended_at.clone())),
+                } => Some((*running, suspended_at.clone(), since_ran.is_some())),
                 _ => None,
             })
             .expect("a main future")
     };
-    assert_eq!(main_future(&inside), (true, vec![]), "{inside}");
+    assert_eq!(main_future(&inside), (true, vec![], false), "{inside}");
     assert!(
         inside.to_string().contains("\n  main future: running\n"),
         "{inside}"
     );
     let tree = taken.borrow_mut().take().expect("the watcher took a dump");
-    let (running, sites) = main_future(&tree);
-    assert!(!running, "{tree}");
+    let (running, sites, since_ran) = main_future(&tree);
+    assert!(!running && since_ran, "{tree}");
     backtrace::assert_waits_in_handle_request(&sites, &tree);
     let text = tree.to_string();
     assert!(
-        text.contains(&format!("\n  main future\n      in {}\n", sites[0])),
+        text.contains(&format!(" ago\n      in {}\n", sites[0]))
+            && text.contains("\n  main future: last ran "),
         "{text}"
     );
 }

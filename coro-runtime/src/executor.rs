@@ -227,6 +227,7 @@ pub fn run<F: Future>(future: F) -> F::Output {
                     // Polled as the body of the executor's record, which keeps
                     // where it stops for `coro::debug`.
                     let mut poll = || {
+                        executor.detached.record.body_runs();
                         executor.detached.record.polling(crate::children::BODY, || {
                             polling_with(&turn.main_waker, || {
                                 crate::coop::with_fresh_budget(|| {

@@ -159,6 +159,9 @@ pub enum Node {
         /// Where it stopped when it last returned `Pending`, innermost first, as
         /// [`TaskInfo::suspended_at`] gives a task's; empty while it runs.
         suspended_at: Vec<String>,
+        /// How long since it last began a poll, as [`TaskInfo::since_ran`] says
+        /// it of a task; `None` while it runs.
+        since_ran: Option<Duration>,
     },
     /// A task.
     Task {
@@ -300,11 +303,14 @@ impl fmt::Display for TaskTree {
                 Node::MainFuture {
                     running,
                     suspended_at,
+                    since_ran,
                     ..
                 } => {
                     f.write_str("main future")?;
                     if *running {
                         f.write_str(": running")?;
+                    } else if let Some(since) = since_ran {
+                        write!(f, ": last ran {} ago", Seconds(*since))?;
                     }
                     for site in suspended_at {
                         writeln!(f)?;
@@ -442,12 +448,20 @@ fn add_record(
         record: record.id,
         index: BODY,
     };
+    let clock = |round| {
+        crate::executor::try_with_executor(|executor| executor.clock.since(round)).flatten()
+    };
     let mut body_depth = depth + 1;
     if record.kind == ScopeKind::Executor {
         let running = record.body_running();
         tree.nodes.push(Node::MainFuture {
             depth: depth + 1,
             running,
+            since_ran: if running {
+                None
+            } else {
+                clock(record.body_ran.get())
+            },
             suspended_at: if running {
                 Vec::new()
             } else {
@@ -463,9 +477,6 @@ fn add_record(
     for nested in opened_in(records, body) {
         add_record(tree, records, nested, body_depth);
     }
-    let clock = |round| {
-        crate::executor::try_with_executor(|executor| executor.clock.since(round)).flatten()
-    };
     for (index, header, ran) in record.tasks.headers() {
         let state = if record.polling.get() == index {
             TaskState::Running

@@ -63,6 +63,9 @@ pub(crate) struct ScopeRecord {
     /// is polled as the record's `BODY` (a scope's body is its owner task's, and
     /// keeps its sites there).
     pub(super) body_backtrace: RefCell<Vec<&'static Site>>,
+    /// The executor's round (see [`crate::clock`]) in which the executor's main
+    /// future last began a poll, for the dump's durations.
+    pub(super) body_ran: Cell<u64>,
     /// Whether any task here ever kept a site: if not, there is nothing to clear.
     pub(super) any_backtrace: Cell<bool>,
     pub(super) wakes: Rc<OwnerSide>,
@@ -98,6 +101,7 @@ impl ScopeRecord {
             polling: Cell::new(NOT_POLLING),
             backtraces: RefCell::new(Vec::new()),
             body_backtrace: RefCell::new(Vec::new()),
+            body_ran: Cell::new(crate::clock::round()),
             any_backtrace: Cell::new(false),
             wakes,
             registered_at: Cell::new(0),
@@ -250,6 +254,12 @@ impl ScopeRecord {
             .get(index)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// The executor's main future begins a poll now.
+    #[inline]
+    pub(crate) fn body_runs(&self) {
+        self.body_ran.set(crate::clock::round());
     }
 
     /// Whether the body (the executor's main future) is being polled now, or
