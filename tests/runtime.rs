@@ -638,3 +638,40 @@ fn wakes_inside_a_scopes_turn_do_not_wake_its_owner() {
         "{pending_polls} pending polls for 1,000 round trips"
     );
 }
+
+#[test]
+fn a_body_woken_by_a_child_and_by_another_thread_loses_no_wake() {
+    // A child that wakes the body has it polled in its own round, which may leave
+    // the body's queued index behind; wakes from another thread meanwhile go to the
+    // remote queue. Every message, from either side, must still reach the body.
+    let received = coro::run(coro::timeout(
+        Duration::from_secs(20),
+        coro::scope(async |s| {
+            let (tx, mut rx) = coro::channel::unbounded::<u64>();
+            let remote = tx.clone();
+            let thread = std::thread::spawn(move || {
+                for i in 0..10_000 {
+                    remote.try_send(i).unwrap();
+                    if i % 64 == 0 {
+                        std::thread::yield_now();
+                    }
+                }
+            });
+            s.spawn(async move {
+                for i in 0..10_000 {
+                    tx.send(i).await.unwrap();
+                    if i % 3 == 0 {
+                        coro::yield_now().await;
+                    }
+                }
+            });
+            let mut sum = 0;
+            for _ in 0..20_000 {
+                sum += rx.recv().await.unwrap();
+            }
+            thread.join().unwrap();
+            sum
+        }),
+    ));
+    assert_eq!(received, Ok(2 * (0..10_000u64).sum::<u64>()));
+}
