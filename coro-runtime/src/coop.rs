@@ -9,7 +9,9 @@
 //! and returns `Pending`, as if it had to wait, so the task is queued behind the
 //! others. An operation that really waits spends nothing. Futures polled outside coro's
 //! executor have no budget and are never held back. tokio uses the same scheme, with
-//! the same default of 128.
+//! the same default of 128. A scope's turn counts too: each round after its first
+//! (its children woke each other, or the body) spends a unit of the budget the turn
+//! runs under, so a scope busy with its own messages gives the thread back as well.
 //!
 //! Futures that are not coro's (async-io sockets, async-lock) do not spend it;
 //! [`consume_budget`] lets such a loop take part.
