@@ -538,6 +538,9 @@ impl<T, B: Future<Output = T>> Driving<'_, '_, T, B> {
         let children = self.children;
         let _turning = children.turning();
         for round in 0..crate::coop::DEFAULT_BUDGET {
+            if round > 0 && !crate::coop::spend_on_a_round() {
+                break;
+            }
             if self.exit.is_none() {
                 self.run_body_and_children();
             }
@@ -560,9 +563,6 @@ impl<T, B: Future<Output = T>> Driving<'_, '_, T, B> {
                 || cleanups.is_some_and(Children::has_ready);
             if !more {
                 return Poll::Pending;
-            }
-            if round + 1 == crate::coop::DEFAULT_BUDGET || !crate::coop::spend_on_a_round() {
-                break;
             }
         }
         cx.waker().wake_by_ref();

@@ -288,12 +288,7 @@ thread_local! {
 impl Drop for Header {
     #[inline]
     fn drop(&mut self) {
-        if self.named.get() {
-            let key = self.key();
-            // Out of the map before it is dropped, with the map no longer borrowed.
-            let name = NAMES.try_with(|names| names.borrow_mut().remove(&key));
-            drop(name);
-        }
+        self.forget_name();
     }
 }
 
@@ -335,21 +330,23 @@ impl Header {
     }
 
     fn set_name(&self, name: Option<Arc<String>>) {
-        let key = self.key();
-        let kept = NAMES.try_with(|names| {
-            let mut names = names.borrow_mut();
-            match name {
-                Some(name) => {
-                    names.insert(key, name);
-                    true
-                }
-                None => {
-                    names.remove(&key);
-                    false
-                }
-            }
-        });
-        self.named.set(kept.unwrap_or(false));
+        self.forget_name();
+        if let Some(name) = name {
+            let key = self.key();
+            let kept = NAMES.try_with(|names| names.borrow_mut().insert(key, name));
+            self.named.set(kept.is_ok());
+        }
+    }
+
+    /// Takes the task's name, if it has one, out of [`NAMES`]: a spawn with no
+    /// name touches no map.
+    fn forget_name(&self) {
+        if self.named.replace(false) {
+            let key = self.key();
+            // Out of the map before it is dropped, with the map no longer borrowed.
+            let name = NAMES.try_with(|names| names.borrow_mut().remove(&key));
+            drop(name);
+        }
     }
 
     /// Where the header is, which names it in [`NAMES`]: it never moves (it sits
