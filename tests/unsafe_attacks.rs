@@ -572,3 +572,65 @@ fn a_panic_while_the_channel_is_locked_leaves_it_usable() {
     assert_eq!(rx.recv_blocking(), Ok(2));
     other.join().unwrap().unwrap();
 }
+
+/// A task holding its own handle gives it up in every way a task can: during a
+/// poll, with its future when it finishes, and with its future when it is
+/// cancelled. Each time the count of references to the task changes while its
+/// stage is borrowed, and the task is freed once, when the last one goes.
+#[test]
+fn a_task_that_holds_its_own_handle_is_freed_once_however_the_handle_goes() {
+    type Own = Rc<Cell<Option<coro::JoinHandle<()>>>>;
+    coro::run(coro::scope(async |s| {
+        let in_a_poll: Own = Rc::default();
+        let slot = in_a_poll.clone();
+        let dropped_while_polled = s.spawn(async move {
+            coro::yield_now().await;
+            drop(slot.take());
+            coro::yield_now().await;
+        });
+        in_a_poll.set(Some(dropped_while_polled));
+
+        let with_the_future: Own = Rc::default();
+        let slot = with_the_future.clone();
+        let finishes_holding_it = s.spawn(async move {
+            coro::yield_now().await;
+            let _me = slot.take();
+        });
+        with_the_future.set(Some(finishes_holding_it));
+
+        let when_cancelled: Own = Rc::default();
+        let slot = when_cancelled.clone();
+        let cancelled_holding_it = s.spawn(async move {
+            coro::yield_now().await;
+            let me = slot.take().unwrap();
+            me.cancel();
+            let _holding = me;
+            std::future::pending::<()>().await;
+        });
+        when_cancelled.set(Some(cancelled_holding_it));
+
+        for _ in 0..4 {
+            coro::yield_now().await;
+        }
+        for own in [&in_a_poll, &with_the_future, &when_cancelled] {
+            let left = own.take();
+            assert!(left.is_none(), "each task took its own handle");
+        }
+    }));
+}
+
+/// An output nobody reads whose destructor panics: the panic comes out of the
+/// drop of the last reference (the handle), and the task is freed all the same.
+#[test]
+fn an_output_whose_destructor_panics_is_freed_with_its_handle() {
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("output dropped");
+        }
+    }
+    let handle = coro::run(coro::scope(async |s| s.spawn(async { PanicsOnDrop })));
+    assert!(handle.is_finished());
+    let dropped = catch_unwind(AssertUnwindSafe(|| drop(handle)));
+    assert!(dropped.is_err(), "the destructor's panic is the dropper's");
+}

@@ -121,7 +121,7 @@ impl<'env> Children<'env> {
                 slab.len() - 1
             }
         };
-        let header = Header::new(spawned_at, supervised, self.wakes.clone(), index);
+        let header = Header::new(spawned_at, supervised, index);
         let (task, view) = new_task(future, header, deliver);
         self.wakes.queue_new(index);
         if crate::trace::on() {
@@ -133,7 +133,7 @@ impl<'env> Children<'env> {
             slot.ran.set(crate::clock::round());
         }
         self.live.set(self.live.get() + 1);
-        JoinHandle::new(view)
+        JoinHandle::new(view, self.wakes.clone())
     }
 
     /// Spawns `future` as a child whose output is its handle's value.

@@ -15,6 +15,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
@@ -260,23 +261,23 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
 /// What a task's handle and its owner share beside the outcome.
 pub(crate) struct Header {
     joiner: Cell<Option<Waker>>,
-    cancel_requested: Cell<bool>,
-    /// How a cancel request wakes the task so its owner sees it: its owner's wake
-    /// table and its place there (a waker would cost two atomic operations).
-    owner: Cell<Option<std::rc::Rc<crate::raw::OwnerSide>>>,
-    index: u32,
-    /// Whether the task has a name, kept in [`NAMES`]: most tasks have none, so a
-    /// name costs the others nothing but this flag (which sits in bytes the other
-    /// fields leave over).
-    named: Cell<bool>,
     spawned_at: Cell<Option<&'static Location<'static>>>,
-    /// Panics are the handle's business (supervisor scopes, detached tasks).
-    supervised: bool,
-    /// The task's stage is borrowed (being polled, replaced or read): the flag of
-    /// the task's `PinCell` (see `crate::raw`), kept here, where it fits in bytes
-    /// the other fields leave over, rather than in a word of its own.
-    pub(crate) stage_borrowed: Cell<bool>,
+    /// The task's place in its owner's slab and wake table.
+    index: u32,
+    /// `CANCEL_REQUESTED`, `NAMED` and `SUPERVISED`, a bit each: with the cell's
+    /// state and the index they fill one word.
+    flags: Cell<u8>,
+    /// The task cell's own state (see `crate::raw`).
+    pub(crate) cell: crate::raw::CellState,
 }
+
+/// The handle asked for the task to be cancelled.
+const CANCEL_REQUESTED: u8 = 1;
+/// The task has a name, kept in [`NAMES`]: most tasks have none, so a name costs
+/// the others nothing but this bit.
+const NAMED: u8 = 2;
+/// Panics are the handle's business (supervisor scopes, detached tasks).
+const SUPERVISED: u8 = 4;
 
 thread_local! {
     /// The names of this thread's named tasks, by [`Header::key`]. Tasks are
@@ -304,23 +305,29 @@ impl Header {
     pub(crate) fn new(
         spawned_at: &'static Location<'static>,
         supervised: bool,
-        owner: std::rc::Rc<crate::raw::OwnerSide>,
         index: usize,
     ) -> Self {
         Header {
-            supervised,
-            owner: Cell::new(Some(owner)),
             index: u32::try_from(index).expect("a scope holds at most 4 billion children"),
             joiner: Cell::new(None),
-            cancel_requested: Cell::new(false),
-            named: Cell::new(false),
+            flags: Cell::new(if supervised { SUPERVISED } else { 0 }),
             spawned_at: Cell::new(Some(spawned_at)),
-            stage_borrowed: Cell::new(false),
+            cell: crate::raw::CellState::new(),
         }
     }
 
+    fn has(&self, flag: u8) -> bool {
+        self.flags.get() & flag != 0
+    }
+
+    fn set(&self, flag: u8, on: bool) {
+        let flags = self.flags.get();
+        self.flags
+            .set(if on { flags | flag } else { flags & !flag });
+    }
+
     pub(crate) fn name(&self) -> Option<Arc<String>> {
-        if !self.named.get() {
+        if !self.has(NAMED) {
             return None;
         }
         NAMES
@@ -334,14 +341,15 @@ impl Header {
         if let Some(name) = name {
             let key = self.key();
             let kept = NAMES.try_with(|names| names.borrow_mut().insert(key, name));
-            self.named.set(kept.is_ok());
+            self.set(NAMED, kept.is_ok());
         }
     }
 
     /// Takes the task's name, if it has one, out of [`NAMES`]: a spawn with no
     /// name touches no map.
     fn forget_name(&self) {
-        if self.named.replace(false) {
+        if self.has(NAMED) {
+            self.set(NAMED, false);
             let key = self.key();
             // Out of the map before it is dropped, with the map no longer borrowed.
             let name = NAMES.try_with(|names| names.borrow_mut().remove(&key));
@@ -368,12 +376,12 @@ impl Header {
         HeaderCopy {
             spawned_at: self.spawned_at.get(),
             name: self.name(),
-            cancel_requested: self.cancel_requested.get(),
+            cancel_requested: self.cancel_requested(),
         }
     }
 
     pub(crate) fn supervised(&self) -> bool {
-        self.supervised
+        self.has(SUPERVISED)
     }
 
     pub(crate) fn take_joiner(&self) -> Option<Waker> {
@@ -381,12 +389,7 @@ impl Header {
     }
 
     pub(crate) fn cancel_requested(&self) -> bool {
-        self.cancel_requested.get()
-    }
-
-    /// Finished: nothing is left to wake.
-    pub(crate) fn drop_task_waker(&self) {
-        drop(self.owner.take());
+        self.has(CANCEL_REQUESTED)
     }
 }
 
@@ -394,8 +397,9 @@ impl Header {
 ///
 /// Awaiting gives `Ok(value)`, or a [`JoinError`] if the task was cancelled or (in a
 /// supervisor scope, or detached) panicked. Dropping the handle does **not** cancel
-/// the task: its scope still owns it and waits for it. The handle is one `Rc` to a
-/// small shared slot; it is not `Send`, like the single-threaded tasks it refers to.
+/// the task: its scope still owns it and waits for it. The handle is two pointers,
+/// one to the task and one to its scope's wake table, and costs no allocation; it is
+/// not `Send`, like the single-threaded tasks it refers to.
 ///
 /// ```
 /// coro::run(async {
@@ -408,11 +412,15 @@ impl Header {
 /// ```
 pub struct JoinHandle<T> {
     task: TaskView<T>,
+    /// How a cancel request wakes the task so its owner sees it: its owner's wake
+    /// table (a waker would cost two atomic operations). Kept here rather than in
+    /// the task, where only the handle needs it.
+    owner: Rc<crate::raw::OwnerSide>,
 }
 
 impl<T> JoinHandle<T> {
-    pub(crate) fn new(task: TaskView<T>) -> Self {
-        JoinHandle { task }
+    pub(crate) fn new(task: TaskView<T>, owner: Rc<crate::raw::OwnerSide>) -> Self {
+        JoinHandle { task, owner }
     }
 
     fn header(&self) -> &Header {
@@ -458,22 +466,16 @@ impl<T> JoinHandle<T> {
     /// ```
     #[track_caller]
     pub fn cancel(&self) {
-        if !self.task.as_ref().is_running() {
+        if !self.task.is_running() {
             return;
         }
         let header = self.header();
-        header.cancel_requested.set(true);
-        let owner = header.owner.take();
-        if let Some(owner) = &owner {
-            if crate::trace::on() {
-                crate::trace::cancel_requested(
-                    owner.key(header.index as usize),
-                    Location::caller(),
-                );
-            }
-            owner.wake(header.index as usize);
+        header.set(CANCEL_REQUESTED, true);
+        let index = header.index as usize;
+        if crate::trace::on() {
+            crate::trace::cancel_requested(self.owner.key(index), Location::caller());
         }
-        header.owner.set(owner);
+        self.owner.wake(index);
     }
 
     /// Has the task finished, by completing, failing or being cancelled?
@@ -490,7 +492,7 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn is_finished(&self) -> bool {
-        !self.task.as_ref().is_running()
+        !self.task.is_running()
     }
 }
 
@@ -498,7 +500,7 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        crate::coop::budgeted(cx, |cx| match self.task.as_ref().take_outcome() {
+        crate::coop::budgeted(cx, |cx| match self.task.take_outcome() {
             Outcome::Running => {
                 let header = self.header();
                 let mut joiner = header.joiner.take();
