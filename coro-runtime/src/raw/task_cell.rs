@@ -96,7 +96,7 @@ impl CellState {
     fn acquire(&self) {
         let refs = self.refs.get().checked_add(1);
         self.refs
-            .set(refs.expect("a task cell has three references at most"));
+            .set(refs.expect("a task cell has three references at most, never 255"));
     }
 }
 
