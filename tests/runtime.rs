@@ -1,6 +1,6 @@
 //! The executor and structured concurrency: what must hold, asserted.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
 use std::rc::Rc;
@@ -467,6 +467,60 @@ fn children_inherit_the_task_context() {
             Some(RequestId("req-2"))
         )
     );
+}
+
+/// A child takes the context current where it is spawned, even when that is not
+/// its scope's: spawned inside a `context::with` in the body, or detached by a
+/// task that runs under another value. It keeps that context for every poll and for its
+/// destructors when it is cancelled, after the `with` has returned.
+#[test]
+fn a_child_spawned_under_another_context_than_its_scopes_keeps_it() {
+    struct Report(Rc<Cell<Option<RequestId>>>);
+    impl Drop for Report {
+        fn drop(&mut self) {
+            self.0.set(coro::context::get::<RequestId>());
+        }
+    }
+    let dropped_with = Rc::new(Cell::new(None));
+    let seen = coro::run(coro::context::with(RequestId("scope"), async {
+        coro::scope(async |s| {
+            let (go, gone) = channel::oneshot::<()>();
+            let (inner, parked) = coro::context::with(RequestId("inner"), async {
+                let inner = s.spawn(async {
+                    let before = coro::context::get::<RequestId>();
+                    gone.await.unwrap();
+                    (before, coro::context::get::<RequestId>())
+                });
+                let report = Report(dropped_with.clone());
+                let parked = s.spawn(async move {
+                    let _report = report;
+                    std::future::pending::<()>().await
+                });
+                (inner, parked)
+            })
+            .await;
+            let by_sibling = s.spawn(coro::context::with(RequestId("sibling"), async {
+                coro::spawn_detached(async { coro::context::get::<RequestId>() })
+                    .await
+                    .unwrap()
+            }));
+            let plain = s.spawn(async { coro::context::get::<RequestId>() });
+            coro::yield_now().await;
+            go.send(()).unwrap();
+            let inner = inner.await.unwrap();
+            parked.cancel();
+            let _ = parked.await;
+            let by_sibling = by_sibling.await.unwrap();
+            (inner, by_sibling, plain.await.unwrap())
+        })
+        .await
+    }));
+    let id = |name| Some(RequestId(name));
+    assert_eq!(
+        seen,
+        ((id("inner"), id("inner")), id("sibling"), id("scope"))
+    );
+    assert_eq!(dropped_with.take(), id("inner"));
 }
 
 #[test]

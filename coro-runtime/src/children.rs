@@ -15,10 +15,12 @@
 //! sound too.)
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::future::Future;
 use std::panic::Location;
 use std::task::{Context, Poll, Waker};
 
+use crate::context::{self, ContextMap};
 use crate::debug::{ScopeKind, ScopeRecord};
 use crate::raw::{Deliver, OwnedTask, OwnerSide, Polling, Slab, Slot, new_task, probe_slab};
 use crate::task::{Failure, Header, JoinHandle, deliver_value};
@@ -38,6 +40,9 @@ fn cancel_deep(task: OwnedTask<'_>) -> Result<(), Failure> {
     })
 }
 
+/// A child's context, when it is not its owner's (`None`: no context at all).
+type OwnContext = Option<Rc<ContextMap>>;
+
 /// The index that stands for the owner's own body rather than a child.
 pub(crate) const BODY: usize = usize::MAX;
 
@@ -47,6 +52,12 @@ pub(crate) struct Children<'env> {
     slab: Rc<Slab<'env>>,
     /// Free indices, as `u32` (a scope holds at most 4 billion children).
     free: RefCell<Vec<u32>>,
+    /// The context current when these children's owner opened them, which almost
+    /// every child is spawned under: kept here once, rather than in each task.
+    context: Option<Rc<ContextMap>>,
+    /// The contexts of the children spawned under another one, by index (their
+    /// headers say `has_own_context`).
+    own_contexts: RefCell<HashMap<u32, Option<Rc<ContextMap>>>>,
     live: Cell<usize>,
     /// Shared with each task's header, for cancel requests to wake it.
     wakes: Rc<OwnerSide>,
@@ -84,6 +95,8 @@ impl<'env> Children<'env> {
             ),
             slab,
             free: RefCell::new(Vec::new()),
+            context: context::current(),
+            own_contexts: RefCell::new(HashMap::new()),
             live: Cell::new(0),
             wakes,
             failure: RefCell::new(None),
@@ -122,6 +135,12 @@ impl<'env> Children<'env> {
             }
         };
         let header = Header::new(spawned_at, supervised, index);
+        if !context::is_current(&self.context) {
+            header.mark_own_context();
+            self.own_contexts
+                .borrow_mut()
+                .insert(index as u32, context::current());
+        }
         let (task, view) = new_task(future, header, deliver);
         self.wakes.queue_new(index);
         if crate::trace::on() {
@@ -195,8 +214,8 @@ impl<'env> Children<'env> {
                 _ => continue,
             };
             let Some(task) = polling else {
-                if let Some(task) = self.remove(index)
-                    && let Err(failure) = self.cancel_child(index, task)
+                if let Some((task, own_context)) = self.remove(index)
+                    && let Err(failure) = self.cancel_child(index, task, own_context)
                 {
                     self.record_failure(failure);
                 }
@@ -210,7 +229,9 @@ impl<'env> Children<'env> {
                         self.record.polling(index, || {
                             crate::executor::polling_with(waker, || {
                                 crate::coop::with_fresh_budget(|| {
-                                    task.poll(&mut Context::from_waker(waker))
+                                    self.with_context_of(index, task.header(), || {
+                                        task.poll(&mut Context::from_waker(waker))
+                                    })
                                 })
                             })
                         })
@@ -293,13 +314,32 @@ impl<'env> Children<'env> {
         eprintln!("{note}");
     }
 
-    /// Takes the task at `index` out, if it is still there.
-    fn remove(&self, index: usize) -> Option<OwnedTask<'env>> {
+    /// Runs `f` with the context of the task at `index` installed: these
+    /// children's, or the task's own (see `own_contexts`).
+    #[inline]
+    fn with_context_of<R>(&self, index: usize, header: &Header, f: impl FnOnce() -> R) -> R {
+        if header.has_own_context() {
+            let own = self.own_contexts.borrow().get(&(index as u32)).cloned();
+            context::with_installed(&own.flatten(), f)
+        } else {
+            context::with_installed(&self.context, f)
+        }
+    }
+
+    /// Takes the task at `index` out, if it is still there, with its own context
+    /// if it has one. The index is free again at once: the context leaves the map
+    /// first, so a task spawned in its place keeps its own.
+    fn remove(&self, index: usize) -> Option<(OwnedTask<'env>, Option<OwnContext>)> {
         let task = self.slab.borrow_mut().get_mut(index)?.task.take()?;
+        let own_context = if task.header().has_own_context() {
+            self.own_contexts.borrow_mut().remove(&(index as u32))
+        } else {
+            None
+        };
         self.record.forget_backtrace(index);
         self.free.borrow_mut().push(index as u32);
         self.live.set(self.live.get() - 1);
-        Some(task)
+        Some((task, own_context))
     }
 
     /// The first failure a child reported, if any.
@@ -319,12 +359,20 @@ impl<'env> Children<'env> {
         }
     }
 
-    /// Cancels the child at `index`, taken out of the slab, and tells the trace.
-    fn cancel_child(&self, index: usize, task: OwnedTask<'_>) -> Result<(), Failure> {
+    /// Cancels the child at `index`, taken out of the slab with its own context
+    /// (if it had one), and tells the trace. Its destructors run with its context
+    /// installed, as its polls did.
+    fn cancel_child(
+        &self,
+        index: usize,
+        task: OwnedTask<'_>,
+        own_context: Option<OwnContext>,
+    ) -> Result<(), Failure> {
         if crate::trace::on() {
             crate::trace::cancelled(&self.record, self.wakes.key(index), task.header());
         }
-        cancel_deep(task)
+        let context = own_context.as_ref().unwrap_or(&self.context);
+        context::with_installed(context, || cancel_deep(task))
     }
 
     pub(crate) fn record_failure(&self, failure: Failure) {
@@ -335,21 +383,11 @@ impl<'env> Children<'env> {
     /// drops the tasks below it first.
     pub(crate) fn cancel_all(&self) {
         let mut index = 0;
-        loop {
-            let entry = {
-                let mut slab = self.slab.borrow_mut();
-                match slab.get_mut(index) {
-                    Some(slot) => slot.task.take(),
-                    None => break,
-                }
-            };
-            if let Some(task) = entry {
-                self.record.forget_backtrace(index);
-                self.free.borrow_mut().push(index as u32);
-                self.live.set(self.live.get() - 1);
+        while index < self.slab.borrow().len() {
+            if let Some((task, own_context)) = self.remove(index) {
                 // The first failure stays the one reported: a destructor that
                 // panics during the teardown another failure caused is dropped.
-                if let Err(failure) = self.cancel_child(index, task) {
+                if let Err(failure) = self.cancel_child(index, task, own_context) {
                     self.record_failure(failure);
                 }
             }

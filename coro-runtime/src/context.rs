@@ -2,9 +2,15 @@
 //! `CoroutineContext`: a request id for logs, a deadline, a tenant.
 //!
 //! The context is an immutable map from type to value, shared by `Rc`. A task
-//! captures the map current when it is spawned and installs it around each of its
-//! polls; [`with`] installs a map with one more value around the polls of one future.
-//! Reading is a thread-local lookup; adding a value copies the (small) map once.
+//! keeps the map current when it is spawned, installed around each of its polls
+//! and around its destructors; [`with`] installs a map with one more value around
+//! the polls of one future. Reading is a thread-local lookup; adding a value copies
+//! the (small) map once.
+//!
+//! Children almost always share their scope's context, so the scope holds it once
+//! for all of them, and only a child spawned under another one (inside a [`with`] in
+//! the scope's body, say) has its map kept, beside the scope: a task costs no room
+//! for a context it shares.
 //!
 //! ```
 //! #[derive(Clone, Debug, PartialEq)]
@@ -44,16 +50,21 @@ pub(crate) fn current() -> Option<Rc<ContextMap>> {
     CURRENT.with(|c| c.borrow().clone())
 }
 
-/// Runs `f` with `map` as the current context, restoring the previous one after,
-/// even if `f` panics.
+/// Is `map` the current context? Compares the maps' addresses, copies nothing.
 #[inline]
-pub(crate) fn with_installed<R>(map: Option<Rc<ContextMap>>, f: impl FnOnce() -> R) -> R {
-    let same = CURRENT.with(|c| match (&*c.borrow(), &map) {
+pub(crate) fn is_current(map: &Option<Rc<ContextMap>>) -> bool {
+    CURRENT.with(|c| match (&*c.borrow(), map) {
         (None, None) => true,
         (Some(current), Some(map)) => Rc::ptr_eq(current, map),
         _ => false,
-    });
-    if same {
+    })
+}
+
+/// Runs `f` with `map` as the current context, restoring the previous one after,
+/// even if `f` panics.
+#[inline]
+pub(crate) fn with_installed<R>(map: &Option<Rc<ContextMap>>, f: impl FnOnce() -> R) -> R {
+    if is_current(map) {
         // The usual case: a child polled under the context it was spawned in.
         return f();
     }
@@ -64,7 +75,7 @@ pub(crate) fn with_installed<R>(map: Option<Rc<ContextMap>>, f: impl FnOnce() ->
             CURRENT.with(|c| *c.borrow_mut() = previous);
         }
     }
-    let previous = CURRENT.with(|c| std::mem::replace(&mut *c.borrow_mut(), map));
+    let previous = CURRENT.with(|c| std::mem::replace(&mut *c.borrow_mut(), map.clone()));
     let _restore = Restore(previous);
     f()
 }
@@ -136,6 +147,6 @@ impl<F: Future> Future for WithContext<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         let future = this.future;
-        with_installed(this.map.clone(), || future.poll(cx))
+        with_installed(this.map, || future.poll(cx))
     }
 }

@@ -264,7 +264,7 @@ pub(crate) struct Header {
     spawned_at: Cell<Option<&'static Location<'static>>>,
     /// The task's place in its owner's slab and wake table.
     index: u32,
-    /// `CANCEL_REQUESTED`, `NAMED` and `SUPERVISED`, a bit each: with the cell's
+    /// `CANCEL_REQUESTED`, `NAMED`, `SUPERVISED` and `OWN_CONTEXT`, a bit each: with the cell's
     /// state and the index they fill one word.
     flags: Cell<u8>,
     /// The task cell's own state (see `crate::raw`).
@@ -278,6 +278,9 @@ const CANCEL_REQUESTED: u8 = 1;
 const NAMED: u8 = 2;
 /// Panics are the handle's business (supervisor scopes, detached tasks).
 const SUPERVISED: u8 = 4;
+/// Spawned under another context than its owner's: the owner keeps the task's
+/// beside its own (see `crate::context`), and looks there only for this task.
+const OWN_CONTEXT: u8 = 8;
 
 thread_local! {
     /// The names of this thread's named tasks, by [`Header::key`]. Tasks are
@@ -382,6 +385,14 @@ impl Header {
 
     pub(crate) fn supervised(&self) -> bool {
         self.has(SUPERVISED)
+    }
+
+    pub(crate) fn has_own_context(&self) -> bool {
+        self.has(OWN_CONTEXT)
+    }
+
+    pub(crate) fn mark_own_context(&self) {
+        self.set(OWN_CONTEXT, true);
     }
 
     pub(crate) fn take_joiner(&self) -> Option<Waker> {

@@ -29,10 +29,8 @@ use std::mem::{ManuallyDrop, MaybeUninit};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use crate::context::{self, ContextMap};
 use crate::task::{Failure, Header, JoinError};
 
 // The stage's tag and the cell's flags, in the header's `state` byte.
@@ -125,7 +123,6 @@ struct Head {
 #[repr(C)]
 struct TaskCell<F, T, D> {
     head: Head,
-    context: Option<Rc<ContextMap>>,
     deliver: D,
     /// Which field is live is the header's stage tag; the future is pinned here.
     stage: UnsafeCell<StageData<F, T>>,
@@ -176,7 +173,6 @@ where
             },
             header,
         },
-        context: context::current(),
         deliver,
         stage: UnsafeCell::new(StageData::<F, T> {
             future: ManuallyDrop::new(future),
@@ -312,8 +308,7 @@ impl<F, T, D> TaskCell<F, T, D> {
         })
     }
 
-    /// Drops the future in place, if it is still there and not borrowed, with
-    /// the task's context installed (its destructors see what the task saw). A
+    /// Drops the future in place, if it is still there and not borrowed. A
     /// destructor that panics is reported.
     fn drop_future(&self) -> Result<(), Failure> {
         let Some(mut stage) = self.stage() else {
@@ -323,10 +318,7 @@ impl<F, T, D> TaskCell<F, T, D> {
         if stage.future().is_none() {
             return Ok(());
         }
-        context::with_installed(self.context.clone(), || {
-            catch_unwind(AssertUnwindSafe(|| stage.drop_future()))
-        })
-        .map_err(Failure::Panic)
+        catch_unwind(AssertUnwindSafe(|| stage.drop_future())).map_err(Failure::Panic)
     }
 
     /// Stores the outcome for the handle and wakes whoever awaits it.
@@ -364,21 +356,19 @@ where
     unsafe fn poll(head: NonNull<Head>, cx: &mut Context<'_>) -> Polled {
         // SAFETY: the vtable's contract (see `from_head`).
         let this = unsafe { Self::from_head(head) };
-        let polled = context::with_installed(this.context.clone(), || {
-            catch_unwind(AssertUnwindSafe(|| {
-                let mut stage = this
-                    .stage()
-                    .expect("a task is never polled from inside its own poll");
-                let Some(future) = stage.future() else {
-                    return Poll::Ready(None);
-                };
-                let output = std::task::ready!(future.poll(cx));
-                // Finished: the future goes now, in place, as it would in an `async`
-                // block.
-                stage.drop_future();
-                Poll::Ready(Some(output))
-            }))
-        });
+        let polled = catch_unwind(AssertUnwindSafe(|| {
+            let mut stage = this
+                .stage()
+                .expect("a task is never polled from inside its own poll");
+            let Some(future) = stage.future() else {
+                return Poll::Ready(None);
+            };
+            let output = std::task::ready!(future.poll(cx));
+            // Finished: the future goes now, in place, as it would in an `async`
+            // block.
+            stage.drop_future();
+            Poll::Ready(Some(output))
+        }));
         match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(None)) => Poll::Ready(Ok(())),
@@ -527,8 +517,8 @@ impl<'env> OwnedTask<'env> {
         unsafe { header(self.head) }
     }
 
-    /// Tells the handle, then drops the future with the task's context installed
-    /// (its destructors see what the task saw). A panic while dropping is the
+    /// Tells the handle, then drops the future (the owner installs the task's
+    /// context around it, as around its polls). A panic while dropping is the
     /// handle's in a supervised task and the owner's failure otherwise, as a panic
     /// while running would be; it never unwinds into the owner.
     pub(crate) fn cancel(self) -> Result<(), Failure> {
@@ -660,6 +650,7 @@ mod tests {
     use super::*;
     use std::cell::RefCell;
     use std::panic::Location;
+    use std::rc::Rc;
     use std::task::Waker;
 
     fn header() -> Header {
@@ -731,13 +722,13 @@ mod tests {
     #[test]
     fn the_cell_fits_in_what_the_header_leaves_over() {
         // A header of four words (the joiner's waker, the spawn site, and a word
-        // of index, flags and the cell's state), the vtable, the context, and a
-        // stage the size of a boxed error for a future of size zero.
+        // of index, flags and the cell's state), the vtable, and a stage the size
+        // of a boxed error for a future of size zero. The context is the owner's.
         assert_eq!(std::mem::size_of::<Header>(), 32);
         assert_eq!(
             std::mem::size_of::<TaskCell<std::future::Pending<()>, (), fn(()) -> Option<()>>>(),
             // `fn` pointers take a word; the function items spawns use take none.
-            64
+            56
         );
         assert_eq!(std::mem::size_of::<Option<OwnedTask<'static>>>(), 8);
     }
