@@ -73,7 +73,7 @@
 //!   beside `run` (`let _guard = tokio_runtime.enter();`), or run coro futures inside
 //!   tokio's `block_on`: both work.
 //! - **Fairness:** each task turn has a budget of operations; coro's own futures
-//!   spend it, so a loop whose awaits are always ready still lets timers and its
+//!   (channels, timers, handles, the locks of [`sync`]) spend it, so a loop whose awaits are always ready still lets timers and its
 //!   siblings run. [`io::cooperative`] makes a socket's reads and writes spend it,
 //!   and [`consume_budget`] lets other loops take part.
 //! - **Context:** [`context`] carries task-local values to children, like a Kotlin

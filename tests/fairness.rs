@@ -161,3 +161,33 @@ fn two_children_passing_messages_let_a_task_outside_their_scope_run() {
         .await;
     });
 }
+
+/// A loop whose awaits are all uncontended locks, a read lock, a semaphore's
+/// permit or a barrier of one: always ready, so each spends the budget like coro's
+/// channels, and a sibling that the loop waits for gets to run.
+#[test]
+fn a_loop_over_uncontended_locks_lets_its_sibling_run() {
+    coro::run(coro::scope(async |s| {
+        let mutex = Rc::new(coro::sync::Mutex::new(false));
+        let rwlock = coro::sync::RwLock::new(0u32);
+        let semaphore = coro::sync::Semaphore::new(1);
+        let barrier = coro::sync::Barrier::new(1);
+        let flag = mutex.clone();
+        s.spawn(async move { *flag.lock().await = true });
+        let started = Instant::now();
+        let mut turns = 0u64;
+        while started.elapsed() < GIVE_UP {
+            if *mutex.lock().await {
+                break;
+            }
+            *rwlock.write().await += 1;
+            let _ = *rwlock.read().await;
+            let _ = *rwlock.upgradable_read().await;
+            drop(semaphore.acquire().await);
+            barrier.wait().await;
+            turns += 1;
+        }
+        assert!(*mutex.lock().await, "the sibling never ran");
+        assert!(turns < 128, "the loop went round {turns} times first");
+    }));
+}

@@ -13,8 +13,9 @@
 //! (its children woke each other, or the body) spends a unit of the budget the turn
 //! runs under, so a scope busy with its own messages gives the thread back as well.
 //!
-//! Futures that are not coro's (async-io sockets, async-lock) do not spend it;
-//! [`consume_budget`] lets such a loop take part.
+//! Futures that are not coro's (async-io sockets, async-lock's own types) do not
+//! spend it; [`consume_budget`] lets such a loop take part, and `coro::sync`'s
+//! locks spend it on the lock's behalf.
 
 use std::cell::Cell;
 use std::future::Future;

@@ -3,12 +3,20 @@
 //! [`OnceCell`], and [`Notify`] to wake a task (tokio's `sync` module, Kotlin's
 //! `Mutex` and `Semaphore`).
 //!
-//! The locks are async-lock's (smol's), re-exported: they are executor-agnostic,
-//! well-kept, work across threads, and a waiting task only parks its own future, never
-//! the thread. Under `coro::run` (the `sync` benchmark) an uncontended lock costs
-//! about 0.8x tokio's `sync::Mutex` and a handoff between two tasks about 1.2x: no
-//! case where a lock of coro's own would pay for itself. Their futures are not
-//! coro's and do not spend the cooperative budget.
+//! The locks are async-lock's (smol's), each behind a thin wrapper: they are
+//! executor-agnostic, well-kept, work across threads, and a waiting task only parks
+//! its own future, never the thread. The wrappers make each lock, permit and barrier
+//! wait spend the cooperative budget (see [`consume_budget`](crate::consume_budget)),
+//! as coro's channels do: a loop whose locks are always free still gives the thread
+//! back, so a sibling it waits for gets to run. Under `coro::run` (the `sync`
+//! benchmark) an uncontended lock costs about 0.9x tokio's `sync::Mutex` and a
+//! handoff between two tasks about 1.2x: no case where a lock of coro's own would
+//! pay for itself.
+//!
+//! Guards that own an `Arc` of their lock, for a guard to move into a spawned task,
+//! are there for the [`Semaphore`] ([`Semaphore::acquire_arc`]), where that is the
+//! common case. For a mutex or a read-write lock, use async-lock's own types
+//! (`async_lock::Mutex::lock_arc`), whose waits do not spend the budget.
 //!
 //! ```
 //! use std::rc::Rc;
@@ -33,151 +41,55 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Mutex as StdMutex, MutexGuard as StdMutexGuard};
 use std::task::{Context, Poll};
 
+mod barrier;
+mod mutex;
+mod notify;
+mod rwlock;
+mod semaphore;
+
 pub use async_lock::{
-    Barrier, BarrierWaitResult, Mutex, MutexGuard, MutexGuardArc, OnceCell, RwLock,
-    RwLockReadGuard, RwLockReadGuardArc, RwLockUpgradableReadGuard, RwLockWriteGuard,
-    RwLockWriteGuardArc, Semaphore, SemaphoreGuard, SemaphoreGuardArc,
+    BarrierWaitResult, MutexGuard, OnceCell, RwLockReadGuard, RwLockUpgradableReadGuard,
+    RwLockWriteGuard, SemaphoreGuard,
 };
-use event_listener::{Event, EventListener};
+pub use barrier::{Barrier, BarrierWait};
+pub use mutex::{Lock, Mutex};
+pub use notify::{Notified, Notify};
+pub use rwlock::{Read, RwLock, UpgradableRead, Write};
+pub use semaphore::{Acquire, Semaphore, SemaphoreGuardArc};
 
-/// Wakes tasks waiting in [`notified`](Notify::notified) (tokio's `Notify`).
-///
-/// [`notify_one`](Notify::notify_one) wakes one waiting task, or, when none waits,
-/// leaves a permit that the next `notified()` takes at once: a notification sent
-/// just before the wait is not lost. [`notify_waiters`](Notify::notify_waiters) wakes
-/// every task waiting now and leaves no permit. `Send + Sync`: another thread may
-/// notify. Built on event-listener (async-lock's own primitive); costs one
-/// allocation per waiting task.
-///
-/// ```
-/// use std::sync::Arc;
-///
-/// coro::run(coro::scope(async |s| {
-///     let ready = Arc::new(coro::sync::Notify::new());
-///     let waiter = {
-///         let ready = ready.clone();
-///         s.spawn(async move {
-///             ready.notified().await;
-///             "woken"
-///         })
-///     };
-///     let notifier = ready.clone();
-///     coro::spawn_blocking(move || notifier.notify_one()).await;
-///     assert_eq!(waiter.await.unwrap(), "woken");
-/// }));
-/// ```
-#[derive(Debug, Default)]
-pub struct Notify {
-    event: Event,
-    /// The permit; its lock is held while a waiter registers and while a
-    /// notification looks for one, so neither can slip between the other's steps.
-    permit: StdMutex<bool>,
-}
-
-impl Notify {
-    /// A `Notify` with no permit and no waiter.
+pin_project_lite::pin_project! {
+    /// An async-lock wait that spends the cooperative budget: the future behind
+    /// [`Lock`], [`Read`], [`Write`], [`UpgradableRead`], [`Acquire`] and
+    /// [`BarrierWait`]. When the task's budget is spent, it wakes the task and
+    /// returns `Pending` once before it looks at the lock; each wait that completes
+    /// spends one unit. Costs a thread-local read and write per wait.
     ///
     /// ```
-    /// let notify = coro::sync::Notify::new();
-    /// notify.notify_one(); // no waiter: a permit is left
-    /// coro::run(notify.notified()); // takes it at once
+    /// let mutex = coro::sync::Mutex::new(1);
+    /// let waiting: coro::sync::Wait<_> = mutex.lock();
+    /// assert_eq!(*coro::run(waiting), 1);
     /// ```
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Wakes one waiting task, or leaves a permit for the next wait if none waits.
-    /// Permits do not add up: two notifications with nobody waiting leave one.
-    ///
-    /// ```
-    /// let notify = coro::sync::Notify::new();
-    /// notify.notify_one();
-    /// notify.notify_one();
-    /// coro::run(notify.notified());
-    /// ```
-    pub fn notify_one(&self) {
-        let mut permit = self.lock_permit();
-        if self.event.notify(1) == 0 {
-            *permit = true;
-        }
-    }
-
-    /// Wakes every task waiting now; a later wait waits for the next notification.
-    ///
-    /// ```
-    /// use std::rc::Rc;
-    ///
-    /// coro::run(coro::scope(async |s| {
-    ///     let gate = Rc::new(coro::sync::Notify::new());
-    ///     let waiters: Vec<_> = (0..3)
-    ///         .map(|_| {
-    ///             let gate = gate.clone();
-    ///             s.spawn(async move { gate.notified().await })
-    ///         })
-    ///         .collect();
-    ///     coro::yield_now().await; // let them all start waiting
-    ///     gate.notify_waiters();
-    ///     for waiter in waiters {
-    ///         waiter.await.unwrap();
-    ///     }
-    /// }));
-    /// ```
-    pub fn notify_waiters(&self) {
-        self.event.notify(usize::MAX);
-    }
-
-    /// Waits for a notification; returns at once if a permit is left. Cancel-safe:
-    /// a dropped wait that had been notified passes its notification on to another
-    /// waiter.
-    ///
-    /// ```
-    /// let notify = coro::sync::Notify::new();
-    /// notify.notify_one();
-    /// coro::run(async { notify.notified().await });
-    /// ```
-    pub fn notified(&self) -> Notified<'_> {
-        Notified {
-            notify: self,
-            listener: None,
-        }
-    }
-
-    fn lock_permit(&self) -> StdMutexGuard<'_, bool> {
-        self.permit.lock().unwrap_or_else(|e| e.into_inner())
+    #[must_use = "futures do nothing unless awaited"]
+    #[derive(Debug)]
+    pub struct Wait<F> {
+        #[pin]
+        inner: F,
     }
 }
 
-/// The future returned by [`Notify::notified`].
-///
-/// ```
-/// let notify = coro::sync::Notify::new();
-/// notify.notify_one();
-/// let waiting: coro::sync::Notified<'_> = notify.notified();
-/// coro::run(waiting);
-/// ```
-#[must_use = "futures do nothing unless awaited"]
-#[derive(Debug)]
-pub struct Notified<'a> {
-    notify: &'a Notify,
-    listener: Option<Pin<Box<EventListener>>>,
+impl<F> Wait<F> {
+    fn new(inner: F) -> Self {
+        Wait { inner }
+    }
 }
 
-impl Future for Notified<'_> {
-    type Output = ();
+impl<F: Future> Future for Wait<F> {
+    type Output = F::Output;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.listener.is_none() {
-            let notify = self.notify;
-            let mut permit = notify.lock_permit();
-            if std::mem::take(&mut *permit) {
-                return Poll::Ready(());
-            }
-            self.listener = Some(Box::pin(notify.event.listen()));
-        }
-        let listener = self.listener.as_mut().expect("registered above");
-        listener.as_mut().poll(cx)
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let inner = self.project().inner;
+        crate::coop::budgeted(cx, |cx| inner.poll(cx))
     }
 }
