@@ -1,5 +1,5 @@
-//! Locks under `coro::run`: async-lock's (which `coro::sync` re-exports) against
-//! tokio's `sync`, on one thread. Uncontended: 10,000 lock/unlock pairs in one task.
+//! Locks under `coro::run`: async-lock's (which `coro::sync` wraps so that its
+//! waits spend the budget) against tokio's `sync`, on one thread. Uncontended: 10,000 lock/unlock pairs in one task.
 //! Handoff: two tasks take turns, each holding the lock across a `yield_now`, 5,000
 //! times each. Run pinned: `taskset -c 0 cargo bench --bench sync`.
 

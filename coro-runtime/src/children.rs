@@ -57,7 +57,7 @@ pub(crate) struct Children<'env> {
     context: Option<Rc<ContextMap>>,
     /// The contexts of the children spawned under another one, by index (their
     /// headers say `has_own_context`).
-    own_contexts: RefCell<HashMap<u32, Option<Rc<ContextMap>>>>,
+    own_contexts: RefCell<HashMap<u32, OwnContext>>,
     live: Cell<usize>,
     /// Shared with each task's header, for cancel requests to wake it.
     wakes: Rc<OwnerSide>,

@@ -9,9 +9,9 @@
 //! wait spend the cooperative budget (see [`consume_budget`](crate::consume_budget)),
 //! as coro's channels do: a loop whose locks are always free still gives the thread
 //! back, so a sibling it waits for gets to run. Under `coro::run` (the `sync`
-//! benchmark) an uncontended lock costs about 0.9x tokio's `sync::Mutex` and a
-//! handoff between two tasks about 1.2x: no case where a lock of coro's own would
-//! pay for itself.
+//! benchmark) an uncontended lock costs 0.4x to 0.9x tokio's `sync::Mutex`, by the
+//! hour, and a handoff between two tasks 1.0x to 1.2x: no case where a lock of
+//! coro's own would pay for itself.
 //!
 //! Guards that own an `Arc` of their lock, for a guard to move into a spawned task,
 //! are there for the [`Semaphore`] ([`Semaphore::acquire_arc`]), where that is the
