@@ -1779,7 +1779,8 @@ impl VisitMut for Rewriter<'_> {
 fn prune_unused_declarations(tokens: TokenStream) -> TokenStream {
     let mut idents = Vec::new();
     let mut declarations = Vec::new();
-    collect_declarations(tokens.clone(), &mut idents, &mut declarations);
+    let mut groups = Vec::new();
+    collect_declarations(tokens.clone(), &mut idents, &mut declarations, &mut groups);
     // A declaration mentioned only by later declarations that are themselves unused
     // goes too: repeat until nothing changes, on the identifiers read once.
     let declared_at: std::collections::HashSet<usize> =
@@ -1810,8 +1811,27 @@ fn prune_unused_declarations(tokens: TokenStream) -> TokenStream {
     if unused.is_empty() {
         return tokens;
     }
-    let mut counter = 0;
-    remove_declarations(tokens, &unused, &mut counter)
+    let mut walk = Walk {
+        idents: 0,
+        groups: 0,
+    };
+    remove_declarations(tokens, &unused, &groups, &mut walk)
+}
+
+/// What a group holds, for [`remove_declarations`] to pass over a group with
+/// nothing to remove in one step rather than rebuild it token by token: the
+/// identifiers it holds (at any depth) and the groups nested in it.
+#[derive(Clone, Copy, Default)]
+struct GroupSize {
+    idents: usize,
+    groups: usize,
+}
+
+/// How far [`remove_declarations`] has gone: identifiers and groups met so far,
+/// counted as [`collect_declarations`] counted them.
+struct Walk {
+    idents: usize,
+    groups: usize,
 }
 
 /// The length of the `[#[attr]] let [mut] name ;` starting at `tokens[i]`, and the
@@ -1844,11 +1864,13 @@ fn declaration_at(tokens: &[TokenTree], i: usize) -> Option<(usize, usize)> {
 use proc_macro2::TokenTree;
 
 /// Each `let name;` as (position of `name` among the identifiers, `name`, the
-/// position where its block ends).
+/// position where its block ends), and the size of each group outside a
+/// declaration, in the order the groups open.
 fn collect_declarations(
     tokens: TokenStream,
     idents: &mut Vec<String>,
     declarations: &mut Vec<(usize, String, usize)>,
+    groups: &mut Vec<GroupSize>,
 ) {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
     let first = declarations.len();
@@ -1868,7 +1890,13 @@ fn collect_declarations(
         match &tokens[i] {
             TokenTree::Group(group) => {
                 let before = declarations.len();
-                collect_declarations(group.stream(), idents, declarations);
+                let (at, idents_before) = (groups.len(), idents.len());
+                groups.push(GroupSize::default());
+                collect_declarations(group.stream(), idents, declarations, groups);
+                groups[at] = GroupSize {
+                    idents: idents.len() - idents_before,
+                    groups: groups.len() - at - 1,
+                };
                 nested.extend(before..declarations.len());
             }
             TokenTree::Ident(ident) => idents.push(ident.to_string()),
@@ -1895,22 +1923,27 @@ fn count_idents(token: &TokenTree, idents: &mut Vec<String>) {
     }
 }
 
+/// `tokens` without the declarations at the positions in `unused`. A group with
+/// none of them inside is kept whole.
 fn remove_declarations(
     tokens: TokenStream,
     unused: &std::collections::HashSet<usize>,
-    counter: &mut usize,
+    groups: &[GroupSize],
+    walk: &mut Walk,
 ) -> TokenStream {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
     let mut out = Vec::with_capacity(tokens.len());
     let mut i = 0;
     while i < tokens.len() {
         if let Some((len, _)) = declaration_at(&tokens, i) {
+            // Its attribute's group, if any, was counted for its identifiers only,
+            // not as a group.
             let mut idents = Vec::new();
             tokens[i..i + len]
                 .iter()
                 .for_each(|t| count_idents(t, &mut idents));
-            *counter += idents.len();
-            if !unused.contains(&(*counter - 1)) {
+            walk.idents += idents.len();
+            if !unused.contains(&(walk.idents - 1)) {
                 out.extend(tokens[i..i + len].iter().cloned());
             }
             i += len;
@@ -1918,15 +1951,24 @@ fn remove_declarations(
         }
         match &tokens[i] {
             TokenTree::Group(group) => {
-                let mut rebuilt = proc_macro2::Group::new(
-                    group.delimiter(),
-                    remove_declarations(group.stream(), unused, counter),
-                );
-                rebuilt.set_span(group.span());
-                out.push(TokenTree::Group(rebuilt));
+                let size = groups[walk.groups];
+                let inside = walk.idents..walk.idents + size.idents;
+                if unused.iter().any(|at| inside.contains(at)) {
+                    walk.groups += 1;
+                    let mut rebuilt = proc_macro2::Group::new(
+                        group.delimiter(),
+                        remove_declarations(group.stream(), unused, groups, walk),
+                    );
+                    rebuilt.set_span(group.span());
+                    out.push(TokenTree::Group(rebuilt));
+                } else {
+                    walk.groups += 1 + size.groups;
+                    walk.idents += size.idents;
+                    out.push(TokenTree::Group(group.clone()));
+                }
             }
             TokenTree::Ident(ident) => {
-                *counter += 1;
+                walk.idents += 1;
                 out.push(TokenTree::Ident(ident.clone()));
             }
             other => out.push(other.clone()),
