@@ -133,3 +133,46 @@ fn notify_from_another_thread_wakes_the_waiter() {
         }
     }));
 }
+
+/// The locks, their futures and the owned permit cross threads: two executors on
+/// two threads share one mutex, one read-write lock and one semaphore, and a
+/// permit taken on one thread is given back on another.
+#[test]
+fn locks_and_permits_are_shared_between_executors_on_two_threads() {
+    fn send_and_sync<T: Send + Sync>(_: &T) {}
+    let mutex = Arc::new(Mutex::new(0u64));
+    let rwlock = Arc::new(RwLock::new(0u64));
+    let semaphore = Arc::new(Semaphore::new(1));
+    send_and_sync(&mutex.lock());
+    send_and_sync(&rwlock.read());
+    send_and_sync(&semaphore.acquire_arc());
+    let permit = semaphore.try_acquire_arc().expect("the one permit");
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let (mutex, rwlock, semaphore) = (mutex.clone(), rwlock.clone(), semaphore.clone());
+            std::thread::spawn(move || {
+                coro::run(async {
+                    // Waits until the main thread gives its permit back.
+                    let _permit = semaphore.acquire_arc().await;
+                    for _ in 0..1_000 {
+                        *mutex.lock().await += 1;
+                        *rwlock.write().await += 1;
+                    }
+                })
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(
+        *mutex.try_lock().unwrap(),
+        0,
+        "no worker got past the semaphore"
+    );
+    std::thread::spawn(move || drop(permit)).join().unwrap();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    assert_eq!(*mutex.try_lock().unwrap(), 2_000);
+    assert_eq!(*rwlock.try_read().unwrap(), 2_000);
+    assert_eq!(semaphore.available_permits(), 1);
+}
