@@ -634,3 +634,86 @@ fn an_output_whose_destructor_panics_is_freed_with_its_handle() {
     let dropped = catch_unwind(AssertUnwindSafe(|| drop(handle)));
     assert!(dropped.is_err(), "the destructor's panic is the dropper's");
 }
+
+/// Counts its wakes; a `std::task::Wake`, so its wakers are foreign to coro.
+struct CountedWake(AtomicUsize);
+
+impl std::task::Wake for CountedWake {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A handle keeps whoever awaits it in one word: coro's own wakers as their entry,
+/// others boxed. A handle awaited by a foreign waker, then by coro's own, then by
+/// the foreign one again, gives each clone back when it is replaced, and the
+/// joiner left when the task ends is the one woken.
+#[test]
+fn a_handle_awaited_by_wakers_of_both_kinds_in_turn_keeps_and_gives_back_each() {
+    let counted = Arc::new(CountedWake(AtomicUsize::new(0)));
+    let foreign = Waker::from(counted.clone());
+    let value = coro::run(coro::scope(async |s| {
+        let (tx, rx) = coro::channel::oneshot::<u32>();
+        let mut task = std::pin::pin!(s.spawn(async move { rx.await.unwrap() }));
+        let mut foreign_cx = Context::from_waker(&foreign);
+        assert!(task.as_mut().poll(&mut foreign_cx).is_pending());
+        assert_eq!(
+            Arc::strong_count(&counted),
+            3,
+            "boxed once: the handle's clone"
+        );
+        poll_fn(|cx| {
+            assert!(task.as_mut().poll(cx).is_pending());
+            Poll::Ready(())
+        })
+        .await;
+        assert_eq!(
+            Arc::strong_count(&counted),
+            2,
+            "the box went with the new waker"
+        );
+        assert!(task.as_mut().poll(&mut foreign_cx).is_pending());
+        tx.send(7).unwrap();
+        coro::yield_now().await; // the task runs and wakes its joiner
+        assert_eq!(
+            counted.0.load(Ordering::Relaxed),
+            1,
+            "the foreign joiner was woken"
+        );
+        task.await.unwrap()
+    }));
+    assert_eq!(value, 7);
+    assert_eq!(Arc::strong_count(&counted), 2);
+}
+
+/// The main future's waker is foreign to the wake tables, so a handle it awaits
+/// boxes it: freed when the task ends, when it is cancelled, and when the run
+/// tears a detached task down with the joiner still waiting.
+#[test]
+fn handles_awaited_from_the_main_future_free_its_boxed_waker_however_the_task_ends() {
+    let value = coro::run(async {
+        let finishes = coro::spawn_detached(async {
+            coro::yield_now().await;
+            7
+        });
+        let mut cancelled = std::pin::pin!(coro::spawn_detached(std::future::pending::<()>()));
+        assert!(
+            coro::timeout(Duration::from_millis(1), cancelled.as_mut())
+                .await
+                .is_err()
+        );
+        cancelled.cancel();
+        assert!(cancelled.await.unwrap_err().is_cancelled());
+        let mut torn_down = Box::pin(coro::spawn_detached(std::future::pending::<()>()));
+        poll_fn(|cx| {
+            assert!(torn_down.as_mut().poll(cx).is_pending());
+            Poll::Ready(())
+        })
+        .await;
+        // Left waiting: the run's end cancels the task and wakes (then drops) the
+        // main future's boxed waker, after the main future has returned.
+        std::mem::drop(torn_down);
+        finishes.await.unwrap()
+    });
+    assert_eq!(value, 7);
+}

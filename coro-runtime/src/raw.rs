@@ -17,6 +17,9 @@
 //!   reference to the table. A wake on the owner's thread queues the child in a
 //!   plain `Vec` (no lock, no read-modify-write, no allocation); a wake from
 //!   another thread goes through a mutex.
+//! - **The stored waker** ([`stored_waker`]): whoever awaits a handle, kept in one
+//!   word of the task's header; a waker of coro's own is its entry pointer, any
+//!   other is boxed.
 //! - **The channels' lock** ([`lock`]): a spin-then-yield lock, one atomic
 //!   read-modify-write to take and a plain store to give back, for state that is
 //!   held for a few instructions and never across foreign code that could block.
@@ -28,10 +31,12 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 mod lock;
+mod stored_waker;
 mod task_cell;
 mod wake_table;
 
 pub(crate) use lock::{SpinGuard, SpinLock};
+pub(crate) use stored_waker::StoredWaker;
 pub(crate) use task_cell::{CellState, Deliver, Outcome, OwnedTask, Polling, TaskView, new_task};
 pub(crate) use wake_table::{OwnerSide, Turning, current_thread, unpack_index, wake_in_place};
 

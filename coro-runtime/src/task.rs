@@ -260,7 +260,8 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
 
 /// What a task's handle and its owner share beside the outcome.
 pub(crate) struct Header {
-    joiner: Cell<Option<Waker>>,
+    /// Whoever awaits the handle, in one word (see `crate::raw`).
+    joiner: crate::raw::StoredWaker,
     spawned_at: Cell<Option<&'static Location<'static>>>,
     /// The task's place in its owner's slab and wake table.
     index: u32,
@@ -312,7 +313,7 @@ impl Header {
     ) -> Self {
         Header {
             index: u32::try_from(index).expect("a scope holds at most 4 billion children"),
-            joiner: Cell::new(None),
+            joiner: crate::raw::StoredWaker::new(),
             flags: Cell::new(if supervised { SUPERVISED } else { 0 }),
             spawned_at: Cell::new(Some(spawned_at)),
             cell: crate::raw::CellState::new(),
@@ -514,9 +515,7 @@ impl<T> Future for JoinHandle<T> {
         crate::coop::budgeted(cx, |cx| match self.task.take_outcome() {
             Outcome::Running => {
                 let header = self.header();
-                let mut joiner = header.joiner.take();
-                remember_waker(&mut joiner, cx.waker());
-                header.joiner.set(joiner);
+                header.joiner.remember(cx.waker());
                 Poll::Pending
             }
             Outcome::Ready(result) => Poll::Ready(result),

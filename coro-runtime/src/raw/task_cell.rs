@@ -721,14 +721,15 @@ mod tests {
 
     #[test]
     fn the_cell_fits_in_what_the_header_leaves_over() {
-        // A header of four words (the joiner's waker, the spawn site, and a word
-        // of index, flags and the cell's state), the vtable, and a stage the size
-        // of a boxed error for a future of size zero. The context is the owner's.
-        assert_eq!(std::mem::size_of::<Header>(), 32);
+        // A header of three words (the joiner's waker in one, the spawn site, and
+        // a word of index, flags and the cell's state), the vtable, and a stage the
+        // size of a boxed error for a future of size zero. The context is the
+        // owner's.
+        assert_eq!(std::mem::size_of::<Header>(), 24);
         assert_eq!(
             std::mem::size_of::<TaskCell<std::future::Pending<()>, (), fn(()) -> Option<()>>>(),
             // `fn` pointers take a word; the function items spawns use take none.
-            56
+            48
         );
         assert_eq!(std::mem::size_of::<Option<OwnedTask<'static>>>(), 8);
     }

@@ -260,7 +260,8 @@ pub(crate) fn wake_in_place(waker: &Waker) -> bool {
     true
 }
 
-static VTABLE: RawWakerVTable = RawWakerVTable::new(clone_waker, wake, wake_by_ref, drop_waker);
+pub(super) static VTABLE: RawWakerVTable =
+    RawWakerVTable::new(clone_waker, wake, wake_by_ref, drop_waker);
 
 // The four functions below are only ever called with a `data` pointer made by
 // `OwnerSide::waker` or `OwnerSide::polling` from `OwnerSide::entry`: a
