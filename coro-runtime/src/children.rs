@@ -175,6 +175,12 @@ impl<'env> Children<'env> {
         self.wakes.turning()
     }
 
+    /// Whether a wake from this thread would only queue (see [`turning`](Self::turning)).
+    #[cfg(test)]
+    pub(crate) fn is_turning(&self) -> bool {
+        self.wakes.is_turning()
+    }
+
     /// Remembers the owner's waker, for children woken from now on.
     pub(crate) fn set_owner(&self, waker: &Waker) {
         self.wakes.set_owner(waker);

@@ -204,6 +204,9 @@ pub fn run<F: Future>(future: F) -> F::Output {
             Turn::new(cx.waker())
         });
         let _turning = Turning::enter(&turn.main);
+        // A detached task woken from this thread meanwhile is only queued: the
+        // loop looks at the queue before it waits or yields to the reactor.
+        let _detached_turning = executor.detached.turning();
         // Entered after each wait, and every few dozen rounds while busy: what
         // runs from here is in a round after the reading before the wait.
         executor.clock.next_round();
@@ -359,5 +362,30 @@ impl Future for YieldNow {
         self.yielded = true;
         cx.waker().wake_by_ref();
         Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A detached task woken from inside the executor's loop (by the main future,
+    /// or by another task) is only queued: the loop looks at the queue before it
+    /// waits, so waking the reactor's `block_on` as well would be an atomic
+    /// read-modify-write for nothing.
+    #[test]
+    fn wakes_of_detached_tasks_inside_the_loop_only_queue() {
+        let (inside, value) = crate::run(async {
+            let (tx, mut rx) = crate::channel::bounded::<u32>(1);
+            let task = crate::spawn_detached(async move { rx.recv().await.unwrap() });
+            crate::yield_now().await; // the task waits on the channel
+            let inside = super::try_with_executor(|executor| executor.detached.is_turning());
+            tx.send(5).await.unwrap(); // wakes it from the main future
+            (inside, task.await.unwrap())
+        });
+        assert_eq!(value, 5);
+        assert_eq!(
+            inside,
+            Some(true),
+            "a wake from the loop would wake block_on too"
+        );
     }
 }

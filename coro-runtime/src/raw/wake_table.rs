@@ -487,6 +487,12 @@ impl OwnerSide {
         Turning { side: self, was }
     }
 
+    /// Is the owner in its turn (see [`turning`](Self::turning))?
+    #[cfg(test)]
+    pub(crate) fn is_turning(&self) -> bool {
+        self.table.local.borrow().turning
+    }
+
     /// Remembers the owner's waker, for children woken from now on.
     pub(crate) fn set_owner(&self, waker: &Waker) {
         let mut local = self.table.local.borrow_mut();
