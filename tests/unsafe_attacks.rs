@@ -356,14 +356,15 @@ fn a_panicking_destructor_in_a_plain_scope_surfaces_once() {
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"child boom"));
 }
 
-/// A waker finds its scope's table from the entry it points at, which sits in a
-/// chunk of 32 (or in the table itself, for the body). Wakers of children on both
+/// A waker finds its scope's table and its child's index from the address of the
+/// entry it points at: the entry's 64-byte chunk, which holds 52 (the first, in
+/// the table itself, the body's and children 0 to 50). Wakers of children on both
 /// sides of chunk boundaries, and the body's, woken from another thread, each get
 /// their own task polled again, and no other.
 #[test]
 fn a_wake_from_another_thread_polls_exactly_its_own_task_in_any_chunk() {
-    const TASKS: usize = 100;
-    const CHOSEN: [usize; 7] = [0, 31, 32, 33, 63, 64, 99];
+    const TASKS: usize = 200;
+    const CHOSEN: [usize; 9] = [0, 49, 50, 51, 52, 102, 103, 104, 199];
     let polls: Arc<Vec<AtomicUsize>> = Arc::new((0..TASKS).map(|_| AtomicUsize::new(0)).collect());
     let wakers: Arc<Mutex<Vec<Option<Waker>>>> = Arc::new(Mutex::new(vec![None; TASKS]));
     let count = |i: usize| polls[i].load(Ordering::Acquire);

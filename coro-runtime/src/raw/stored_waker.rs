@@ -5,24 +5,34 @@
 //! awaited from a scope's body or another task of the same executor, whose waker
 //! is coro's own: a pointer to a wake-table entry with coro's one vtable. So the
 //! word holds that pointer alone, which gives the vtable back for free; any other
-//! waker (the main future's, another executor's) is boxed, one allocation of 16
-//! bytes when it is stored. An entry is 4-aligned and a box 8-aligned, so the low
-//! bit says which it is. Eight bytes off every task.
+//! waker (the main future's, another executor's) is boxed, one allocation when it
+//! is stored. The box is aligned to a wake-table chunk, whose first bytes are never
+//! an entry, so the word's low bits say which it is. Eight bytes off every task.
 
 use std::cell::Cell;
 use std::mem::ManuallyDrop;
 use std::task::{RawWaker, Waker};
 
-use super::wake_table::VTABLE;
+use super::wake_table::{CHUNK_BYTES, VTABLE};
 
-/// Set in the word when it points to a boxed waker rather than an entry.
-const BOXED: usize = 1;
+/// A waker that is not coro's own, boxed at an address no entry can have: a
+/// multiple of [`CHUNK_BYTES`], where chunks keep their header. 64 bytes for the
+/// 16 of a `Waker`, paid only by joins from outside coro's tasks and scopes.
+#[repr(align(64))]
+struct Foreign(Waker);
+
+const _: () = assert!(std::mem::align_of::<Foreign>() == CHUNK_BYTES);
+
+/// Whether a non-null word points to a [`Foreign`] box rather than an entry.
+fn is_boxed(word: *mut ()) -> bool {
+    word.addr().is_multiple_of(CHUNK_BYTES)
+}
 
 /// A waker, or none, in one word. Not `Send`: it lives in a header, which stays
 /// on its thread.
 pub(crate) struct StoredWaker {
     /// Null for none; otherwise an entry pointer that owns one count of its table
-    /// (as a coro waker's data does), or a `Box<Waker>` pointer tagged `BOXED`.
+    /// (as a coro waker's data does), or a `Box<Foreign>` pointer.
     word: Cell<*mut ()>,
 }
 
@@ -37,13 +47,13 @@ impl StoredWaker {
     pub(crate) fn remember(&self, waker: &Waker) {
         let word = self.word.get();
         if !word.is_null() {
-            let same = if word.addr() & BOXED == 0 {
-                std::ptr::eq(waker.vtable(), &VTABLE) && std::ptr::eq(waker.data(), word)
-            } else {
-                // SAFETY: a tagged word is a pointer from `Box::into_raw` (see
+            let same = if is_boxed(word) {
+                // SAFETY: a boxed word is a pointer from `Box::into_raw` (see
                 // below), live until `take` frees it; only `&self` methods reach
                 // it, none of which is running meanwhile (`Cell`, one thread).
-                unsafe { &*word.map_addr(|addr| addr & !BOXED).cast::<Waker>() }.will_wake(waker)
+                unsafe { &*word.cast::<Foreign>() }.0.will_wake(waker)
+            } else {
+                std::ptr::eq(waker.vtable(), &VTABLE) && std::ptr::eq(waker.data(), word)
             };
             if same {
                 return;
@@ -53,9 +63,7 @@ impl StoredWaker {
             // The clone's count of the table is what the word owns from now on.
             ManuallyDrop::new(waker.clone()).data().cast_mut()
         } else {
-            Box::into_raw(Box::new(waker.clone()))
-                .cast::<()>()
-                .map_addr(|addr| addr | BOXED)
+            Box::into_raw(Box::new(Foreign(waker.clone()))).cast::<()>()
         };
         drop(self.take());
         self.word.set(kept);
@@ -67,15 +75,15 @@ impl StoredWaker {
         if word.is_null() {
             return None;
         }
-        if word.addr() & BOXED == 0 {
-            // SAFETY: an untagged word is the data of a waker with coro's vtable
+        if is_boxed(word) {
+            // SAFETY: a boxed word is a pointer from `Box::into_raw`, not yet
+            // freed: the word was just cleared, so this is its only use.
+            Some(unsafe { Box::from_raw(word.cast::<Foreign>()) }.0)
+        } else {
+            // SAFETY: any other word is the data of a waker with coro's vtable
             // whose count the word took over (`remember`), and now hands back:
             // the waker rebuilt here is that waker, owning that count.
             Some(unsafe { Waker::from_raw(RawWaker::new(word, &VTABLE)) })
-        } else {
-            // SAFETY: a tagged word is a pointer from `Box::into_raw`, not yet
-            // freed: the word was just cleared, so this is its only use.
-            Some(*unsafe { Box::from_raw(word.map_addr(|addr| addr & !BOXED).cast::<Waker>()) })
         }
     }
 }

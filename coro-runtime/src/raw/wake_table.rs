@@ -11,43 +11,67 @@ use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
-/// How many entries a chunk of the table holds; chunks never move, so a waker may
-/// point into one.
-const CHUNK: usize = 32;
+/// A chunk's size and alignment. An entry's chunk is its address rounded down to
+/// this, which is how a waker finds its table and index from the entry alone.
+pub(super) const CHUNK_BYTES: usize = 64;
+/// How many entries a chunk holds: what its header (a pointer and a `u32`) leaves.
+const CHUNK: usize = CHUNK_BYTES - 12;
 
-/// A run of entries and the table they belong to. An entry finds its table
-/// through the chunk it sits in ([`table_of`]) rather than holding a pointer of its
-/// own: that keeps an entry at one word, eight bytes less per child.
+/// A run of entries, and what an entry needs to know of where it is. Chunks never
+/// move, so a waker may point into one; and an entry is one byte, which keeps the
+/// table at little more than a byte per child.
+#[repr(C, align(64))]
 struct Chunk {
+    /// The table that holds this chunk (the first chunk is inside it).
     table: *const WakeTable,
+    /// The position of `entries[0]`: the body is at position 0, child `i` at
+    /// position `i + 1`.
+    first: u32,
     entries: [WakeEntry; CHUNK],
+}
+
+const _: () = assert!(std::mem::size_of::<Chunk>() == CHUNK_BYTES);
+const _: () = assert!(std::mem::align_of::<Chunk>() == CHUNK_BYTES);
+
+impl Chunk {
+    fn new(table: *const WakeTable, first: usize) -> Self {
+        Chunk {
+            table,
+            first: u32::try_from(first).expect("a chunk's position fits a u32 (see `grow_to`)"),
+            entries: std::array::from_fn(|_| WakeEntry {
+                queued: AtomicBool::new(false),
+            }),
+        }
+    }
 }
 
 /// The wake side of a scope (or of the executor's detached tasks): which children
 /// are ready, and how to wake the owner. Shared, in an `Arc`, with every waker.
 pub(crate) struct WakeTable {
+    /// The body's entry and the first children's, in the table itself, so that a
+    /// scope of a few dozen children allocates no chunk.
+    inline: Chunk,
     owner_thread: u64,
     /// Touched only on the owner's thread (by [`OwnerSide`], and by wakes that
     /// checked `owner_thread`).
     local: RefCell<QueueAndOwner>,
-    /// Touched only on the owner's thread, by [`OwnerSide`]; other threads reach
-    /// entries through their wakers' pointers, never through this list. Boxed so
-    /// that entries stay put when the list grows.
+    /// The chunks after `inline`. Touched only on the owner's thread, by
+    /// [`OwnerSide`]; other threads reach entries through their wakers' pointers,
+    /// never through this list. Boxed so that entries stay put when the list grows.
     #[allow(clippy::vec_box)]
     chunks: RefCell<Vec<Box<Chunk>>>,
     /// Wakes from other threads.
     remote: Mutex<QueueAndOwner>,
     remote_pending: AtomicBool,
-    body: WakeEntry,
 }
 
 #[derive(Default)]
 struct QueueAndOwner {
-    /// Entries' `index` fields: four bytes per queued task, where the queue may
-    /// hold every child at once.
+    /// Packed indices (see [`unpack_index`]): four bytes per queued task, where the
+    /// queue may hold every child at once.
     queue: Vec<u32>,
     owner: Option<Waker>,
     /// The owner is in its turn and looks at the queue before it returns
@@ -55,43 +79,61 @@ struct QueueAndOwner {
     turning: bool,
 }
 
-/// One child's (or the body's) place in the table.
+/// One child's (or the body's) place in the table: one byte. Which child it is
+/// follows from its address (see [`locate`]).
 struct WakeEntry {
-    /// Which child: `u32::MAX` for the body. `u32` keeps an entry at one word;
-    /// [`OwnerSide::entry`] checks the bound.
-    index: u32,
     /// Queued and not yet polled: a second wake does nothing.
     queued: AtomicBool,
 }
 
-/// The table the entry at `entry` belongs to: the table that holds it (the body's
-/// entry), or the one its chunk names.
+/// An entry, with its table and its packed index, as its address tells them.
+struct Located<'a> {
+    table: &'a WakeTable,
+    entry: &'a WakeEntry,
+    packed: u32,
+}
+
+/// The chunk the entry at `entry` sits in. Every entry lies inside its chunk,
+/// which is `CHUNK_BYTES` long and aligned to `CHUNK_BYTES`: rounding the address
+/// down lands on the chunk's start, within the provenance of a pointer made as
+/// [`OwnerSide::entry`] makes them (from the whole chunk, not the entry alone).
+fn chunk_of(entry: *const WakeEntry) -> *const Chunk {
+    entry
+        .map_addr(|addr| addr & !(CHUNK_BYTES - 1))
+        .cast::<Chunk>()
+}
+
+/// The table the entry at `entry` belongs to.
 ///
 /// # Safety
 ///
-/// `entry` points to a live entry and carries the provenance of all of the table
-/// or chunk it sits in, as [`OwnerSide::entry`] makes them (a pointer derived from
-/// a reference to the entry alone may not reach outside it).
+/// `entry` points to a live entry and carries the provenance of all of the chunk
+/// it sits in, as [`OwnerSide::entry`] makes it.
 unsafe fn table_of(entry: *const WakeEntry) -> *const WakeTable {
-    // SAFETY: `entry` is live (the caller's promise), so its `index` may be read.
-    // The body's entry is the `body` field of its table, so stepping back by that
-    // field's offset stays inside the table and lands on its start. Any other entry
-    // with index `i` is element `i % CHUNK` of its chunk's `entries`, so stepping
-    // back by that many elements and then by the offset of `entries` stays inside
-    // the chunk and lands on its start, whose `table` was set when it was made and
-    // never changes. The caller's provenance covers both walks.
+    // SAFETY: `chunk_of` gives the entry's live chunk (the caller's promise), whose
+    // `table` was set when the chunk was made and never changes.
+    unsafe { (*chunk_of(entry)).table }
+}
+
+/// The entry at `entry`, its table and its packed index.
+///
+/// # Safety
+///
+/// As for [`table_of`]; and the entry stays live for `'a`.
+unsafe fn locate<'a>(entry: *const WakeEntry) -> Located<'a> {
+    // SAFETY: the chunk is live (the caller's promise); its `first` and `table` never
+    // change once it is made. The entry's offset from `entries[0]` is its place in
+    // the chunk, so `first` plus that offset is its position. A live entry keeps its
+    // table alive: the body's and the first children's are inside the table, the
+    // others in chunks it owns.
     unsafe {
-        let index = (*entry).index;
-        if index == u32::MAX {
-            entry
-                .byte_sub(std::mem::offset_of!(WakeTable, body))
-                .cast::<WakeTable>()
-        } else {
-            let chunk = entry
-                .sub(index as usize % CHUNK)
-                .byte_sub(std::mem::offset_of!(Chunk, entries))
-                .cast::<Chunk>();
-            (*chunk).table
+        let chunk = chunk_of(entry);
+        let offset = entry.addr() - (&raw const (*chunk).entries).addr();
+        let position = (*chunk).first + offset as u32;
+        Located {
+            table: &*(*chunk).table,
+            entry: &*entry,
+            packed: position.wrapping_sub(1),
         }
     }
 }
@@ -99,34 +141,29 @@ unsafe fn table_of(entry: *const WakeEntry) -> *const WakeTable {
 // SAFETY: `WakeTable` is `!Sync` only for its `RefCell`s (`local`, `chunks`) and the
 // raw pointers in its chunks. The `RefCell`s are touched on the owner's thread only:
 // by `OwnerSide`, which is neither `Send` nor `Sync` and so stays on the thread
-// that made it (`owner_thread`, an id never reused), and by `wake_entry`, which
-// checks `owner_thread` first. Dropping the table needs `&mut` and so excludes every
+// that made it (`owner_thread`, an id never reused), and by wakes, which check
+// `owner_thread` first. Dropping the table needs `&mut` and so excludes every
 // other access. The chunks' `table` pointers are only read (each points at the
-// table that owns the chunk, alive while any waker holds a count of it); `queued`
+// table that holds the chunk, alive while any waker holds a count of it); `queued`
 // is atomic.
 unsafe impl Sync for WakeTable {}
 // SAFETY: everything in the table is `Send` (`Vec<u32>`, `Waker`, atomics) but
 // the chunks' pointers, which point at the table itself, wherever it is used from.
 unsafe impl Send for WakeTable {}
 
-/// Adds chunks to `chunks`, of the table at `table`, until one holds `index`.
+/// The highest child index a table holds, with room for a chunk past it: positions
+/// (index + 1) stay below `u32::MAX`, which packs the body.
+const MAX_INDEX: usize = u32::MAX as usize - 2 * CHUNK;
+
+/// Adds chunks to `chunks`, of the table at `table`, until it holds `count` of them.
 #[cold]
 #[inline(never)]
 #[allow(clippy::vec_box)] // boxed so that entries stay put when the list grows
-fn grow_to(chunks: &mut Vec<Box<Chunk>>, index: usize, table: *const WakeTable) {
-    assert!(
-        index < u32::MAX as usize - CHUNK,
-        "a scope holds at most 4 billion children at once"
-    );
-    while chunks.len() <= index / CHUNK {
-        let first = chunks.len() * CHUNK;
-        chunks.push(Box::new(Chunk {
-            table,
-            entries: std::array::from_fn(|i| WakeEntry {
-                index: (first + i) as u32,
-                queued: AtomicBool::new(false),
-            }),
-        }));
+fn grow_to(chunks: &mut Vec<Box<Chunk>>, count: usize, table: *const WakeTable) {
+    while chunks.len() < count {
+        // The chunks after the table's own: the first of them holds position CHUNK.
+        let first = (chunks.len() + 1) * CHUNK;
+        chunks.push(Box::new(Chunk::new(table, first)));
     }
 }
 
@@ -154,9 +191,9 @@ pub(crate) fn current_thread() -> u64 {
 const STACK_RED_ZONE: usize = 128 * 1024;
 const STACK_SEGMENT: usize = 2 * 1024 * 1024;
 
-/// The child (or [`crate::children::BODY`]) an entry's `index` field stands for.
-pub(crate) fn unpack_index(index: u32) -> usize {
-    match index {
+/// The child (or [`crate::children::BODY`]) a packed index stands for.
+pub(crate) fn unpack_index(packed: u32) -> usize {
+    match packed {
         u32::MAX => crate::children::BODY,
         index => index as usize,
     }
@@ -168,30 +205,25 @@ pub(crate) fn unpack_index(index: u32) -> usize {
 ///
 /// As for [`table_of`].
 unsafe fn wake_entry(entry: *const WakeEntry) {
-    // SAFETY: the caller's promise; an entry lives inside its table (the body's in
-    // it, the others in chunks it owns), so the table is alive while the entry is.
-    let (table, entry) = unsafe { (&*table_of(entry), &*entry) };
-    entry.wake(table);
+    // SAFETY: the caller's promise; the entry is used only for this call.
+    unsafe { locate(entry) }.wake();
 }
 
-impl WakeEntry {
-    fn index(&self) -> usize {
-        unpack_index(self.index)
-    }
-
-    /// What [`wake_entry`] does, given the entry's table.
-    fn wake(&self, table: &WakeTable) {
+impl Located<'_> {
+    /// What [`wake_entry`] does.
+    fn wake(&self) {
+        let table = self.table;
         if current_thread() == table.owner_thread {
-            self.wake_on_owner_thread(table);
-        } else if !self.queued.swap(true, Ordering::AcqRel) {
+            self.wake_on_owner_thread();
+        } else if !self.entry.queued.swap(true, Ordering::AcqRel) {
             let owner = {
                 let mut remote = table.remote.lock().unwrap_or_else(|e| e.into_inner());
-                remote.queue.push(self.index);
+                remote.queue.push(self.packed);
                 table.remote_pending.store(true, Ordering::Release);
                 remote.owner.clone()
             };
             if crate::trace::on() {
-                self.traced(table);
+                self.traced();
             }
             if let Some(owner) = owner {
                 owner.wake();
@@ -199,19 +231,21 @@ impl WakeEntry {
         }
     }
 
-    /// [`wake`](Self::wake) on the thread that owns `table`.
+    /// [`wake`](Self::wake) on the thread that owns the table.
     #[inline]
-    fn wake_on_owner_thread(&self, table: &WakeTable) {
+    fn wake_on_owner_thread(&self) {
         // The owner clears `queued` on this thread too, so a load and a store
         // suffice. A remote wake racing this one may queue the child twice, which
         // costs a spurious poll, never a lost one.
-        if self.queued.load(Ordering::Relaxed) {
+        let queued = &self.entry.queued;
+        if queued.load(Ordering::Relaxed) {
             return;
         }
-        self.queued.store(true, Ordering::Relaxed);
+        queued.store(true, Ordering::Relaxed);
+        let table = self.table;
         let owner = {
             let mut local = table.local.borrow_mut();
-            local.queue.push(self.index);
+            local.queue.push(self.packed);
             if local.turning {
                 None
             } else {
@@ -219,7 +253,7 @@ impl WakeEntry {
             }
         };
         if crate::trace::on() {
-            self.traced(table);
+            self.traced();
         }
         if let Some(owner) = owner {
             stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || owner.wake_by_ref());
@@ -231,10 +265,13 @@ impl WakeEntry {
     /// owner's, which the trace sees as the owner's own wake).
     #[cold]
     #[inline(never)]
-    fn traced(&self, table: &WakeTable) {
-        if self.index != u32::MAX {
-            let table_key = std::ptr::from_ref(table) as usize;
-            crate::trace::woken(table.owner_thread, (table_key, self.index()));
+    fn traced(&self) {
+        if self.packed != u32::MAX {
+            let table_key = std::ptr::from_ref(self.table) as usize;
+            crate::trace::woken(
+                self.table.owner_thread,
+                (table_key, unpack_index(self.packed)),
+            );
         }
     }
 }
@@ -248,18 +285,19 @@ pub(crate) fn wake_in_place(waker: &Waker) -> bool {
     if !std::ptr::eq(waker.vtable(), &VTABLE) {
         return false;
     }
-    let entry = waker.data().cast::<WakeEntry>();
     // SAFETY: a waker with this vtable was made by `OwnerSide::waker`, `polling` or
     // `clone_waker`, so its data is a live `WakeEntry` (see the vtable functions);
     // the waker, borrowed for this call, keeps the entry's table alive.
-    let (table, entry) = unsafe { (&*table_of(entry), &*entry) };
-    if current_thread() != table.owner_thread {
+    let located = unsafe { locate(waker.data().cast::<WakeEntry>()) };
+    if current_thread() != located.table.owner_thread {
         return false;
     }
-    entry.wake_on_owner_thread(table);
+    located.wake_on_owner_thread();
     true
 }
 
+/// The vtable of every waker of coro's own. Its data pointer is an entry, which is
+/// never at a multiple of [`CHUNK_BYTES`] (a chunk starts with its header).
 pub(super) static VTABLE: RawWakerVTable =
     RawWakerVTable::new(clone_waker, wake, wake_by_ref, drop_waker);
 
@@ -325,20 +363,22 @@ impl OwnerSide {
     /// A table with the body queued, owned by this thread.
     pub(crate) fn new() -> Self {
         let owner_thread = current_thread();
-        let table = Arc::new(WakeTable {
-            owner_thread,
-            local: RefCell::new(QueueAndOwner {
-                queue: vec![u32::MAX],
-                owner: None,
-                turning: false,
-            }),
-            chunks: RefCell::new(Vec::new()),
-            remote: Mutex::new(QueueAndOwner::default()),
-            remote_pending: AtomicBool::new(false),
-            body: WakeEntry {
-                index: u32::MAX,
-                queued: AtomicBool::new(true),
-            },
+        let table = Arc::new_cyclic(|table: &Weak<WakeTable>| {
+            // The pointer is the one `Arc::as_ptr` gives once the table is made.
+            let mut inline = Chunk::new(table.as_ptr(), 0);
+            inline.entries[0].queued = AtomicBool::new(true);
+            WakeTable {
+                inline,
+                owner_thread,
+                local: RefCell::new(QueueAndOwner {
+                    queue: vec![u32::MAX],
+                    owner: None,
+                    turning: false,
+                }),
+                chunks: RefCell::new(Vec::new()),
+                remote: Mutex::new(QueueAndOwner::default()),
+                remote_pending: AtomicBool::new(false),
+            }
         });
         OwnerSide {
             table,
@@ -348,26 +388,43 @@ impl OwnerSide {
 
     /// The entry for `index` (or the body's), made if it is new. The pointer is
     /// derived from the whole table or chunk, not from the entry alone, so that
-    /// [`table_of`] may step back from it to the table.
+    /// [`table_of`] may step back from it to its chunk.
     fn entry(&self, index: usize) -> *const WakeEntry {
-        let table = Arc::as_ptr(&self.table);
-        if index == crate::children::BODY {
-            // SAFETY: `table` points to the live table `self` holds; this only
-            // computes a field's address.
-            return unsafe { &raw const (*table).body };
+        // The body's index, `usize::MAX`, wraps to position 0.
+        let position = index.wrapping_add(1);
+        if position < CHUNK {
+            // SAFETY: the table `self` holds is live; this only computes addresses,
+            // from the `Arc`'s pointer to all of the table, within its first
+            // chunk's `entries`.
+            return unsafe {
+                (&raw const (*Arc::as_ptr(&self.table)).inline.entries)
+                    .cast::<WakeEntry>()
+                    .add(position)
+            };
         }
+        self.chunked_entry(position)
+    }
+
+    /// [`entry`](Self::entry) past the table's own chunk.
+    #[inline(never)]
+    fn chunked_entry(&self, position: usize) -> *const WakeEntry {
+        assert!(
+            position <= MAX_INDEX + 1,
+            "a scope holds at most 4 billion children at once"
+        );
+        let count = position / CHUNK;
         let mut chunks = self.table.chunks.borrow_mut();
-        if chunks.len() <= index / CHUNK {
-            grow_to(&mut chunks, index, table);
+        if chunks.len() < count {
+            grow_to(&mut chunks, count, Arc::as_ptr(&self.table));
         }
-        let chunk: *const Chunk = &*chunks[index / CHUNK];
-        // SAFETY: `chunk` points to a live chunk (boxed, so it stays put while the
-        // list grows; the table owns it until the table is dropped), and
-        // `index % CHUNK` is within its `entries`.
+        let chunk: *const Chunk = &*chunks[count - 1];
+        // SAFETY: `chunk` points to a live boxed chunk, which stays put while the
+        // list grows and lives as long as the table, and `position - count * CHUNK`
+        // is within its `entries`.
         unsafe {
             (&raw const (*chunk).entries)
                 .cast::<WakeEntry>()
-                .add(index % CHUNK)
+                .add(position - count * CHUNK)
         }
     }
 
@@ -391,12 +448,11 @@ impl OwnerSide {
     /// only spawned while its owner runs, which looks at the queue before it
     /// returns).
     pub(crate) fn queue_new(&self, index: usize) {
-        let entry = self.entry(index);
         // SAFETY: `entry` points into the table `self` keeps alive.
-        // SAFETY: as above.
-        let entry = unsafe { &*entry };
+        let entry = unsafe { &*self.entry(index) };
         entry.queued.store(true, Ordering::Release);
-        self.table.local.borrow_mut().queue.push(entry.index);
+        // In bounds: `entry` checked it.
+        self.table.local.borrow_mut().queue.push(index as u32);
     }
 
     /// Wakes the child at `index` as its waker would, from this (the owner's)
@@ -434,7 +490,7 @@ impl OwnerSide {
     /// waker; `false` if it was not woken since (a queued index that a
     /// [`take_woken_body`](Self::take_woken_body) already answered).
     pub(crate) fn unqueue_body(&self) -> bool {
-        let queued = &self.table.body.queued;
+        let queued = &self.table.inline.entries[0].queued;
         // A load and a store, as on the owner's thread in `WakeEntry::wake`: a
         // remote wake in between finds the flag set and queues nothing, and its
         // progress is seen by the poll that follows.
@@ -510,5 +566,95 @@ impl OwnerSide {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .owner = Some(waker.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Run under valgrind in CI (`cargo test -p coro-runtime --lib`): a waker that
+    //! found the wrong chunk or table reads outside it there.
+
+    use super::*;
+    use crate::children::BODY;
+
+    /// Indices on each side of the first chunk boundaries, and far ones.
+    fn indices() -> Vec<usize> {
+        let mut indices = vec![BODY, 0, 1, 7_000];
+        for boundary in [CHUNK - 1, 2 * CHUNK - 1, 3 * CHUNK - 1] {
+            indices.extend([boundary - 1, boundary, boundary + 1]);
+        }
+        indices
+    }
+
+    fn drained(side: &OwnerSide) -> Vec<usize> {
+        let mut batch = Vec::new();
+        side.take_ready(&mut batch);
+        batch.into_iter().map(unpack_index).collect()
+    }
+
+    #[test]
+    fn each_waker_queues_its_own_index_on_either_side_of_a_chunk() {
+        let side = OwnerSide::new();
+        assert_eq!(drained(&side), [BODY], "a new table has its body queued");
+        side.unqueue_body();
+        for index in indices() {
+            let waker = side.waker(index);
+            assert_ne!(
+                waker.data().addr() % CHUNK_BYTES,
+                0,
+                "an entry is never at a chunk's start"
+            );
+            assert!(!side.is_queued(index));
+            // A clone, woken and so dropped, then the waker itself by reference.
+            let clone = waker.clone();
+            clone.wake();
+            waker.wake_by_ref();
+            assert!(side.is_queued(index));
+            assert_eq!(drained(&side), [index], "queued once, as itself");
+            side.polling(index, |_| ());
+            assert!(!side.is_queued(index));
+        }
+        assert_eq!(
+            Arc::strong_count(&side.table),
+            1,
+            "every waker gave its count back"
+        );
+    }
+
+    #[test]
+    fn wakes_from_another_thread_find_each_index() {
+        let side = OwnerSide::new();
+        side.unqueue_body();
+        drained(&side);
+        let indices = indices();
+        let wakers: Vec<Waker> = indices.iter().map(|&index| side.waker(index)).collect();
+        std::thread::spawn(move || {
+            for waker in wakers {
+                waker.wake();
+            }
+        })
+        .join()
+        .unwrap();
+        let mut woken = drained(&side);
+        woken.sort_unstable();
+        let mut expected = indices.clone();
+        expected.sort_unstable();
+        assert_eq!(woken, expected);
+        assert_eq!(
+            Arc::strong_count(&side.table),
+            1,
+            "every waker gave its count back"
+        );
+    }
+
+    #[test]
+    fn a_waker_outliving_its_owner_keeps_the_chunks_alive() {
+        let side = OwnerSide::new();
+        let far = side.waker(3 * CHUNK);
+        let near = side.waker(2);
+        drop(side);
+        far.wake_by_ref();
+        drop(far);
+        near.wake();
     }
 }
