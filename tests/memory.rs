@@ -111,7 +111,7 @@ fn an_idle_task_costs_one_allocation() {
         // One allocation per task (the slab, the wake table and the queues grow
         // by doubling, a few more in all).
         assert!(allocations <= 1.05, "{allocations} allocations per task");
-        assert!(bytes <= 77.0, "{bytes} heap bytes per idle task");
+        assert!(bytes <= 64.0, "{bytes} heap bytes per idle task");
         for handle in &handles {
             handle.cancel();
         }

@@ -22,7 +22,7 @@ use std::task::{Context, Poll, Waker};
 
 use crate::context::{self, ContextMap};
 use crate::debug::{ScopeKind, ScopeRecord};
-use crate::raw::{Deliver, OwnedTask, OwnerSide, Polling, Slab, Slot, new_task, probe_slab};
+use crate::raw::{Deliver, OwnedTask, OwnerSide, Polling, Slab, new_task, probe_slab};
 use crate::task::{Failure, Header, JoinHandle, deliver_value};
 use std::rc::Rc;
 
@@ -83,7 +83,7 @@ impl<'env> Children<'env> {
                 crate::executor::try_with_executor(|executor| executor.detached.record.clone())
             })
             .map(|record| record.place());
-        let slab = Rc::new(RefCell::new(Vec::new()));
+        let slab = Rc::new(RefCell::default());
         let wakes = Rc::new(wakes);
         Children {
             record: ScopeRecord::register(
@@ -128,11 +128,7 @@ impl<'env> Children<'env> {
         let free = self.free.borrow_mut().pop();
         let index = match free {
             Some(index) => index as usize,
-            None => {
-                let mut slab = self.slab.borrow_mut();
-                slab.push(Slot::empty());
-                slab.len() - 1
-            }
+            None => self.slab.borrow_mut().push_empty(),
         };
         let header = Header::new(spawned_at, supervised, index);
         if !context::is_current(&self.context) {
@@ -147,9 +143,9 @@ impl<'env> Children<'env> {
             crate::trace::spawned(&self.record, self.wakes.key(index));
         }
         {
-            let slot = &mut self.slab.borrow_mut()[index];
-            slot.task = Some(task);
-            slot.ran.set(crate::clock::round());
+            let mut slab = self.slab.borrow_mut();
+            slab.tasks[index] = Some(task);
+            slab.ran[index].set(crate::clock::epoch());
         }
         self.live.set(self.live.get() + 1);
         JoinHandle::new(view, self.wakes.clone())
@@ -206,18 +202,16 @@ impl<'env> Children<'env> {
             }
             // Polled through a second reference, so the slab is not borrowed while
             // the task runs (it may spawn).
-            let polling = match self.slab.borrow().get(index) {
-                Some(Slot {
-                    task: Some(task), ..
-                }) if task.header().cancel_requested() => None,
-                Some(Slot {
-                    task: Some(task),
-                    ran,
-                }) => {
-                    ran.set(crate::clock::round());
-                    Some(task.polling())
+            let polling = {
+                let slab = self.slab.borrow();
+                match slab.tasks.get(index) {
+                    Some(Some(task)) if task.header().cancel_requested() => None,
+                    Some(Some(task)) => {
+                        slab.ran[index].set(crate::clock::epoch());
+                        Some(task.polling())
+                    }
+                    _ => continue,
                 }
-                _ => continue,
             };
             let Some(task) = polling else {
                 if let Some((task, own_context)) = self.remove(index)
@@ -336,7 +330,7 @@ impl<'env> Children<'env> {
     /// if it has one. The index is free again at once: the context leaves the map
     /// first, so a task spawned in its place keeps its own.
     fn remove(&self, index: usize) -> Option<(OwnedTask<'env>, Option<OwnContext>)> {
-        let task = self.slab.borrow_mut().get_mut(index)?.task.take()?;
+        let task = self.slab.borrow_mut().tasks.get_mut(index)?.take()?;
         let own_context = if task.header().has_own_context() {
             self.own_contexts.borrow_mut().remove(&(index as u32))
         } else {
@@ -389,7 +383,7 @@ impl<'env> Children<'env> {
     /// drops the tasks below it first.
     pub(crate) fn cancel_all(&self) {
         let mut index = 0;
-        while index < self.slab.borrow().len() {
+        while index < self.slab.borrow().tasks.len() {
             if let Some((task, own_context)) = self.remove(index) {
                 // The first failure stays the one reported: a destructor that
                 // panics during the teardown another failure caused is dropped.

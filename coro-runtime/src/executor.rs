@@ -207,9 +207,7 @@ pub fn run<F: Future>(future: F) -> F::Output {
         // A detached task woken from this thread meanwhile is only queued: the
         // loop looks at the queue before it waits or yields to the reactor.
         let _detached_turning = executor.detached.turning();
-        // Entered after each wait, and every few dozen rounds while busy: what
-        // runs from here is in a round after the reading before the wait.
-        executor.clock.next_round();
+        // Entered after each wait, and every few dozen rounds while busy.
         executor.clock.sample();
         // Looked at once a turn: a trace started during one begins with the next.
         let traced = crate::trace::on();
@@ -217,7 +215,6 @@ pub fn run<F: Future>(future: F) -> F::Output {
         // Whether anything ran since the loop last waited, for the watchdog.
         let mut polled = false;
         loop {
-            executor.clock.next_round();
             // Load, then clear: a wake in between is for progress the poll below
             // sees anyway.
             if turn.main.woken.load(Ordering::Acquire)

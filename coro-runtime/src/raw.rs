@@ -43,23 +43,25 @@ pub(crate) use wake_table::{OwnerSide, Turning, current_thread, unpack_index, wa
 use crate::task::HeaderCopy;
 
 /// The slab a set of children keeps its tasks in, by index.
-pub(crate) type Slab<'env> = RefCell<Vec<Slot<'env>>>;
+pub(crate) type Slab<'env> = RefCell<Slots<'env>>;
 
-/// A place in a slab: its task, if any, and the executor's round (see
+/// A slab's places: each one's task, if any, and the clock's epoch (see
 /// [`crate::clock`]) in which that task was spawned or last began a poll, for
 /// `coro::debug`. Kept beside the task rather than in it: the owner touches the
-/// slot anyway on its way to a poll.
-pub(crate) struct Slot<'env> {
-    pub(crate) task: Option<OwnedTask<'env>>,
-    pub(crate) ran: std::cell::Cell<u64>,
+/// slot anyway on its way to a poll. Two vectors rather than one of pairs, which
+/// would pad each epoch's four bytes to eight.
+#[derive(Default)]
+pub(crate) struct Slots<'env> {
+    pub(crate) tasks: Vec<Option<OwnedTask<'env>>>,
+    pub(crate) ran: Vec<std::cell::Cell<crate::clock::Epoch>>,
 }
 
-impl Slot<'_> {
-    pub(crate) fn empty() -> Self {
-        Slot {
-            task: None,
-            ran: std::cell::Cell::new(0),
-        }
+impl Slots<'_> {
+    /// Adds an empty place at the end, and gives its index.
+    pub(crate) fn push_empty(&mut self) -> usize {
+        self.tasks.push(None);
+        self.ran.push(std::cell::Cell::new(0));
+        self.tasks.len() - 1
     }
 }
 
@@ -69,8 +71,8 @@ pub(crate) struct SlabProbe {
     slab: Weak<dyn ReadHeaders>,
 }
 
-/// A live task's index, header and round (see [`Slot`]).
-pub(crate) type ProbedTask = (usize, HeaderCopy, u64);
+/// A live task's index, header and epoch (see [`Slots`]).
+pub(crate) type ProbedTask = (usize, HeaderCopy, crate::clock::Epoch);
 
 trait ReadHeaders {
     fn headers(&self) -> Vec<ProbedTask>;
@@ -83,10 +85,12 @@ impl ReadHeaders for Slab<'_> {
         let Ok(slab) = self.try_borrow() else {
             return Vec::new();
         };
-        slab.iter()
+        slab.tasks
+            .iter()
+            .zip(&slab.ran)
             .enumerate()
-            .filter_map(|(index, slot)| {
-                Some((index, slot.task.as_ref()?.header().copy(), slot.ran.get()))
+            .filter_map(|(index, (task, ran))| {
+                Some((index, task.as_ref()?.header().copy(), ran.get()))
             })
             .collect()
     }
@@ -107,7 +111,7 @@ pub(crate) fn probe_slab<'env>(slab: &Rc<Slab<'env>>) -> SlabProbe {
 }
 
 impl SlabProbe {
-    /// Each live task's index, header and round, if the slab is still alive.
+    /// Each live task's index, header and epoch, if the slab is still alive.
     pub(crate) fn headers(&self) -> Vec<ProbedTask> {
         if self.slab.strong_count() == 0 {
             return Vec::new();

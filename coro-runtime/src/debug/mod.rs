@@ -82,9 +82,11 @@ impl TaskInfo {
     /// How long since the task last began a poll (or was spawned, if it has not
     /// run yet): for a suspended task, how long it has been waiting. As precise as
     /// the executor's coarse clock, which reads the time when it is about to wait
-    /// and every few dozen rounds while busy (a dump costs no reading per poll):
-    /// off by at most the time between two readings. `None` for the running task,
-    /// and outside [`run`](crate::run).
+    /// and every few dozen rounds while busy (a dump costs no reading per poll),
+    /// and notes in which millisecond each task ran: never under the true figure,
+    /// and over it by at most a millisecond plus the time between two readings.
+    /// The figure wraps after 49 days. `None` for the running task, and outside
+    /// [`run`](crate::run).
     ///
     /// ```
     /// use std::time::Duration;
@@ -448,8 +450,8 @@ fn add_record(
         record: record.id,
         index: BODY,
     };
-    let clock = |round| {
-        crate::executor::try_with_executor(|executor| executor.clock.since(round)).flatten()
+    let clock = |epoch| {
+        crate::executor::try_with_executor(|executor| executor.clock.since(epoch)).flatten()
     };
     let mut body_depth = depth + 1;
     if record.kind == ScopeKind::Executor {

@@ -63,9 +63,9 @@ pub(crate) struct ScopeRecord {
     /// is polled as the record's `BODY` (a scope's body is its owner task's, and
     /// keeps its sites there).
     pub(super) body_backtrace: RefCell<Vec<&'static Site>>,
-    /// The executor's round (see [`crate::clock`]) in which the executor's main
+    /// The clock's epoch (see [`crate::clock`]) in which the executor's main
     /// future last began a poll, for the dump's durations.
-    pub(super) body_ran: Cell<u64>,
+    pub(super) body_ran: Cell<crate::clock::Epoch>,
     /// Whether any task here ever kept a site: if not, there is nothing to clear.
     pub(super) any_backtrace: Cell<bool>,
     pub(super) wakes: Rc<OwnerSide>,
@@ -101,7 +101,7 @@ impl ScopeRecord {
             polling: Cell::new(NOT_POLLING),
             backtraces: RefCell::new(Vec::new()),
             body_backtrace: RefCell::new(Vec::new()),
-            body_ran: Cell::new(crate::clock::round()),
+            body_ran: Cell::new(crate::clock::epoch()),
             any_backtrace: Cell::new(false),
             wakes,
             registered_at: Cell::new(0),
@@ -259,7 +259,7 @@ impl ScopeRecord {
     /// The executor's main future begins a poll now.
     #[inline]
     pub(crate) fn body_runs(&self) {
-        self.body_ran.set(crate::clock::round());
+        self.body_ran.set(crate::clock::epoch());
     }
 
     /// Whether the body (the executor's main future) is being polled now, or
