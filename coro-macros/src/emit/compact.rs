@@ -1567,14 +1567,14 @@ impl<'a> Emitter<'a> {
         let p = &self.private;
         let (future, cx) = (future_field(), &self.cx);
         let value = Ident::new("__coro_value", Span::mixed_site());
-        let site = super::site(p, &self.func.sig.ident.to_string(), polled.at);
+        let site = super::site_fn(p, &self.func.sig.ident.to_string(), polled.at);
         // The site joins the task's async backtrace on `Pending`, and while a panic
         // unwinds through the poll.
         let pending = quote!(#p::Poll::Pending => return #p::Poll::Pending,);
         if polled.stream {
             let item = self.yielded(quote!(#value));
             quote! {
-                match #p::poll_next_at(#future, #cx, &|| #site) {
+                match #p::poll_next_at(#future, #cx, &#site) {
                     #p::Poll::Ready(#p::Option::Some(#value)) => return #item,
                     #p::Poll::Ready(#p::Option::None) => {}
                     #pending
@@ -1582,7 +1582,7 @@ impl<'a> Emitter<'a> {
             }
         } else {
             quote! {
-                let __coro_ready = match #p::poll_at(#future, #cx, &|| #site) {
+                let __coro_ready = match #p::poll_at(#future, #cx, &#site) {
                     #p::Poll::Ready(#value) => #value,
                     #pending
                 };

@@ -230,9 +230,9 @@ fn suspension_macros(
     })
 }
 
-/// Wraps each `.await`ed future of the body in `sited(future, || site)`, which
+/// Wraps each `.await`ed future of the body in `sited(future, site)`, which
 /// records where the body stopped when the future returns `Pending` (for
-/// `coro::debug`). The site is a closure without captures, so no room is taken.
+/// `coro::debug`). The site is a `fn` item, so no room is taken.
 /// Awaits inside other macros' arguments are left as they are.
 struct SiteAwaits {
     private: TokenStream,
@@ -244,10 +244,10 @@ impl syn::visit_mut::VisitMut for SiteAwaits {
         syn::visit_mut::visit_expr_mut(self, expr);
         if let syn::Expr::Await(awaited) = expr {
             let p = &self.private;
-            let site = super::site(p, &self.function, awaited.await_token.span);
+            let site = super::site_fn(p, &self.function, awaited.await_token.span);
             let base = &awaited.base;
             let wrapped = quote_spanned! {awaited.await_token.span=>
-                #p::sited(#base, || #site)
+                #p::sited(#base, #site)
             };
             *awaited.base = syn::Expr::Verbatim(wrapped);
         }

@@ -78,7 +78,7 @@ pub fn suspended_at(site: &'static Site) {
 
 pin_project_lite::pin_project! {
     /// An `.await`ed future in a pinned coroutine, which says where it was awaited
-    /// when it returns `Pending`. `S` is a closure without captures: no room taken.
+    /// when it returns `Pending`. `S` is a `fn` item that gives the site: no room taken.
     #[doc(hidden)]
     pub struct Sited<F, S> {
         #[pin]
