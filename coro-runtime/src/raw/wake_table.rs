@@ -586,6 +586,11 @@ mod tests {
         indices
     }
 
+    fn assert_no_waker_left(side: &OwnerSide) {
+        let counts = Arc::strong_count(&side.table);
+        assert_eq!(counts, 1, "every waker gave its count back");
+    }
+
     fn drained(side: &OwnerSide) -> Vec<usize> {
         let mut batch = Vec::new();
         side.take_ready(&mut batch);
@@ -614,11 +619,7 @@ mod tests {
             side.polling(index, |_| ());
             assert!(!side.is_queued(index));
         }
-        assert_eq!(
-            Arc::strong_count(&side.table),
-            1,
-            "every waker gave its count back"
-        );
+        assert_no_waker_left(&side);
     }
 
     #[test]
@@ -640,11 +641,7 @@ mod tests {
         let mut expected = indices.clone();
         expected.sort_unstable();
         assert_eq!(woken, expected);
-        assert_eq!(
-            Arc::strong_count(&side.table),
-            1,
-            "every waker gave its count back"
-        );
+        assert_no_waker_left(&side);
     }
 
     #[test]
