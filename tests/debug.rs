@@ -635,6 +635,75 @@ fn an_await_inside_another_macro_s_operands_has_its_site() {
     assert_eq!(backtrace, [format!("`shows` at tests/debug.rs:{line}:63")]);
 }
 
+/// A pinned `.await` is named after the innermost function whose body holds it:
+/// an `.await` after a nested coroutine's body is the outer function's, and one
+/// inside it the nested function's.
+#[test]
+fn a_pinned_await_is_named_after_the_function_whose_body_holds_it() {
+    #[coro::coroutine]
+    async fn outer() {
+        #[coro::coroutine]
+        async fn nested() {
+            let mut buffer = [0u8; 4];
+            let view = &mut buffer;
+            coro::sleep(Duration::from_secs(60)).await;
+            view[0] = 1;
+        }
+        let mut counts = vec![0u32; 2];
+        let view = &mut counts;
+        coro::yield_now().await;
+        nested().await;
+        view[0] += 1;
+    }
+    let (nested_line, outer_line) = (line!() - 9, line!() - 3);
+    let backtrace = coro::run(coro::scope(async |s| {
+        let task = s.spawn(outer());
+        coro::yield_now().await;
+        coro::yield_now().await;
+        let backtrace = coro::debug::dump().tasks().next().unwrap().suspended_at();
+        task.cancel();
+        backtrace
+    }));
+    assert_eq!(
+        backtrace,
+        [
+            format!("`nested` at tests/debug.rs:{nested_line}:50"),
+            format!("`outer` at tests/debug.rs:{outer_line}:18"),
+        ]
+    );
+}
+
+/// A body that first started on another thread is named on this one too: the
+/// functions seen start are the process's, each thread only remembering which it
+/// has seen itself.
+#[test]
+fn a_pinned_await_is_named_on_every_thread_its_function_runs_on() {
+    #[coro::coroutine]
+    async fn waits_on_any_thread() {
+        let mut buffer = [0u8; 4];
+        let view = &mut buffer;
+        coro::sleep(Duration::from_secs(60)).await;
+        view[0] = 1;
+    }
+    let line = line!() - 3;
+    let backtrace_on_a_new_thread = || {
+        std::thread::spawn(|| {
+            coro::run(coro::scope(async |s| {
+                let task = s.spawn(waits_on_any_thread());
+                coro::yield_now().await;
+                let backtrace = coro::debug::dump().tasks().next().unwrap().suspended_at();
+                task.cancel();
+                backtrace
+            }))
+        })
+        .join()
+        .unwrap()
+    };
+    let expected = [format!("`waits_on_any_thread` at tests/debug.rs:{line}:46")];
+    assert_eq!(backtrace_on_a_new_thread(), expected);
+    assert_eq!(backtrace_on_a_new_thread(), expected);
+}
+
 /// Run by `a_child_s_panic_re_raised_by_its_scope_is_noted_once`, in a process of
 /// its own, to panic there.
 #[test]

@@ -61,13 +61,19 @@ pub(crate) fn is_current(map: &Option<Rc<ContextMap>>) -> bool {
 }
 
 /// Runs `f` with `map` as the current context, restoring the previous one after,
-/// even if `f` panics.
-#[inline]
+/// even if `f` panics. Every poll of a child passes through here: the check is
+/// kept inline, the switch out of line, so that the poll stays inlined around it.
+#[inline(always)]
 pub(crate) fn with_installed<R>(map: &Option<Rc<ContextMap>>, f: impl FnOnce() -> R) -> R {
     if is_current(map) {
         // The usual case: a child polled under the context it was spawned in.
         return f();
     }
+    installed_for(map, f)
+}
+
+#[inline(never)]
+fn installed_for<R>(map: &Option<Rc<ContextMap>>, f: impl FnOnce() -> R) -> R {
     struct Restore(Option<Rc<ContextMap>>);
     impl Drop for Restore {
         fn drop(&mut self) {

@@ -46,7 +46,7 @@ struct ErrorInner {
     name: Option<Arc<String>>,
     spawned_at: Option<&'static Location<'static>>,
     /// The `.await`s a panic unwound through, innermost first.
-    backtrace: Vec<&'static crate::debug::Site>,
+    backtrace: Vec<crate::debug::Frame>,
 }
 
 enum Repr {
@@ -75,7 +75,7 @@ impl JoinError {
     }
 
     /// This panic unwound through these `.await`s.
-    pub(crate) fn with_backtrace(mut self, backtrace: Vec<&'static crate::debug::Site>) -> Self {
+    pub(crate) fn with_backtrace(mut self, backtrace: Vec<crate::debug::Frame>) -> Self {
         self.inner.backtrace = backtrace;
         self
     }

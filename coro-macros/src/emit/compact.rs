@@ -1567,14 +1567,14 @@ impl<'a> Emitter<'a> {
         let p = &self.private;
         let (future, cx) = (future_field(), &self.cx);
         let value = Ident::new("__coro_value", Span::mixed_site());
-        let site = super::site_fn(p, &self.func.sig.ident.to_string(), polled.at);
+        let site = super::site(p, &self.func.sig.ident.to_string(), polled.at);
         // The site joins the task's async backtrace on `Pending`, and while a panic
         // unwinds through the poll.
         let pending = quote!(#p::Poll::Pending => return #p::Poll::Pending,);
         if polled.stream {
             let item = self.yielded(quote!(#value));
             quote! {
-                match #p::poll_next_at(#future, #cx, &#site) {
+                match #p::poll_next_at(#future, #cx, #site) {
                     #p::Poll::Ready(#p::Option::Some(#value)) => return #item,
                     #p::Poll::Ready(#p::Option::None) => {}
                     #pending
@@ -1582,7 +1582,7 @@ impl<'a> Emitter<'a> {
             }
         } else {
             quote! {
-                let __coro_ready = match #p::poll_at(#future, #cx, &#site) {
+                let __coro_ready = match #p::poll_at(#future, #cx, #site) {
                     #p::Poll::Ready(#value) => #value,
                     #pending
                 };
@@ -1615,24 +1615,6 @@ fn hidden_suspension_macros() -> TokenStream {
         #[allow(unused_macros)]
         macro_rules! #from_name { ($($tokens:tt)*) => { ::core::compile_error!(#message) }; }
     }
-}
-
-/// `tokens` with every span set to `span`.
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|mut token| {
-            if let TokenTree::Group(group) = &token {
-                let mut group =
-                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
-                group.set_span(span);
-                token = TokenTree::Group(group);
-            } else {
-                token.set_span(span);
-            }
-            token
-        })
-        .collect()
 }
 
 /// Does any code of the graph write a closure or an `async` block?
@@ -1750,7 +1732,7 @@ impl VisitMut for Rewriter<'_> {
                 let inner = &e.expr;
                 let span = e.question_token.span;
                 // An error about `?` (a `Return` type that is no `Result`) points at it.
-                let p = &respan(p.clone(), span);
+                let p = &super::respan(p.clone(), span);
                 let (value, residual) = (
                     Ident::new("__coro_value", Span::mixed_site()),
                     Ident::new("__coro_residual", Span::mixed_site()),

@@ -6,7 +6,7 @@
 pub mod compact;
 pub mod pinned;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote};
 use syn::Type;
 
@@ -46,16 +46,20 @@ pub(crate) fn site(p: &TokenStream, function: &str, at: proc_macro2::Span) -> To
     }}
 }
 
-/// [`site`] as a zero-sized value that gives it: a nested `fn` item, which an
-/// awaited future's wrapper keeps without taking room. A `fn` rather than a
-/// closure: its signature is written out, so rustc checks it on its own instead
-/// of inferring it inside the body (an `async fn` of one await builds about a
-/// tenth faster).
-pub(crate) fn site_fn(p: &TokenStream, function: &str, at: proc_macro2::Span) -> TokenStream {
-    let site = site(p, function, at);
-    let name = proc_macro2::Ident::new("__coro_site", proc_macro2::Span::mixed_site());
-    quote::quote! {{
-        fn #name() -> &'static #p::Site #site
-        #name
-    }}
+/// `tokens` with every span set to `span`.
+pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut group =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                group.set_span(span);
+                token = TokenTree::Group(group);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
 }

@@ -9,7 +9,8 @@
 //! before, and one after).
 //!
 //! Here: the tree a dump returns and how it is drawn, and [`trace_to`]. In their
-//! own files: `sites` (where a coroutine stopped), `record` (what a set of
+//! own files: `sites` (where a coroutine stopped), `functions` (the names of
+//! the functions a pinned `.await` is in), `record` (what a set of
 //! children keeps for a dump), `watchdog` (the tree when `run` stalls) and
 //! `handle` (dumps for other threads). The timeline itself is `crate::trace`.
 
@@ -18,16 +19,20 @@ use std::panic::Location;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
+mod functions;
 mod handle;
 mod record;
 mod sites;
 mod watchdog;
 
+#[doc(hidden)]
+pub use functions::{body_starts, here};
 pub(crate) use handle::DumpRequests;
 pub use handle::{DumpHandle, handle};
 pub use record::ScopeKind;
 pub(crate) use record::ScopeRecord;
 use record::{Place, REGISTRY};
+pub(crate) use sites::Frame;
 #[doc(hidden)]
 pub use sites::{Site, poll_at, poll_next_at, sited, suspended_at};
 pub(crate) use sites::{first_note_of, unwound};
@@ -74,7 +79,7 @@ pub struct TaskInfo {
     name: Option<String>,
     spawned_at: Option<&'static Location<'static>>,
     state: TaskState,
-    backtrace: Vec<&'static Site>,
+    backtrace: Vec<Frame>,
     since_ran: Option<Duration>,
 }
 

@@ -7,7 +7,7 @@ use std::cell::{Cell, RefCell};
 use std::panic::Location;
 use std::rc::{Rc, Weak};
 
-use super::sites::{BACKTRACE, BASE, DEPTH, RECORDING, Site};
+use super::sites::{BACKTRACE, BASE, DEPTH, Frame, RECORDING};
 use crate::children::BODY;
 use crate::raw::{OwnerSide, SlabProbe};
 
@@ -58,11 +58,11 @@ pub(crate) struct ScopeRecord {
     /// Per index, where its task stopped when it last returned `Pending`
     /// (innermost first). Kept here rather than in the task, which stays small:
     /// an index's vector is reused by the tasks that come after.
-    pub(super) backtraces: RefCell<Vec<Vec<&'static Site>>>,
+    pub(super) backtraces: RefCell<Vec<Vec<Frame>>>,
     /// Where the body stopped, for the executor's record: its main future, which
     /// is polled as the record's `BODY` (a scope's body is its owner task's, and
     /// keeps its sites there).
-    pub(super) body_backtrace: RefCell<Vec<&'static Site>>,
+    pub(super) body_backtrace: RefCell<Vec<Frame>>,
     /// The clock's epoch (see [`crate::clock`]) in which the executor's main
     /// future last began a poll, for the dump's durations.
     pub(super) body_ran: Cell<crate::clock::Epoch>,
@@ -184,7 +184,7 @@ impl ScopeRecord {
     }
 
     /// Keeps `own` as where the task at `index` (or the body) stopped.
-    fn keep_backtrace(&self, index: usize, own: &[&'static Site]) {
+    fn keep_backtrace(&self, index: usize, own: &[Frame]) {
         if index == BODY {
             let mut kept = self.body_backtrace.borrow_mut();
             kept.clear();
@@ -245,7 +245,7 @@ impl ScopeRecord {
         line
     }
 
-    pub(crate) fn backtrace(&self, index: usize) -> Vec<&'static Site> {
+    pub(crate) fn backtrace(&self, index: usize) -> Vec<Frame> {
         if index == BODY {
             return self.body_backtrace.borrow().clone();
         }

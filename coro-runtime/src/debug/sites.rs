@@ -1,12 +1,22 @@
-//! Where a coroutine stopped: the `&'static` sites the expansion builds, and the
+//! Where a coroutine stopped: the frames of a task's async backtrace, and the
 //! thread-local they gather on while a task is polled, innermost first (when a
 //! future returns `Pending`, and while a panic unwinds through an `.await`).
+//!
+//! A compact machine's await, a `select!` and a `yield_!` name a `&'static Site`
+//! the expansion builds. A pinned body's `.await`s carry nothing: the wrapper
+//! around each awaited future takes its place from `#[track_caller]` when it is
+//! polled, and the name is found when the frame is shown, from the functions
+//! whose bodies have started (`functions`). A site in the wrapper's type (a `fn`
+//! item per `.await`) would cost rustc a copy of the wrapper per `.await`, a
+//! third of what an `async fn` of one `.await` takes to build; a site stored in
+//! the wrapper would make every awaited future a word larger than rustc's.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::panic::Location;
 
 /// A suspension point, built by the `#[coro::coroutine]` expansion: the function
-/// and where in it (an `.await`).
+/// and where in it (an `.await`, a `yield_!`, a `select!`).
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Site {
@@ -30,9 +40,48 @@ impl fmt::Display for Site {
     }
 }
 
+/// One frame of a task's async backtrace: where a coroutine stopped.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Frame {
+    /// A suspension point the expansion named.
+    Site(&'static Site),
+    /// An `.await` of a pinned body, by its place alone.
+    Await(&'static Location<'static>),
+}
+
+impl Frame {
+    /// The file it is in.
+    pub(crate) fn file(&self) -> &'static str {
+        match self {
+            Frame::Site(site) => site.file,
+            Frame::Await(at) => at.file(),
+        }
+    }
+
+    /// The line it is on.
+    pub(crate) fn line(&self) -> u32 {
+        match self {
+            Frame::Site(site) => site.line,
+            Frame::Await(at) => at.line(),
+        }
+    }
+}
+
+impl fmt::Display for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Frame::Site(site) => site.fmt(f),
+            Frame::Await(at) => match super::functions::named_at(at) {
+                Some(name) => write!(f, "`{name}` at {at}"),
+                None => write!(f, "an `.await` at {at}"),
+            },
+        }
+    }
+}
+
 thread_local! {
     /// The sites the task being polled stopped at in this poll, innermost first.
-    pub(super) static BACKTRACE: RefCell<Vec<&'static Site>> = const { RefCell::new(Vec::new()) };
+    pub(super) static BACKTRACE: RefCell<Vec<Frame>> = const { RefCell::new(Vec::new()) };
     /// Whether a task is being polled here, and so whether sites are wanted.
     pub(super) static RECORDING: Cell<bool> = const { Cell::new(false) };
     /// `BACKTRACE`'s length, readable without a borrow.
@@ -58,7 +107,7 @@ pub(crate) fn first_note_of(payload: &(dyn std::any::Any + Send)) -> bool {
 
 /// The sites the task being polled has pushed in this poll: after a panic, the
 /// `.await`s it unwound through, innermost first.
-pub(crate) fn unwound() -> Vec<&'static Site> {
+pub(crate) fn unwound() -> Vec<Frame> {
     let base = BASE.get();
     BACKTRACE
         .try_with(|backtrace| backtrace.borrow().get(base..).unwrap_or_default().to_vec())
@@ -70,46 +119,49 @@ pub(crate) fn unwound() -> Vec<&'static Site> {
 #[doc(hidden)]
 #[inline]
 pub fn suspended_at(site: &'static Site) {
+    stopped_at(Frame::Site(site));
+}
+
+#[inline]
+fn stopped_at(frame: Frame) {
     if RECORDING.get() {
-        BACKTRACE.with_borrow_mut(|backtrace| backtrace.push(site));
+        BACKTRACE.with_borrow_mut(|backtrace| backtrace.push(frame));
         DEPTH.set(DEPTH.get() + 1);
     }
 }
 
 pin_project_lite::pin_project! {
     /// An `.await`ed future in a pinned coroutine, which says where it was awaited
-    /// when it returns `Pending`. `S` is a `fn` item that gives the site: no room taken.
+    /// when it returns `Pending`: its poll is `#[track_caller]`, and the `.await`
+    /// is what calls it. No room taken, and one type per awaited future's type.
     #[doc(hidden)]
-    pub struct Sited<F, S> {
+    pub struct Sited<F> {
         #[pin]
         future: F,
-        site: S,
     }
 }
 
-/// `future`, to be awaited at `site`.
+/// `future`, to be awaited in a pinned body.
 #[doc(hidden)]
 #[inline(always)]
-pub fn sited<F: std::future::IntoFuture, S: Fn() -> &'static Site>(
-    future: F,
-    site: S,
-) -> Sited<F::IntoFuture, S> {
+pub fn sited<F: std::future::IntoFuture>(future: F) -> Sited<F::IntoFuture> {
     Sited {
         future: future.into_future(),
-        site,
     }
 }
 
-impl<F: std::future::Future, S: Fn() -> &'static Site> std::future::Future for Sited<F, S> {
+impl<F: std::future::Future> std::future::Future for Sited<F> {
     type Output = F::Output;
 
     #[inline]
+    #[track_caller]
     fn poll(
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<F::Output> {
-        let this = self.project();
-        poll_at(this.future, cx, this.site)
+        let at = Frame::Await(Location::caller());
+        let future = self.project().future;
+        at_frame(at, || future.poll(cx))
     }
 }
 
@@ -118,45 +170,42 @@ impl<F: std::future::Future, S: Fn() -> &'static Site> std::future::Future for S
 /// site joins the task's async backtrace. What the compact machine's awaits call.
 #[doc(hidden)]
 #[inline(always)]
-pub fn poll_at<F: std::future::Future + ?Sized, S: Fn() -> &'static Site>(
+pub fn poll_at<F: std::future::Future + ?Sized>(
     future: std::pin::Pin<&mut F>,
     cx: &mut std::task::Context<'_>,
-    site: &S,
+    site: &'static Site,
 ) -> std::task::Poll<F::Output> {
-    at_site(site, || future.poll(cx))
+    at_frame(Frame::Site(site), || future.poll(cx))
 }
 
 /// [`poll_at`] for a stream an async generator forwards with `yield_from!`.
 #[doc(hidden)]
 #[inline(always)]
-pub fn poll_next_at<St: futures_core::Stream + ?Sized, S: Fn() -> &'static Site>(
+pub fn poll_next_at<St: futures_core::Stream + ?Sized>(
     stream: std::pin::Pin<&mut St>,
     cx: &mut std::task::Context<'_>,
-    site: &S,
+    site: &'static Site,
 ) -> std::task::Poll<Option<St::Item>> {
-    at_site(site, || stream.poll_next(cx))
+    at_frame(Frame::Site(site), || stream.poll_next(cx))
 }
 
 #[inline(always)]
-fn at_site<T, S: Fn() -> &'static Site>(
-    site: &S,
-    poll: impl FnOnce() -> std::task::Poll<T>,
-) -> std::task::Poll<T> {
-    let unwinding = Unwinding(site);
+fn at_frame<T>(frame: Frame, poll: impl FnOnce() -> std::task::Poll<T>) -> std::task::Poll<T> {
+    let unwinding = Unwinding(frame);
     let polled = poll();
     std::mem::forget(unwinding);
     if polled.is_pending() {
-        suspended_at(site());
+        stopped_at(frame);
     }
     polled
 }
 
-/// Records the site while a panic unwinds through an `.await`: dropped only then,
-/// forgotten otherwise, so it costs nothing on the way that does not panic.
-struct Unwinding<'a, S: Fn() -> &'static Site>(&'a S);
+/// Records the frame while a panic unwinds through an `.await`: dropped only
+/// then, forgotten otherwise, so it costs nothing on the way that does not panic.
+struct Unwinding(Frame);
 
-impl<S: Fn() -> &'static Site> Drop for Unwinding<'_, S> {
+impl Drop for Unwinding {
     fn drop(&mut self) {
-        suspended_at((self.0)());
+        stopped_at(self.0);
     }
 }

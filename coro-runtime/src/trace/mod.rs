@@ -30,7 +30,7 @@ mod picture;
 pub(crate) use event::Event;
 use event::{Output, Phase, Track};
 
-use crate::debug::{ScopeRecord, Site};
+use crate::debug::{Frame, ScopeRecord};
 use crate::task::{Failure, Header};
 
 /// A task's place: its owner's wake table (by address) and its index there. The
@@ -445,7 +445,7 @@ fn start_poll(state: &mut State, key: TaskKey, track: Track) -> PollMark {
 /// How a poll ended, for its slice's name.
 pub(crate) enum PollEnd<'a> {
     /// Still running; stopped at these sites, innermost first.
-    Pending(&'a [&'static Site]),
+    Pending(&'a [Frame]),
     Completed,
     Panicked,
     ReturnedErr,
@@ -463,7 +463,7 @@ impl PollEnd<'_> {
     /// How a task's poll ended.
     pub(crate) fn of<'a>(
         polled: &Poll<Result<(), Failure>>,
-        backtrace: &'a [&'static Site],
+        backtrace: &'a [Frame],
     ) -> PollEnd<'a> {
         match polled {
             Poll::Pending => PollEnd::Pending(backtrace),
@@ -483,7 +483,7 @@ pub(crate) fn poll_ends(mark: PollMark, end: PollEnd<'_>) {
     let (name, args, finished) = match end {
         PollEnd::Pending(backtrace) => {
             let name = match backtrace.first() {
-                Some(site) => format!("{}:{}", short_file(site.file), site.line),
+                Some(frame) => format!("{}:{}", short_file(frame.file()), frame.line()),
                 None => "poll".to_owned(),
             };
             let args = if backtrace.is_empty() {
