@@ -618,6 +618,20 @@ fn a_dump_shows_cleanups_running_and_jobs_on_the_blocking_pool() {
     );
 }
 
+/// Where `future`, spawned as the only task, waits after `turns` turns of its
+/// scope's body; the task is cancelled after.
+fn backtrace_after_turns(future: impl Future<Output = ()> + 'static, turns: usize) -> Vec<String> {
+    coro::run(coro::scope(async |s| {
+        let task = s.spawn(future);
+        for _ in 0..turns {
+            coro::yield_now().await;
+        }
+        let backtrace = coro::debug::dump().tasks().next().unwrap().suspended_at();
+        task.cancel();
+        backtrace
+    }))
+}
+
 #[test]
 fn an_await_inside_another_macro_s_operands_has_its_site() {
     #[coro::coroutine]
@@ -625,13 +639,7 @@ fn an_await_inside_another_macro_s_operands_has_its_site() {
         println!("{:?}", coro::sleep(Duration::from_secs(60)).await);
     }
     let line = line!() - 2;
-    let backtrace = coro::run(coro::scope(async |s| {
-        let task = s.spawn(shows());
-        coro::yield_now().await;
-        let backtrace = coro::debug::dump().tasks().next().unwrap().suspended_at();
-        task.cancel();
-        backtrace
-    }));
+    let backtrace = backtrace_after_turns(shows(), 1);
     assert_eq!(backtrace, [format!("`shows` at tests/debug.rs:{line}:63")]);
 }
 
@@ -656,14 +664,7 @@ fn a_pinned_await_is_named_after_the_function_whose_body_holds_it() {
         view[0] += 1;
     }
     let (nested_line, outer_line) = (line!() - 9, line!() - 3);
-    let backtrace = coro::run(coro::scope(async |s| {
-        let task = s.spawn(outer());
-        coro::yield_now().await;
-        coro::yield_now().await;
-        let backtrace = coro::debug::dump().tasks().next().unwrap().suspended_at();
-        task.cancel();
-        backtrace
-    }));
+    let backtrace = backtrace_after_turns(outer(), 2);
     assert_eq!(
         backtrace,
         [
@@ -687,17 +688,9 @@ fn a_pinned_await_is_named_on_every_thread_its_function_runs_on() {
     }
     let line = line!() - 3;
     let backtrace_on_a_new_thread = || {
-        std::thread::spawn(|| {
-            coro::run(coro::scope(async |s| {
-                let task = s.spawn(waits_on_any_thread());
-                coro::yield_now().await;
-                let backtrace = coro::debug::dump().tasks().next().unwrap().suspended_at();
-                task.cancel();
-                backtrace
-            }))
-        })
-        .join()
-        .unwrap()
+        std::thread::spawn(|| backtrace_after_turns(waits_on_any_thread(), 1))
+            .join()
+            .unwrap()
     };
     let expected = [format!("`waits_on_any_thread` at tests/debug.rs:{line}:46")];
     assert_eq!(backtrace_on_a_new_thread(), expected);

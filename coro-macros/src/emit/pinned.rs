@@ -243,13 +243,12 @@ fn suspension_macros(
 fn function_starts(func: &CoroutineFn) -> TokenStream {
     let krate = &func.krate;
     let open = func.body.brace_token.span.open();
-    let body: TokenStream = func
+    let last = func
         .body
         .stmts
-        .iter()
-        .map(ToTokens::to_token_stream)
-        .collect();
-    let last = last_token_span(body).unwrap_or(open);
+        .last()
+        .and_then(|last| last_token_span(last.to_token_stream()))
+        .unwrap_or(open);
     // Every token of the call at the `{` (its place is where its span begins),
     // but for the `here()` that gives the last token's.
     let starts = super::respan(quote!(#krate::__private::body_starts), open);

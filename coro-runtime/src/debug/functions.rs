@@ -18,7 +18,7 @@ use std::cell::{Cell, RefCell};
 use std::panic::Location;
 use std::sync::{Mutex, PoisonError};
 
-/// A function's name and the places of its body's `{` and `}`.
+/// A function's name and the places of its body's `{` and last token.
 struct Function {
     name: &'static str,
     file: &'static str,
@@ -55,18 +55,24 @@ thread_local! {
 }
 
 /// A pinned body that awaits starts; `name` is its function's, `end` the place
-/// of its `}` (from [`here`]), and the caller's place is its `{`.
+/// of its last token (from [`here`]), and the caller's place is its `{`.
 #[doc(hidden)]
 #[track_caller]
 #[inline(always)]
 pub fn body_starts(name: &'static str, end: &'static Location<'static>) {
     let start = Location::caller();
     let key = std::ptr::from_ref(start) as usize;
-    // A place is 8-aligned and the places of one crate lie side by side.
-    let slot = (key >> 3) % CACHED;
+    let slot = cache_slot(key);
     if CACHE.with(|cache| cache[slot].get()) != key {
         not_cached(name, start, end);
     }
+}
+
+/// The cache slot of a place's address: places are 8-aligned, and the places of
+/// one crate lie side by side.
+#[inline(always)]
+fn cache_slot(key: usize) -> usize {
+    (key >> 3) % CACHED
 }
 
 #[cold]
@@ -77,7 +83,7 @@ fn not_cached(
     end: &'static Location<'static>,
 ) {
     let key = std::ptr::from_ref(start) as usize;
-    CACHE.with(|cache| cache[(key >> 3) % CACHED].set(key));
+    CACHE.with(|cache| cache[cache_slot(key)].set(key));
     let new_here = SEEN
         .try_with(|seen| seen.borrow_mut().insert(key))
         .unwrap_or(false);
@@ -86,7 +92,7 @@ fn not_cached(
     }
 }
 
-/// The caller's place: the `}` of a body, for [`body_starts`].
+/// The caller's place: the last token of a body, for [`body_starts`].
 #[doc(hidden)]
 #[track_caller]
 #[inline(always)]
@@ -124,18 +130,12 @@ pub(super) fn named_at(at: &Location<'_>) -> Option<&'static str> {
 /// [`named_at`], by file, line and column.
 fn named_in(file: &str, place: (u32, u32)) -> Option<&'static str> {
     let functions = FUNCTIONS.lock().unwrap_or_else(PoisonError::into_inner);
-    let mut holding = functions
+    // The first of equal extents, as `min_by_key` keeps.
+    functions
         .iter()
-        .filter(|function| function.holds(file, place));
-    let first = holding.next()?;
-    let innermost = holding.fold(first, |innermost, function| {
-        if function.extent() < innermost.extent() {
-            function
-        } else {
-            innermost
-        }
-    });
-    Some(innermost.name)
+        .filter(|function| function.holds(file, place))
+        .min_by_key(|function| function.extent())
+        .map(|function| function.name)
 }
 
 /// A set of addresses, open addressing with linear probing; 0 is an empty slot.
