@@ -336,7 +336,11 @@ fn make_local(pat: Pat, init: Option<Expr>) -> Local {
 }
 
 fn unit() -> Expr {
-    syn::parse_quote!(())
+    Expr::Tuple(syn::ExprTuple {
+        attrs: Vec::new(),
+        paren_token: Default::default(),
+        elems: Default::default(),
+    })
 }
 
 fn is_unit(expr: &Expr) -> bool {
@@ -1112,11 +1116,11 @@ impl Builder<'_> {
             Expr::Loop(e) => self.lower_loop(e.label.as_ref(), &e.body, want),
             Expr::While(e) => {
                 let desugared = desugar::while_loop(e);
-                self.lower_expr(&desugared, want)
+                self.lower_unit_valued(&desugared)
             }
             Expr::ForLoop(e) => {
                 let desugared = self.desugar_for(e);
-                self.lower_expr(&desugared, want)
+                self.lower_unit_valued(&desugared)
             }
             Expr::Await(e) => {
                 let future = self.lower_expr(&e.base, Want::Value);
@@ -1345,6 +1349,16 @@ impl Builder<'_> {
                 }}
             }
         }
+    }
+
+    /// A `for` or `while` loop, whose value is always `()`: lowered as a statement,
+    /// so no temporary is declared to carry a value that is known. (An uninitialised
+    /// temporary would also make the emitter check every state's code for unused
+    /// declarations.)
+    fn lower_unit_valued(&mut self, desugared: &Expr) -> Expr {
+        let value = self.lower_expr(desugared, Want::Discard);
+        self.push_expr(value);
+        unit()
     }
 
     fn desugar_for(&mut self, e: &syn::ExprForLoop) -> Expr {
