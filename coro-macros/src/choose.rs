@@ -62,24 +62,25 @@ pub fn choose(func: &CoroutineFn) -> Lowering {
 /// Is there a suspension point inside a loop, or in an `if`/`match` branch?
 fn suspends_in_a_loop_or_branch(body: &syn::Block) -> bool {
     struct Finder(bool);
-    fn suspends(tokens: impl quote::ToTokens) -> bool {
-        scan::suspends_in_tokens(tokens.to_token_stream())
-    }
+    use scan::{suspends_anywhere_in_block as block, suspends_anywhere_in_expr as expr};
     impl<'ast> Visit<'ast> for Finder {
-        fn visit_expr(&mut self, expr: &'ast Expr) {
-            match expr {
-                Expr::Loop(e) => self.0 |= suspends(&e.body),
-                Expr::While(e) => self.0 |= suspends(&e.body) || suspends(&e.cond),
-                Expr::ForLoop(e) => self.0 |= suspends(&e.body),
+        fn visit_expr(&mut self, e: &'ast Expr) {
+            if self.0 {
+                return;
+            }
+            match e {
+                Expr::Loop(e) => self.0 |= block(&e.body),
+                Expr::While(e) => self.0 |= block(&e.body) || expr(&e.cond),
+                Expr::ForLoop(e) => self.0 |= block(&e.body),
                 Expr::If(e) => {
-                    self.0 |= suspends(&e.then_branch)
-                        || e.else_branch.as_ref().is_some_and(|(_, b)| suspends(b));
+                    self.0 |= block(&e.then_branch)
+                        || e.else_branch.as_ref().is_some_and(|(_, b)| expr(b));
                 }
-                Expr::Match(e) => self.0 |= e.arms.iter().any(|arm| suspends(&arm.body)),
+                Expr::Match(e) => self.0 |= e.arms.iter().any(|arm| expr(&arm.body)),
                 Expr::Closure(_) | Expr::Async(_) => return,
                 _ => {}
             }
-            syn::visit::visit_expr(self, expr);
+            syn::visit::visit_expr(self, e);
         }
         fn visit_macro(&mut self, mac: &'ast Macro) {
             visit_macro_operands(self, mac);

@@ -347,17 +347,55 @@ pub fn suspends_in_tokens(tokens: TokenStream) -> bool {
     suspend_macro_in_tokens(tokens.clone()).is_some() || await_in_tokens(tokens)
 }
 
+/// Does `block` hold a suspension point anywhere, closures, async blocks and items
+/// included: what [`suspends_in_tokens`] would say of its tokens. A walk of the
+/// syntax reads only macros' inputs as tokens, where printing the whole block would
+/// go through the compiler's bridge once per token.
+pub fn suspends_anywhere_in_block(block: &Block) -> bool {
+    let mut finder = AnySuspension(false);
+    finder.visit_block(block);
+    finder.0
+}
+
+/// [`suspends_anywhere_in_block`] for an expression.
+pub fn suspends_anywhere_in_expr(expr: &Expr) -> bool {
+    let mut finder = AnySuspension(false);
+    finder.visit_expr(expr);
+    finder.0
+}
+
+struct AnySuspension(bool);
+
+impl<'ast> Visit<'ast> for AnySuspension {
+    fn visit_expr(&mut self, expr: &'ast Expr) {
+        if self.0 {
+            return;
+        }
+        match expr {
+            Expr::Await(_) => self.0 = true,
+            _ => syn::visit::visit_expr(self, expr),
+        }
+    }
+
+    fn visit_macro(&mut self, mac: &'ast Macro) {
+        self.0 |= SuspendMacro::of(mac).is_some()
+            || is_select(mac)
+            || suspends_in_tokens(mac.tokens.clone());
+    }
+}
+
 fn suspend_macro_in_tokens(tokens: TokenStream) -> Option<&'static str> {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
     for (i, token) in tokens.iter().enumerate() {
         match token {
-            TokenTree::Ident(ident) if ident == "yield_" || ident == "yield_from" => {
-                if matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!') {
-                    return Some(if ident == "yield_" {
-                        "yield_"
-                    } else {
-                        "yield_from"
-                    });
+            // One `to_string` per identifier: each crosses the compiler's bridge.
+            TokenTree::Ident(ident)
+                if matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!') =>
+            {
+                match ident.to_string().as_str() {
+                    "yield_" => return Some("yield_"),
+                    "yield_from" => return Some("yield_from"),
+                    _ => {}
                 }
             }
             TokenTree::Group(group) => {
@@ -388,8 +426,9 @@ fn await_in_tokens(tokens: TokenStream) -> bool {
         TokenTree::Punct(p) if p.as_char() == '.' => {
             matches!(tokens.get(i + 1), Some(TokenTree::Ident(ident)) if ident == "await")
         }
-        TokenTree::Ident(ident) if ident == "select" => {
+        TokenTree::Ident(ident) => {
             matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!')
+                && ident == "select"
         }
         TokenTree::Group(group) => await_in_tokens(group.stream()),
         _ => false,
