@@ -1066,6 +1066,10 @@ impl<'a> Emitter<'a> {
                 self.redeclare(&mut env, block, None);
             }
         }
+        if block == ENTRY && self.cfg.await_slots > 0 {
+            // Names the `.await`s, which record only their places (see `poll`).
+            env.push(super::function_starts(self.func));
+        }
         self.block(&mut env, block);
         let body = if self.declares_uninit.get() {
             prune_unused_declarations(env.finish())
@@ -1567,22 +1571,30 @@ impl<'a> Emitter<'a> {
         let p = &self.private;
         let (future, cx) = (future_field(), &self.cx);
         let value = Ident::new("__coro_value", Span::mixed_site());
-        let site = super::site(p, &self.func.sig.ident.to_string(), polled.at);
-        // The site joins the task's async backtrace on `Pending`, and while a panic
-        // unwinds through the poll.
+        // The `.await`'s place joins the task's async backtrace on `Pending`, and
+        // while a panic unwinds through the poll: the poll is `#[track_caller]`, and
+        // the call is spanned at the `.await`, every token of its path included.
+        let at = polled.at;
+        let poll = |function: &str| {
+            let function = Ident::new(function, at);
+            let call = super::respan(quote!(#p::#function), at);
+            quote_spanned!(at=> #call(#future, #cx))
+        };
         let pending = quote!(#p::Poll::Pending => return #p::Poll::Pending,);
         if polled.stream {
             let item = self.yielded(quote!(#value));
+            let poll = poll("poll_next_at");
             quote! {
-                match #p::poll_next_at(#future, #cx, #site) {
+                match #poll {
                     #p::Poll::Ready(#p::Option::Some(#value)) => return #item,
                     #p::Poll::Ready(#p::Option::None) => {}
                     #pending
                 }
             }
         } else {
+            let poll = poll("poll_at");
             quote! {
-                let __coro_ready = match #p::poll_at(#future, #cx, #site) {
+                let __coro_ready = match #poll {
                     #p::Poll::Ready(#value) => #value,
                     #pending
                 };

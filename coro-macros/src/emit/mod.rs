@@ -46,6 +46,42 @@ pub(crate) fn site(p: &TokenStream, function: &str, at: proc_macro2::Span) -> To
     }}
 }
 
+/// Registers the function when its body starts, so that its `.await`s, which
+/// record only their place, are shown with its name: `#[track_caller]` gives
+/// the places of the body's `{` and of its last token, each a constant, where a
+/// `static` would be an item of its own for rustc to check, evaluate and emit.
+/// (Not the `}`: a function nested in another coroutine's body comes out of that
+/// coroutine's expansion, where a block's delimiters are spanned as the whole
+/// block, which begins at the `{`.)
+pub(crate) fn function_starts(func: &crate::parse::CoroutineFn) -> TokenStream {
+    let krate = &func.krate;
+    let open = func.body.brace_token.span.open();
+    let last = func
+        .body
+        .stmts
+        .last()
+        .and_then(|last| last_token_span(last.to_token_stream()))
+        .unwrap_or(open);
+    // Every token of the call at the `{` (its place is where its span begins),
+    // but for the `here()` that gives the last token's.
+    let starts = respan(quote!(#krate::__private::body_starts), open);
+    let name = syn::LitStr::new(&func.sig.ident.to_string(), open);
+    let end = respan(quote!(#krate::__private::here()), last);
+    let mut args =
+        proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, quote!(#name, #end));
+    args.set_span(open);
+    quote!(#starts #args;)
+}
+
+/// The span of the last token in `tokens` that is not a delimiter.
+fn last_token_span(tokens: TokenStream) -> Option<Span> {
+    let last = tokens.into_iter().last()?;
+    match last {
+        TokenTree::Group(group) => last_token_span(group.stream()).or(Some(group.span_close())),
+        token => Some(token.span()),
+    }
+}
+
 /// `tokens` with every span set to `span`.
 pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
     tokens

@@ -21,7 +21,7 @@
 //! argument lives as long as it would in an `async fn`.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::Ident;
 
 use super::nameable;
@@ -155,7 +155,7 @@ fn async_body(func: &CoroutineFn, slot: &Ident) -> TokenStream {
         syn::visit_mut::VisitMut::visit_stmt_mut(&mut sites, stmt);
     }
     if sites.awaits > 0 {
-        prelude.insert(0, function_starts(func));
+        prelude.insert(0, super::function_starts(func));
     }
     quote! {
         async move {
@@ -231,44 +231,6 @@ fn suspension_macros(
             ($source:expr $(,)?) => { #forward };
         }
     })
-}
-
-/// Registers the function when its body starts, so that its `.await`s, which
-/// record only their place, are shown with its name: `#[track_caller]` gives
-/// the places of the body's `{` and of its last token, each a constant, where a
-/// `static` would be an item of its own for rustc to check, evaluate and emit.
-/// (Not the `}`: a function nested in another coroutine's body comes out of that
-/// coroutine's expansion, where a block's delimiters are spanned as the whole
-/// block, which begins at the `{`.)
-fn function_starts(func: &CoroutineFn) -> TokenStream {
-    let krate = &func.krate;
-    let open = func.body.brace_token.span.open();
-    let last = func
-        .body
-        .stmts
-        .last()
-        .and_then(|last| last_token_span(last.to_token_stream()))
-        .unwrap_or(open);
-    // Every token of the call at the `{` (its place is where its span begins),
-    // but for the `here()` that gives the last token's.
-    let starts = super::respan(quote!(#krate::__private::body_starts), open);
-    let name = syn::LitStr::new(&func.sig.ident.to_string(), open);
-    let end = super::respan(quote!(#krate::__private::here()), last);
-    let mut args =
-        proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, quote!(#name, #end));
-    args.set_span(open);
-    quote!(#starts #args;)
-}
-
-/// The span of the last token in `tokens` that is not a delimiter.
-fn last_token_span(tokens: TokenStream) -> Option<Span> {
-    let last = tokens.into_iter().last()?;
-    match last {
-        proc_macro2::TokenTree::Group(group) => {
-            last_token_span(group.stream()).or(Some(group.span_close()))
-        }
-        token => Some(token.span()),
-    }
 }
 
 /// Wraps each `.await`ed future of the body in `sited(future)`, which records

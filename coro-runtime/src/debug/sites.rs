@@ -2,11 +2,11 @@
 //! thread-local they gather on while a task is polled, innermost first (when a
 //! future returns `Pending`, and while a panic unwinds through an `.await`).
 //!
-//! A compact machine's await, a `select!` and a `yield_!` name a `&'static Site`
-//! the expansion builds. A pinned body's `.await`s carry nothing: the wrapper
-//! around each awaited future takes its place from `#[track_caller]` when it is
-//! polled, and the name is found when the frame is shown, from the functions
-//! whose bodies have started (`functions`). A site in the wrapper's type (a `fn`
+//! A `select!` and a `yield_!` name a `&'static Site` the expansion builds. An
+//! `.await` carries nothing: in a pinned body the wrapper around each awaited
+//! future, in a compact one the call that polls it, takes its place from
+//! `#[track_caller]`, and the name is found when the frame is shown, from the
+//! functions whose bodies have started (`functions`). A site in the wrapper's type (a `fn`
 //! item per `.await`) would cost rustc a copy of the wrapper per `.await`, a
 //! third of what an `async fn` of one `.await` takes to build; a site stored in
 //! the wrapper would make every awaited future a word larger than rustc's.
@@ -45,7 +45,7 @@ impl fmt::Display for Site {
 pub(crate) enum Frame {
     /// A suspension point the expansion named.
     Site(&'static Site),
-    /// An `.await` of a pinned body, by its place alone.
+    /// An `.await` (or a `yield_from!` of a stream), by its place alone.
     Await(&'static Location<'static>),
 }
 
@@ -165,28 +165,30 @@ impl<F: std::future::Future> std::future::Future for Sited<F> {
     }
 }
 
-/// Polls `future`, awaited at `site`: on `Pending`, and while a panic unwinds
-/// through the poll (so that the task's `JoinError` says where it panicked), the
-/// site joins the task's async backtrace. What the compact machine's awaits call.
+/// Polls `future`, awaited where this is called (`#[track_caller]`: the
+/// expansion spans the call at the `.await`): on `Pending`, and while a panic
+/// unwinds through the poll (so that the task's `JoinError` says where it
+/// panicked), that place joins the task's async backtrace. What the compact
+/// machine's awaits call.
 #[doc(hidden)]
 #[inline(always)]
+#[track_caller]
 pub fn poll_at<F: std::future::Future + ?Sized>(
     future: std::pin::Pin<&mut F>,
     cx: &mut std::task::Context<'_>,
-    site: &'static Site,
 ) -> std::task::Poll<F::Output> {
-    at_frame(Frame::Site(site), || future.poll(cx))
+    at_frame(Frame::Await(Location::caller()), || future.poll(cx))
 }
 
 /// [`poll_at`] for a stream an async generator forwards with `yield_from!`.
 #[doc(hidden)]
 #[inline(always)]
+#[track_caller]
 pub fn poll_next_at<St: futures_core::Stream + ?Sized>(
     stream: std::pin::Pin<&mut St>,
     cx: &mut std::task::Context<'_>,
-    site: &'static Site,
 ) -> std::task::Poll<Option<St::Item>> {
-    at_frame(Frame::Site(site), || stream.poll_next(cx))
+    at_frame(Frame::Await(Location::caller()), || stream.poll_next(cx))
 }
 
 #[inline(always)]
