@@ -389,9 +389,7 @@ fn suspend_macro_in_tokens(tokens: TokenStream) -> Option<&'static str> {
     for (i, token) in tokens.iter().enumerate() {
         match token {
             // One `to_string` per identifier: each crosses the compiler's bridge.
-            TokenTree::Ident(ident)
-                if matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!') =>
-            {
+            TokenTree::Ident(ident) if matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!') => {
                 match ident.to_string().as_str() {
                     "yield_" => return Some("yield_"),
                     "yield_from" => return Some("yield_from"),
