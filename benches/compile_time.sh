@@ -120,6 +120,38 @@ for kind in hand coro async coro-async; do
     printf '| %s | %.2f | %.2f |\n' "$kind" "${seconds[$kind]}" "$(awk "BEGIN { print ${seconds[$kind]} / ${seconds[hand]} }")"
 done
 
+# Straight-line awaits, three in a row: the compact machine (on request), the
+# default (pinned) and std `async fn`s, on the same bodies.
+straight() {
+    local kind=$1 dir="$out/straight-$1"
+    mkdir -p "$dir/src"
+    sed "s/name = \"bench-coro\"/name = \"bench-straight-$kind\"/" "$out/coro/Cargo.toml" > "$dir/Cargo.toml"
+    {
+        for ((i = 0; i < n; i++)); do
+            case $kind in
+            compact) echo "#[coro::coroutine(compact)]" ;;
+            pinned) echo "#[coro::coroutine]" ;;
+            esac
+            cat <<RS
+pub async fn s$i(a: u64) -> u64 {
+    let x = std::future::ready(a).await;
+    let y = std::future::ready(x + $i).await;
+    x + y + std::future::ready(1u64).await
+}
+RS
+        done
+    } > "$dir/src/lib.rs"
+}
+for kind in compact pinned async; do
+    straight $kind
+    (cd "$out/straight-$kind" && CARGO_TARGET_DIR="$out/target" cargo build --release --quiet)
+done
+least_of_rounds straight-compact straight-pinned straight-async
+printf '\n| %d straight-line async fns, three awaits | release build, CPU (s) | / std async fn |\n|---|---:|---:|\n' "$n"
+for kind in compact pinned async; do
+    printf '| %s | %.2f | %.2f |\n' "$kind" "${seconds[straight-$kind]}" "$(awk "BEGIN { print ${seconds[straight-$kind]} / ${seconds[straight-async]} }")"
+done
+
 # One long straight body: 300 locals, each bound after a suspension point and all
 # read at the end. The compact machine's size grows with the square of what it
 # carries; past a limit the macro takes the pinned machine, which rustc lays out.

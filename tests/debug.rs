@@ -263,8 +263,8 @@ mod backtrace {
     }
 
     pub const OUTER_AWAIT: u32 = line!() + 4;
-    /// Compact: nothing borrowed across its await.
-    #[coro::coroutine]
+    /// Compact, on request: the backtrace goes through both machines.
+    #[coro::coroutine(compact)]
     pub async fn handle_request() -> usize {
         let read = read_into_buffer().await;
         read + 1

@@ -357,13 +357,6 @@ pub fn suspends_anywhere_in_block(block: &Block) -> bool {
     finder.0
 }
 
-/// [`suspends_anywhere_in_block`] for an expression.
-pub fn suspends_anywhere_in_expr(expr: &Expr) -> bool {
-    let mut finder = AnySuspension(false);
-    finder.visit_expr(expr);
-    finder.0
-}
-
 struct AnySuspension(bool);
 
 impl<'ast> Visit<'ast> for AnySuspension {
