@@ -127,11 +127,12 @@
 ///   out, so every body an `async` block accepts compiles; it is `!Unpin`, like an
 ///   `async fn`.
 ///
-/// Suspend functions and async generators are compact when the macro can see that
-/// no borrow of a local can cross a suspension point, and pinned otherwise.
-/// Generators and coroutines are compact unless the attribute says
+/// Suspend functions and async generators that suspend are pinned: they build in
+/// about the time of the same `async fn`, where the compact machine's per-function
+/// pinned enum takes rustc several times longer. One that never suspends is
+/// compact. Generators and coroutines are compact unless the attribute says
 /// `#[coro::coroutine(pinned)]`; `#[coro::coroutine(compact)]` forces the compact
-/// machine.
+/// machine for any kind.
 ///
 /// - **Where a suspension point may stand:** anywhere an expression may, in `let`,
 ///   `if`/`match`, loops, labelled `break`/`continue`, `return`, `?`, blocks, call
