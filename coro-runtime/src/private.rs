@@ -4,7 +4,7 @@
 pub use crate::adapters::{
     coroutine, described_coroutine, described_generator, future, generator, stream,
 };
-pub use crate::debug::{Site, body_starts, here, poll_at, poll_next_at, sited, suspended_at};
+pub use crate::debug::{Site, Sited, body_starts, here, poll_at, poll_next_at, suspended_at};
 pub use crate::question_mark::{FromResidual, Try};
 pub use crate::{Coroutine, CoroutineState};
 pub use core::convert::Infallible;

@@ -233,10 +233,11 @@ fn suspension_macros(
     })
 }
 
-/// Wraps each `.await`ed future of the body in `sited(future)`, which records
+/// Wraps each `.await`ed future of the body in `Sited { future }`, which records
 /// where the body stopped when the future returns `Pending` (for `coro::debug`):
 /// the wrapper's poll takes the `.await`'s place from `#[track_caller]`, so no
-/// room is taken and no type is made per `.await`.
+/// room is taken and no type is made per `.await`. In parentheses, as a struct
+/// literal cannot stand bare where a block may follow (`if f().await {`).
 struct SiteAwaits {
     private: TokenStream,
     /// How many `.await`s were wrapped.
@@ -250,7 +251,7 @@ impl syn::visit_mut::VisitMut for SiteAwaits {
             let p = &self.private;
             let base = &awaited.base;
             let wrapped = quote_spanned! {awaited.await_token.span=>
-                #p::sited(#base)
+                (#p::Sited { future: #base })
             };
             self.awaits += 1;
             *awaited.base = syn::Expr::Verbatim(wrapped);

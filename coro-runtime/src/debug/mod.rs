@@ -34,7 +34,7 @@ pub(crate) use record::ScopeRecord;
 use record::{Place, REGISTRY};
 pub(crate) use sites::Frame;
 #[doc(hidden)]
-pub use sites::{Site, poll_at, poll_next_at, sited, suspended_at};
+pub use sites::{Site, Sited, poll_at, poll_next_at, suspended_at};
 pub(crate) use sites::{first_note_of, unwound};
 pub(crate) use watchdog::Watchdog;
 pub use watchdog::{dump_when_stalled, on_stall};

@@ -130,27 +130,43 @@ fn stopped_at(frame: Frame) {
     }
 }
 
+/// An `.await`ed value in a pinned coroutine, as the expansion writes it:
+/// `(Sited { future }).await`. A struct literal, not a call: a call is a
+/// terminator and an unwind edge in the body's MIR, which rustc borrow-checks and
+/// lays out per `.await` (on 500 one-await bodies, a tenth of a million
+/// instructions each). The bound is on the struct so that the first error for
+/// awaiting what is not a future is rustc's own "is not a future", at the
+/// user's expression (without it the only error names this type).
+#[doc(hidden)]
+pub struct Sited<F: std::future::IntoFuture> {
+    /// What is awaited.
+    pub future: F,
+}
+
+impl<F: std::future::IntoFuture> std::future::IntoFuture for Sited<F> {
+    type Output = F::Output;
+    type IntoFuture = SitedFuture<F::IntoFuture>;
+
+    #[inline(always)]
+    fn into_future(self) -> SitedFuture<F::IntoFuture> {
+        SitedFuture {
+            future: self.future.into_future(),
+        }
+    }
+}
+
 pin_project_lite::pin_project! {
-    /// An `.await`ed future in a pinned coroutine, which says where it was awaited
+    /// The future a [`Sited`] is awaited as, which says where it was awaited
     /// when it returns `Pending`: its poll is `#[track_caller]`, and the `.await`
     /// is what calls it. No room taken, and one type per awaited future's type.
     #[doc(hidden)]
-    pub struct Sited<F> {
+    pub struct SitedFuture<F> {
         #[pin]
         future: F,
     }
 }
 
-/// `future`, to be awaited in a pinned body.
-#[doc(hidden)]
-#[inline(always)]
-pub fn sited<F: std::future::IntoFuture>(future: F) -> Sited<F::IntoFuture> {
-    Sited {
-        future: future.into_future(),
-    }
-}
-
-impl<F: std::future::Future> std::future::Future for Sited<F> {
+impl<F: std::future::Future> std::future::Future for SitedFuture<F> {
     type Output = F::Output;
 
     #[inline]
