@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Compile time: a generated crate of N (default 500) coroutines, built in release,
 # against the same bodies hand-written as `Iterator` state machines and as std
-# `async fn`s; and those `async fn`s under `#[coro::coroutine]` (coro-async). Only the generated crate is timed (its dependencies are built first),
-# in CPU seconds, the least of five builds taken in turns.
+# `async fn`s; and those `async fn`s under `#[coro::coroutine]` (coro-async), and
+# under two attributes that do nothing but what every attribute must (the floor
+# of any macro). Only the generated crate is timed (its dependencies are built
+# first), in CPU seconds, the least of five builds taken in turns.
 #
 #   bash benches/compile_time.sh [N]
 set -euo pipefail
@@ -189,4 +191,53 @@ least_of_rounds many-coro many-async
 printf '\n| one body, %d live locals | release build, CPU (s) | / std async fn |\n|---|---:|---:|\n' "$locals"
 for kind in coro async; do
     printf '| %s | %.2f | %.2f |\n' "$kind" "${seconds[many-$kind]}" "$(awk "BEGIN { print ${seconds[many-$kind]} / ${seconds[many-async]} }")"
+done
+
+# What any attribute costs: the `async fn`s above under an attribute that hands
+# them back as they came, and under one that parses each with syn (as every
+# attribute that reads a body must) and prints it back. coro's attribute does
+# both and more, so the second is the least it could cost.
+macro_dir="$out/identity-macro"
+mkdir -p "$macro_dir/src"
+cat > "$macro_dir/Cargo.toml" <<TOML
+[package]
+name = "identity-macro"
+version = "0.0.0"
+edition = "2024"
+
+[lib]
+proc-macro = true
+
+[dependencies]
+quote = "1"
+syn = { version = "2", features = ["full"] }
+
+[workspace]
+TOML
+cat > "$macro_dir/src/lib.rs" <<'RS'
+use proc_macro::TokenStream;
+
+#[proc_macro_attribute]
+pub fn pass(_: TokenStream, item: TokenStream) -> TokenStream {
+    item
+}
+
+#[proc_macro_attribute]
+pub fn reparse(_: TokenStream, item: TokenStream) -> TokenStream {
+    let function = syn::parse_macro_input!(item as syn::ItemFn);
+    quote::quote!(#function).into()
+}
+RS
+for attribute in pass reparse; do
+    dir="$out/identity-$attribute"
+    mkdir -p "$dir/src"
+    sed -e "s/name = \"bench-coro\"/name = \"bench-identity-$attribute\"/" \
+        -e "s#^coro = .*#&\nidentity-macro = { path = \"$macro_dir\" }#" "$out/coro/Cargo.toml" > "$dir/Cargo.toml"
+    sed "s/^pub async fn/#[identity_macro::$attribute]\npub async fn/" "$out/async/src/lib.rs" > "$dir/src/lib.rs"
+    (cd "$dir" && CARGO_TARGET_DIR="$out/target" cargo build --release --quiet)
+done
+least_of_rounds async identity-pass identity-reparse coro-async
+printf '\n| %d async fns, under | release build, CPU (s) | / std async fn |\n|---|---:|---:|\n' "$n"
+for kind in async identity-pass identity-reparse coro-async; do
+    printf '| %s | %.2f | %.2f |\n' "$kind" "${seconds[$kind]}" "$(awk "BEGIN { print ${seconds[$kind]} / ${seconds[async]} }")"
 done
