@@ -5,20 +5,31 @@
 //!
 //! A receiver that waits in a loop would clone its waker each time it waits and drop
 //! it each time it is woken: two atomic operations a message, the largest cost of a
-//! ping-pong after the lock. So a waiter woken in place (a task of this thread's
-//! executor, whose wake only queues it) keeps its waker here, under its number, and
-//! waits again with it; its owner forgets it when it stops receiving.
+//! ping-pong after the lock. So a waiter keeps its place here, with its waker, from
+//! its first wait until its owner lets it go: a waiter woken in place (a task of
+//! this thread's executor, whose wake only queues it) waits again with the same
+//! waker, and the queue holds only places, so a wait and a wake move no waker.
+//! A place is reused only once its owner has given its number back, so a number
+//! a future holds always names its own place.
 
 use std::collections::VecDeque;
 use std::task::Waker;
 
+/// One waiter's place: its waker (taken out when it was woken from elsewhere, to
+/// be woken outside the lock) and whether it is queued.
+#[derive(Default)]
+struct Place {
+    waker: Option<Waker>,
+    queued: bool,
+}
+
 #[derive(Default)]
 pub(super) struct Waiters {
-    queue: VecDeque<(u64, Waker)>,
-    /// Wakers of waiters not queued now (woken in place, or done waiting for the
-    /// moment), kept for their next wait. At most one per waiter number.
-    kept: Vec<(u64, Waker)>,
-    next_id: u64,
+    places: Vec<Place>,
+    /// Places whose owners gave them back.
+    free: Vec<u32>,
+    /// The queued places, longest waiting first.
+    queue: VecDeque<u32>,
 }
 
 impl Waiters {
@@ -28,48 +39,48 @@ impl Waiters {
         self.register_keeping(slot, &mut None, waker);
     }
 
-    /// [`register`](Self::register), for a waiter that may have a waker kept here:
-    /// under its number in `slot` (woken in place), or in `resting` (it got what it
-    /// waited for). It waits with that waker, cloning none.
+    /// [`register`](Self::register), for a waiter that may have a place here
+    /// under its number in `resting` (it got what it waited for, and left the
+    /// queue keeping its waker) rather than in `slot`.
     pub(super) fn register_keeping(
         &mut self,
         slot: &mut Option<u64>,
         resting: &mut Option<u64>,
         waker: &Waker,
     ) {
-        if let Some(id) = *slot
-            && let Some((_, queued)) = self.queue.iter_mut().find(|(waiter, _)| *waiter == id)
-        {
-            if !queued.will_wake(waker) {
-                *queued = waker.clone();
-            }
-            return;
-        }
-        let known = match *slot {
-            Some(id) => Some(id),
-            None => resting.take(),
+        let index = match slot.or_else(|| resting.take()) {
+            Some(id) => id as u32,
+            None => self.new_place(),
         };
-        if let Some(id) = known
-            && let Some(at) = self.kept.iter().position(|(waiter, _)| *waiter == id)
-        {
-            let (_, mut again) = self.kept.swap_remove(at);
-            if !again.will_wake(waker) {
-                again = waker.clone();
-            }
-            self.queue.push_back((id, again));
-            *slot = Some(id);
-            return;
+        let place = &mut self.places[index as usize];
+        match &mut place.waker {
+            Some(kept) if kept.will_wake(waker) => {}
+            kept => *kept = Some(waker.clone()),
         }
-        let id = self.next_id;
-        self.next_id += 1;
-        self.queue.push_back((id, waker.clone()));
-        *slot = Some(id);
+        if !place.queued {
+            place.queued = true;
+            self.queue.push_back(index);
+        }
+        *slot = Some(u64::from(index));
+    }
+
+    #[cold]
+    fn new_place(&mut self) -> u32 {
+        if let Some(index) = self.free.pop() {
+            return index;
+        }
+        let index = u32::try_from(self.places.len()).expect("fewer than 2^32 waiters");
+        self.places.push(Place::default());
+        index
     }
 
     /// Takes the waiter that has waited longest, for the caller to wake once it has
     /// let go of the channel's lock.
     pub(super) fn pop(&mut self) -> Option<Waker> {
-        self.queue.pop_front().map(|(_, waker)| waker)
+        let index = self.queue.pop_front()?;
+        let place = &mut self.places[index as usize];
+        place.queued = false;
+        place.waker.take()
     }
 
     /// Wakes the waiter that has waited longest. A task of this thread's executor is
@@ -77,49 +88,62 @@ impl Waiters {
     /// the channel), and its waker kept for its next wait; any other waker is
     /// returned for the caller to wake once it has let go of the lock.
     pub(super) fn wake_first(&mut self) -> Option<Waker> {
-        let (id, waker) = self.queue.pop_front()?;
-        if !crate::raw::wake_in_place(&waker) {
-            return Some(waker);
+        let index = self.queue.pop_front()?;
+        let place = &mut self.places[index as usize];
+        place.queued = false;
+        match &place.waker {
+            Some(waker) if crate::raw::wake_in_place(waker) => None,
+            _ => place.waker.take(),
         }
-        self.kept.push((id, waker));
-        None
     }
 
     /// Waiter `id` is done waiting for now (it got what it waited for) and is
-    /// likely to wait again: it leaves the queue, keeping its waker.
+    /// likely to wait again: it leaves the queue, keeping its place and waker.
     pub(super) fn rest(&mut self, id: u64) {
-        if let Some(at) = self.queue.iter().position(|(waiter, _)| *waiter == id) {
-            let entry = self.queue.remove(at).expect("found above");
-            self.kept.push(entry);
-        }
+        self.unqueue(id as u32);
     }
 
-    /// Takes every waiter.
+    /// Takes every waiter out of the queue, and their wakers; they keep their
+    /// places.
     pub(super) fn take_all(&mut self) -> Vec<Waker> {
-        self.queue.drain(..).map(|(_, waker)| waker).collect()
+        let places = &mut self.places;
+        self.queue
+            .drain(..)
+            .filter_map(|index| {
+                let place = &mut places[index as usize];
+                place.queued = false;
+                place.waker.take()
+            })
+            .collect()
     }
 
-    /// Takes waiter `id` out, and its kept waker; `false` if it was no longer
+    /// Gives waiter `id`'s place back, with its waker; `false` if it was no longer
     /// queued (it was woken).
     pub(super) fn remove(&mut self, id: u64) -> bool {
-        // Ids are unique, so the first match is the only one.
-        match self.queue.iter().position(|(waiter, _)| *waiter == id) {
-            Some(at) => {
-                self.queue.remove(at);
-                true
-            }
-            None => {
-                self.forget(id);
-                false
-            }
-        }
+        let index = id as u32;
+        let was_queued = self.unqueue(index);
+        self.places[index as usize].waker = None;
+        self.free.push(index);
+        was_queued
     }
 
-    /// Drops the waker kept for `id`, if any: its owner will not wait again.
+    /// Gives waiter `id`'s place back: its owner will not wait again.
     pub(super) fn forget(&mut self, id: u64) {
-        if let Some(at) = self.kept.iter().position(|(waiter, _)| *waiter == id) {
-            self.kept.swap_remove(at);
+        self.remove(id);
+    }
+
+    /// Takes the place at `index` out of the queue; whether it was in it.
+    fn unqueue(&mut self, index: u32) -> bool {
+        let place = &mut self.places[index as usize];
+        if !place.queued {
+            return false;
         }
+        place.queued = false;
+        // Places are queued once at most, so the first match is the only one.
+        let at = self.queue.iter().position(|&queued| queued == index);
+        self.queue
+            .remove(at.expect("a queued place is in the queue"));
+        true
     }
 
     pub(super) fn is_empty(&self) -> bool {
@@ -135,4 +159,109 @@ pub(super) fn wake(waker: Option<Waker>) {
 
 pub(super) fn wake_all(wakers: Vec<Waker>) {
     wakers.into_iter().for_each(Waker::wake);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    /// A waker that counts its wakes; its `Arc`'s strong count shows clones.
+    struct Counting(AtomicUsize);
+
+    impl Wake for Counting {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn counting() -> (Arc<Counting>, Waker) {
+        let counter = Arc::new(Counting(AtomicUsize::new(0)));
+        (counter.clone(), Waker::from(counter))
+    }
+
+    fn woken(counter: &Counting) -> usize {
+        counter.0.load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn waiters_are_taken_in_arrival_order_and_a_rewait_goes_to_the_back() {
+        let mut waiters = Waiters::default();
+        let wakers: Vec<_> = (0..3).map(|_| counting()).collect();
+        let mut ids = [None; 3];
+        for (id, (_, waker)) in ids.iter_mut().zip(&wakers) {
+            waiters.register(id, waker);
+        }
+        // Still queued: registering again keeps its place.
+        waiters.register(&mut ids[0], &wakers[0].1);
+        wake(waiters.pop());
+        assert_eq!(woken(&wakers[0].0), 1);
+        // Woken, then waiting again: behind the others.
+        waiters.register(&mut ids[0], &wakers[0].1);
+        for expected in [1, 2, 0] {
+            wake(waiters.pop());
+            assert_eq!(
+                woken(&wakers[expected].0),
+                if expected == 0 { 2 } else { 1 }
+            );
+        }
+        assert!(waiters.pop().is_none());
+    }
+
+    #[test]
+    fn a_waiter_waiting_again_with_the_same_waker_clones_none() {
+        let mut waiters = Waiters::default();
+        let (counter, waker) = counting();
+        let mut id = None;
+        waiters.register(&mut id, &waker);
+        let held = Arc::strong_count(&counter);
+        waiters.register(&mut id, &waker);
+        let mut resting = id.take();
+        waiters.rest(resting.unwrap());
+        waiters.register_keeping(&mut id, &mut resting, &waker);
+        assert_eq!(Arc::strong_count(&counter), held);
+        assert!(resting.is_none());
+        assert!(!waiters.is_empty());
+    }
+
+    #[test]
+    fn a_place_given_back_is_reused_and_its_waker_dropped() {
+        let mut waiters = Waiters::default();
+        let (first_counter, first) = counting();
+        let (second_counter, second) = counting();
+        let mut a = None;
+        waiters.register(&mut a, &first);
+        assert!(waiters.remove(a.take().unwrap()), "it was queued");
+        assert_eq!(Arc::strong_count(&first_counter), 2, "its waker is dropped");
+        assert!(waiters.is_empty());
+        let mut b = None;
+        waiters.register(&mut b, &second);
+        assert_eq!(waiters.places.len(), 1, "the place was reused");
+        wake(waiters.wake_first());
+        assert_eq!(woken(&second_counter), 1);
+        assert!(
+            !waiters.remove(b.take().unwrap()),
+            "it was woken, not queued"
+        );
+        assert_eq!(woken(&first_counter), 0);
+    }
+
+    #[test]
+    fn take_all_wakes_every_queued_waiter_and_they_keep_their_places() {
+        let mut waiters = Waiters::default();
+        let wakers: Vec<_> = (0..3).map(|_| counting()).collect();
+        let mut ids = [None; 3];
+        for (id, (_, waker)) in ids.iter_mut().zip(&wakers) {
+            waiters.register(id, waker);
+        }
+        wake_all(waiters.take_all());
+        assert!(wakers.iter().all(|(counter, _)| woken(counter) == 1));
+        assert!(waiters.is_empty());
+        waiters.register(&mut ids[1], &wakers[1].1);
+        assert_eq!(waiters.places.len(), 3, "waiting again takes no new place");
+        wake(waiters.pop());
+        assert_eq!(woken(&wakers[1].0), 2);
+    }
 }
