@@ -35,6 +35,32 @@ mod stored_waker;
 mod task_cell;
 mod wake_table;
 
+/// A waker for tests that counts its wakes; its `Arc`'s strong count shows clones.
+#[cfg(test)]
+pub(crate) mod counted_waker {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    pub(crate) struct Counted(pub(crate) AtomicUsize);
+
+    impl Counted {
+        pub(crate) fn new() -> Arc<Self> {
+            Arc::new(Counted(AtomicUsize::new(0)))
+        }
+
+        pub(crate) fn wakes(&self) -> usize {
+            self.0.load(Ordering::Relaxed)
+        }
+    }
+
+    impl Wake for Counted {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 pub(crate) use lock::{SpinGuard, SpinLock};
 pub(crate) use stored_waker::StoredWaker;
 pub(crate) use task_cell::{CellState, Deliver, Outcome, OwnedTask, Polling, TaskView, new_task};

@@ -164,36 +164,35 @@ pub(super) fn wake_all(wakers: Vec<Waker>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::raw::counted_waker::Counted;
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::Wake;
 
-    /// A waker that counts its wakes; its `Arc`'s strong count shows clones.
-    struct Counting(AtomicUsize);
-
-    impl Wake for Counting {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    fn counting() -> (Arc<Counting>, Waker) {
-        let counter = Arc::new(Counting(AtomicUsize::new(0)));
+    fn counting() -> Counting {
+        let counter = Counted::new();
         (counter.clone(), Waker::from(counter))
     }
 
-    fn woken(counter: &Counting) -> usize {
-        counter.0.load(Ordering::Relaxed)
+    fn woken(counter: &Counted) -> usize {
+        counter.wakes()
     }
 
-    #[test]
-    fn waiters_are_taken_in_arrival_order_and_a_rewait_goes_to_the_back() {
-        let mut waiters = Waiters::default();
+    /// A waiter's counter and waker.
+    type Counting = (Arc<Counted>, Waker);
+
+    /// Three waiters, queued in order, and their numbers.
+    fn three_queued(waiters: &mut Waiters) -> (Vec<Counting>, [Option<u64>; 3]) {
         let wakers: Vec<_> = (0..3).map(|_| counting()).collect();
         let mut ids = [None; 3];
         for (id, (_, waker)) in ids.iter_mut().zip(&wakers) {
             waiters.register(id, waker);
         }
+        (wakers, ids)
+    }
+
+    #[test]
+    fn waiters_are_taken_in_arrival_order_and_a_rewait_goes_to_the_back() {
+        let mut waiters = Waiters::default();
+        let (wakers, mut ids) = three_queued(&mut waiters);
         // Still queued: registering again keeps its place.
         waiters.register(&mut ids[0], &wakers[0].1);
         wake(waiters.pop());
@@ -251,11 +250,7 @@ mod tests {
     #[test]
     fn take_all_wakes_every_queued_waiter_and_they_keep_their_places() {
         let mut waiters = Waiters::default();
-        let wakers: Vec<_> = (0..3).map(|_| counting()).collect();
-        let mut ids = [None; 3];
-        for (id, (_, waker)) in ids.iter_mut().zip(&wakers) {
-            waiters.register(id, waker);
-        }
+        let (wakers, mut ids) = three_queued(&mut waiters);
         wake_all(waiters.take_all());
         assert!(wakers.iter().all(|(counter, _)| woken(counter) == 1));
         assert!(waiters.is_empty());

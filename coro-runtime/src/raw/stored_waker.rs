@@ -101,17 +101,9 @@ mod tests {
 
     use super::*;
     use crate::raw::OwnerSide;
+    use crate::raw::counted_waker::Counted;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::Wake;
-
-    struct Counted(AtomicUsize);
-
-    impl Wake for Counted {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::Relaxed);
-        }
-    }
 
     #[test]
     fn a_foreign_waker_is_boxed_once_and_given_back() {
