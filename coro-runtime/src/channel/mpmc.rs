@@ -576,7 +576,8 @@ impl<T> Drop for Receiver<T> {
         self.leave_queue();
         let mut state = self.chan.lock();
         if let Some(id) = self.resting.take() {
-            state.waiting_receivers.forget(id);
+            // It will not wait again: its place goes back.
+            state.waiting_receivers.remove(id);
         }
         state.receivers -= 1;
         if state.receivers > 0 {

@@ -127,11 +127,6 @@ impl Waiters {
         was_queued
     }
 
-    /// Gives waiter `id`'s place back: its owner will not wait again.
-    pub(super) fn forget(&mut self, id: u64) {
-        self.remove(id);
-    }
-
     /// Takes the place at `index` out of the queue; whether it was in it.
     fn unqueue(&mut self, index: u32) -> bool {
         let place = &mut self.places[index as usize];
@@ -172,10 +167,6 @@ mod tests {
         (counter.clone(), Waker::from(counter))
     }
 
-    fn woken(counter: &Counted) -> usize {
-        counter.wakes()
-    }
-
     /// A waiter's counter and waker.
     type Counting = (Arc<Counted>, Waker);
 
@@ -196,13 +187,13 @@ mod tests {
         // Still queued: registering again keeps its place.
         waiters.register(&mut ids[0], &wakers[0].1);
         wake(waiters.pop());
-        assert_eq!(woken(&wakers[0].0), 1);
+        assert_eq!(wakers[0].0.wakes(), 1);
         // Woken, then waiting again: behind the others.
         waiters.register(&mut ids[0], &wakers[0].1);
         for expected in [1, 2, 0] {
             wake(waiters.pop());
             assert_eq!(
-                woken(&wakers[expected].0),
+                wakers[expected].0.wakes(),
                 if expected == 0 { 2 } else { 1 }
             );
         }
@@ -239,12 +230,12 @@ mod tests {
         waiters.register(&mut b, &second);
         assert_eq!(waiters.places.len(), 1, "the place was reused");
         wake(waiters.wake_first());
-        assert_eq!(woken(&second_counter), 1);
+        assert_eq!(second_counter.wakes(), 1);
         assert!(
             !waiters.remove(b.take().unwrap()),
             "it was woken, not queued"
         );
-        assert_eq!(woken(&first_counter), 0);
+        assert_eq!(first_counter.wakes(), 0);
     }
 
     #[test]
@@ -252,11 +243,11 @@ mod tests {
         let mut waiters = Waiters::default();
         let (wakers, mut ids) = three_queued(&mut waiters);
         wake_all(waiters.take_all());
-        assert!(wakers.iter().all(|(counter, _)| woken(counter) == 1));
+        assert!(wakers.iter().all(|(counter, _)| counter.wakes() == 1));
         assert!(waiters.is_empty());
         waiters.register(&mut ids[1], &wakers[1].1);
         assert_eq!(waiters.places.len(), 3, "waiting again takes no new place");
         wake(waiters.pop());
-        assert_eq!(woken(&wakers[1].0), 2);
+        assert_eq!(wakers[1].0.wakes(), 2);
     }
 }
