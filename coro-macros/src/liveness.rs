@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 
 use crate::diag::{self, Errors};
-use crate::lower::{Block, BlockId, BorrowKind, Cfg, ENTRY, ScopeId, Stmt, Terminator};
+use crate::lower::{BlockId, BorrowKind, Cfg, ENTRY, ScopeId, Stmt, Terminator};
 use crate::scan::{BindingId, Event};
 
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -85,10 +85,11 @@ pub struct Liveness {
     /// on others (moved or assigned in only one branch). Rust tracks those with a
     /// drop flag the compact machine does not have.
     pub ambiguous: Vec<(BlockId, BindingId)>,
-    copy_like: BitSet,
     /// Bindings with no destructor (`Copy` values, references): dropping them early
     /// is not observable, so they are carried only while they are read.
     no_drop: BitSet,
+    /// What each block does to bindings, moves of copy-like ones made reads.
+    events: Vec<Vec<Event>>,
     /// Bindings carried across a suspension point that may borrow a local there.
     pub may_borrow: Vec<MayBorrow>,
 }
@@ -123,37 +124,58 @@ impl Liveness {
                 next
             })
             .collect();
-        let events =
-            |block: BlockId| block_events(cfg, &cfg.blocks[block], &self.copy_like).collect();
-        backward_fixpoint(cfg, &self.order, &succs, &events, backward_mentions).0
+        backward_fixpoint(
+            cfg.bindings.len(),
+            &self.order,
+            &succs,
+            &self.events,
+            backward_mentions,
+        )
+        .0
     }
 }
 
 /// What a statement does to bindings. Entering a scope starts its bindings afresh
 /// (uninitialised), so nothing from a previous turn of a loop is taken to still be
 /// there on a path that does not declare them again.
-fn stmt_events(cfg: &Cfg, stmt: &Stmt) -> Vec<Event> {
+fn stmt_events(cfg: &Cfg, stmt: &Stmt, out: &mut Vec<Event>) {
     match stmt {
-        Stmt::Enter(scope) => cfg
-            .bindings
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.scope == *scope)
-            .map(|(binding, _)| Event::Declare {
-                binding,
-                init: false,
-            })
-            .collect(),
-        other => other.events(),
+        Stmt::Enter(scope) => out.extend(
+            cfg.bindings
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| b.scope == *scope)
+                .map(|(binding, _)| Event::Declare {
+                    binding,
+                    init: false,
+                }),
+        ),
+        Stmt::Let { events, .. } | Stmt::Code { events, .. } => out.extend_from_slice(events),
+        Stmt::Bind { binding, .. }
+        | Stmt::Resume {
+            into: Some(binding),
+        } => out.push(Event::Declare {
+            binding: *binding,
+            init: true,
+        }),
+        Stmt::Resume { into: None } | Stmt::Exit(_) => {}
     }
 }
 
-fn raw_events<'a>(cfg: &'a Cfg, block: &'a Block) -> impl DoubleEndedIterator<Item = Event> + 'a {
-    block
-        .stmts
+/// What each block does to bindings, in order: its statements', then its
+/// terminator's. Every pass reads these, so they are gathered once.
+fn raw_events(cfg: &Cfg) -> Vec<Vec<Event>> {
+    cfg.blocks
         .iter()
-        .flat_map(move |stmt| stmt_events(cfg, stmt))
-        .chain(block.term_events.iter().copied())
+        .map(|block| {
+            let mut events = Vec::new();
+            for stmt in &block.stmts {
+                stmt_events(cfg, stmt, &mut events);
+            }
+            events.extend_from_slice(&block.term_events);
+            events
+        })
+        .collect()
 }
 
 /// A binding used again after it was "moved" (with no assignment between) is one
@@ -166,12 +188,11 @@ fn normalize(event: Event, copy_like: &BitSet) -> Event {
     }
 }
 
-fn block_events<'a>(
-    cfg: &'a Cfg,
-    block: &'a Block,
-    copy_like: &'a BitSet,
-) -> impl DoubleEndedIterator<Item = Event> + 'a {
-    raw_events(cfg, block).map(move |e| normalize(e, copy_like))
+/// [`raw_events`] with the moves of copy-like bindings made reads.
+fn normalized(raw: &[Vec<Event>], copy_like: &BitSet) -> Vec<Vec<Event>> {
+    raw.iter()
+        .map(|events| events.iter().map(|&e| normalize(e, copy_like)).collect())
+        .collect()
 }
 
 fn forward_uninit(set: &mut BitSet, event: Event) {
@@ -241,8 +262,10 @@ pub fn analyze(cfg: &Cfg, errors: &mut Errors) -> Liveness {
         }
     }
 
-    let mut copy_like = copy_like(cfg, &order, &succs);
+    let raw = raw_events(cfg);
+    let mut copy_like = copy_like(n_bindings, &order, &succs, &raw);
     cfg.primitive.iter().for_each(|&b| copy_like.insert(b));
+    let events = normalized(&raw, &copy_like);
     let mut no_drop = copy_like.clone();
     cfg.no_drop.iter().for_each(|&b| no_drop.insert(b));
 
@@ -252,17 +275,16 @@ pub fn analyze(cfg: &Cfg, errors: &mut Errors) -> Liveness {
         let mut ins = vec![BitSet::new(n_bindings); n_blocks];
         let mut outs = vec![BitSet::new(n_bindings); n_blocks];
         ins[ENTRY] = entry;
+        let mut set = BitSet::new(n_bindings);
         let mut changed = true;
         while changed {
             changed = false;
             for &block in &order {
                 for &pred in &preds[block] {
-                    let out = outs[pred].clone();
-                    ins[block].union_with(&out);
+                    ins[block].union_with(&outs[pred]);
                 }
-                let mut set = ins[block].clone();
-                block_events(cfg, &cfg.blocks[block], &copy_like)
-                    .for_each(|e| transfer(&mut set, e));
+                set.clone_from(&ins[block]);
+                events[block].iter().for_each(|&e| transfer(&mut set, e));
                 changed |= outs[block].union_with(&set);
             }
         }
@@ -271,8 +293,7 @@ pub fn analyze(cfg: &Cfg, errors: &mut Errors) -> Liveness {
     let uninit_in = forward(BitSet::full(n_bindings), forward_uninit);
     let maybe_init_in = forward(BitSet::new(n_bindings), forward_maybe_init);
 
-    let events = |block: BlockId| block_events(cfg, &cfg.blocks[block], &copy_like).collect();
-    let backward = |transfer| backward_fixpoint(cfg, &order, &succs, &events, transfer);
+    let backward = |transfer| backward_fixpoint(n_bindings, &order, &succs, &events, transfer);
     let (reads_in, reads_out) = backward(backward_reads);
     let (mentions_in, _) = backward(backward_mentions);
 
@@ -329,8 +350,8 @@ pub fn analyze(cfg: &Cfg, errors: &mut Errors) -> Liveness {
         reads_out,
         in_scope,
         ambiguous,
-        copy_like,
         no_drop,
+        events,
         may_borrow: Vec::new(),
     };
     let mut liveness = liveness;
@@ -339,30 +360,30 @@ pub fn analyze(cfg: &Cfg, errors: &mut Errors) -> Liveness {
 }
 
 /// A backward data-flow pass to its fixed point, unions at splits: the sets on
-/// entry to and exit from each block.
+/// entry to and exit from each block, of `n_bindings` bindings.
 fn backward_fixpoint(
-    cfg: &Cfg,
+    n_bindings: usize,
     order: &[BlockId],
     succs: &[Vec<BlockId>],
-    events: &dyn Fn(BlockId) -> Vec<Event>,
+    events: &[Vec<Event>],
     transfer: fn(&mut BitSet, Event),
 ) -> (Vec<BitSet>, Vec<BitSet>) {
-    let (n_blocks, n_bindings) = (cfg.blocks.len(), cfg.bindings.len());
+    let n_blocks = succs.len();
     let mut ins = vec![BitSet::new(n_bindings); n_blocks];
     let mut outs = vec![BitSet::new(n_bindings); n_blocks];
+    let mut set = BitSet::new(n_bindings);
     let mut changed = true;
     while changed {
         changed = false;
         for &block in order.iter().rev() {
             for &succ in &succs[block] {
-                let succ_in = ins[succ].clone();
-                outs[block].union_with(&succ_in);
+                outs[block].union_with(&ins[succ]);
             }
-            let mut set = outs[block].clone();
-            events(block)
-                .into_iter()
+            set.clone_from(&outs[block]);
+            events[block]
+                .iter()
                 .rev()
-                .for_each(|e| transfer(&mut set, e));
+                .for_each(|&e| transfer(&mut set, e));
             changed |= ins[block].union_with(&set);
         }
     }
@@ -370,14 +391,17 @@ fn backward_fixpoint(
 }
 
 /// The bindings read again after a move on some path, with no assignment between.
-fn copy_like(cfg: &Cfg, order: &[BlockId], succs: &[Vec<BlockId>]) -> BitSet {
-    let n = cfg.bindings.len();
-    let events = |block: BlockId| raw_events(cfg, &cfg.blocks[block]).collect();
-    let (_, outs) = backward_fixpoint(cfg, order, succs, &events, backward_reads);
-    let mut copy_like = BitSet::new(n);
+fn copy_like(
+    n_bindings: usize,
+    order: &[BlockId],
+    succs: &[Vec<BlockId>],
+    raw: &[Vec<Event>],
+) -> BitSet {
+    let (_, outs) = backward_fixpoint(n_bindings, order, succs, raw, backward_reads);
+    let mut copy_like = BitSet::new(n_bindings);
     for &block in order {
         let mut reads = outs[block].clone();
-        for event in raw_events(cfg, &cfg.blocks[block]).rev() {
+        for &event in raw[block].iter().rev() {
             if let Event::Move(b) | Event::MaybeMove(b) = event
                 && reads.contains(b)
             {
@@ -432,12 +456,17 @@ impl Liveness {
         let mut uninit = self.uninit_in[block].clone();
         let mut maybe_init = self.maybe_init_in[block].clone();
         let mut scope: ScopeId = data.scope;
+        // The block's events split where its first `count` statements' end.
+        let mut before = Vec::new();
         for stmt in &data.stmts[..count] {
-            for event in stmt_events(cfg, stmt) {
-                let event = normalize(event, &self.copy_like);
-                forward_uninit(&mut uninit, event);
-                forward_maybe_init(&mut maybe_init, event);
-            }
+            stmt_events(cfg, stmt, &mut before);
+        }
+        let (before, after) = self.events[block].split_at(before.len());
+        for &event in before {
+            forward_uninit(&mut uninit, event);
+            forward_maybe_init(&mut maybe_init, event);
+        }
+        for stmt in &data.stmts[..count] {
             match stmt {
                 Stmt::Enter(inner) => scope = *inner,
                 Stmt::Exit(inner) => {
@@ -449,16 +478,10 @@ impl Liveness {
             }
         }
         let mut reads = self.reads_out[block].clone();
-        data.term_events
+        after
             .iter()
             .rev()
-            .for_each(|&e| backward_reads(&mut reads, normalize(e, &self.copy_like)));
-        for stmt in data.stmts[count..].iter().rev() {
-            stmt_events(cfg, stmt)
-                .into_iter()
-                .rev()
-                .for_each(|e| backward_reads(&mut reads, normalize(e, &self.copy_like)));
-        }
+            .for_each(|&e| backward_reads(&mut reads, e));
         let mut live = BitSet::new(cfg.bindings.len());
         for binding in self.in_scope[scope].iter() {
             let kept = !uninit.contains(binding) && !self.no_drop.contains(binding);

@@ -81,25 +81,6 @@ pub enum Stmt {
     Exit(ScopeId),
 }
 
-impl Stmt {
-    pub fn events(&self) -> Vec<Event> {
-        match self {
-            Stmt::Let { events, .. } | Stmt::Code { events, .. } => events.clone(),
-            Stmt::Bind { binding, .. } => vec![Event::Declare {
-                binding: *binding,
-                init: true,
-            }],
-            Stmt::Resume {
-                into: Some(binding),
-            } => vec![Event::Declare {
-                binding: *binding,
-                init: true,
-            }],
-            Stmt::Resume { into: None } | Stmt::Enter(_) | Stmt::Exit(_) => Vec::new(),
-        }
-    }
-}
-
 pub struct Arm {
     pub pat: Pat,
     pub guard: Option<Expr>,

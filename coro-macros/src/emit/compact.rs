@@ -192,8 +192,10 @@ impl Env {
         self.frames.last_mut().expect("an open frame")
     }
 
+    /// Appends `tokens` as one stream. Extending by the stream's trees instead
+    /// would take it apart through the compiler's bridge and send every tree back.
     fn push(&mut self, tokens: TokenStream) {
-        self.frame().tokens.extend(tokens);
+        self.frame().tokens.extend(std::iter::once(tokens));
     }
 
     fn open(&mut self, scope: Option<ScopeId>) {
@@ -372,7 +374,7 @@ impl Env {
             }
             let mut tokens = frame.tokens;
             if let Some((code, label)) = inner.take() {
-                tokens.extend(wrap(label.as_ref(), code));
+                tokens.extend(std::iter::once(wrap(label.as_ref(), code)));
             }
             inner = Some((tokens, frame.loop_label));
         }
