@@ -414,9 +414,18 @@ impl Env {
 /// A frame's code as a block, or as a labelled loop.
 fn wrap(label: Option<&Lifetime>, inner: TokenStream) -> TokenStream {
     match label {
-        Some(label) => quote!(#label: loop { #inner }),
-        None => quote!({ #inner }),
+        Some(label) => then_braced(quote!(#label: loop), inner),
+        None => then_braced(TokenStream::new(), inner),
     }
+}
+
+/// `head { inner }`. Quoting `#head { #inner }` would copy `inner` into a fresh
+/// stream, a round trip through the compiler's bridge for each; moved into its
+/// group here, it costs none.
+fn then_braced(mut head: TokenStream, inner: TokenStream) -> TokenStream {
+    let group = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, inner);
+    head.extend(std::iter::once(TokenTree::Group(group)));
+    head
 }
 
 fn binding_pat(cfg: &Cfg, binding: BindingId) -> TokenStream {
@@ -987,11 +996,11 @@ impl<'a> Emitter<'a> {
             let (body, used, broken) = self.arm_body(env.clone(), block, &carried, true);
             if used && !broken {
                 self.loop_heads.borrow_mut().insert(block);
-                return quote!(#pattern => { #body });
+                return then_braced(quote!(#pattern =>), body);
             }
         }
         let (body, ..) = self.arm_body(env, block, &carried, false);
-        quote!(#pattern => { #body })
+        then_braced(quote!(#pattern =>), body)
     }
 
     /// Declares again, uninitialised, the bindings in scope at `block` that are not
@@ -1215,7 +1224,8 @@ impl<'a> Emitter<'a> {
                     self.successor(&branches, block, *then_to),
                     self.successor(&branches, block, *else_to),
                 );
-                env.push(quote!(if #cond { #then_code } else { #else_code }));
+                let if_then = then_braced(quote!(if #cond), then_code);
+                env.push(then_braced(quote!(#if_then else), else_code));
                 return self.after_branches(env, join);
             }
             Terminator::Match { scrutinee, arms } => {
@@ -1230,7 +1240,7 @@ impl<'a> Emitter<'a> {
                             quote!(if #g)
                         });
                         let code = self.successor(&branches, block, arm.target);
-                        quote!(#pat #guard => { #code })
+                        then_braced(quote!(#pat #guard =>), code)
                     })
                     .collect();
                 env.push(quote!(match #scrutinee { #(#arms)* }));
