@@ -256,9 +256,17 @@ impl Located<'_> {
             self.traced();
         }
         if let Some(owner) = owner {
-            stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || owner.wake_by_ref());
-            table.local.borrow_mut().owner.get_or_insert(owner);
+            Self::wake_owner(table, owner);
         }
+    }
+
+    /// Wakes the table's owner, out of its turn. Out of line, so that a wake
+    /// during the owner's turn (two tasks passing messages), which only queues,
+    /// stays a few instructions.
+    #[inline(never)]
+    fn wake_owner(table: &WakeTable, owner: Waker) {
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || owner.wake_by_ref());
+        table.local.borrow_mut().owner.get_or_insert(owner);
     }
 
     /// Tells the trace that this entry's task was queued (the body's wakes are its
