@@ -165,6 +165,13 @@ impl ScopeRecord {
                 DEPTH.set(self.base);
                 self.record.any_backtrace.set(true);
                 BACKTRACE.with_borrow_mut(|current| {
+                    if self.base == 0 {
+                        // Nothing of an outer poll's below: the whole vector is
+                        // this poll's, and trades places with what was kept.
+                        self.record.swap_backtrace(self.index, current);
+                        current.clear();
+                        return;
+                    }
                     let own = current.get(self.base..).unwrap_or_default();
                     self.record.keep_backtrace(self.index, own);
                     current.truncate(self.base);
@@ -181,6 +188,21 @@ impl ScopeRecord {
             was_recording: RECORDING.replace(true),
         };
         poll()
+    }
+
+    /// Keeps `own` as where the task at `index` (or the body) stopped, and hands
+    /// back in `own` what it kept before: a swap, where a copy would cost a
+    /// `memcpy` on every `Pending`.
+    fn swap_backtrace(&self, index: usize, own: &mut Vec<Frame>) {
+        if index == BODY {
+            std::mem::swap(&mut *self.body_backtrace.borrow_mut(), own);
+            return;
+        }
+        let mut backtraces = self.backtraces.borrow_mut();
+        if backtraces.len() <= index {
+            backtraces.resize_with(index + 1, Vec::new);
+        }
+        std::mem::swap(&mut backtraces[index], own);
     }
 
     /// Keeps `own` as where the task at `index` (or the body) stopped.
