@@ -90,6 +90,8 @@ pub struct Liveness {
     no_drop: BitSet,
     /// What each block does to bindings, moves of copy-like ones made reads.
     events: Vec<Vec<Event>>,
+    /// Per block, where each statement's events end in `events`.
+    stmt_ends: Vec<Vec<usize>>,
     /// Bindings carried across a suspension point that may borrow a local there.
     pub may_borrow: Vec<MayBorrow>,
 }
@@ -163,19 +165,22 @@ fn stmt_events(cfg: &Cfg, stmt: &Stmt, out: &mut Vec<Event>) {
 }
 
 /// What each block does to bindings, in order: its statements', then its
-/// terminator's. Every pass reads these, so they are gathered once.
-fn raw_events(cfg: &Cfg) -> Vec<Vec<Event>> {
+/// terminator's; and where each statement's events end. Every pass reads these,
+/// so they are gathered once.
+fn raw_events(cfg: &Cfg) -> (Vec<Vec<Event>>, Vec<Vec<usize>>) {
     cfg.blocks
         .iter()
         .map(|block| {
             let mut events = Vec::new();
+            let mut ends = Vec::with_capacity(block.stmts.len());
             for stmt in &block.stmts {
                 stmt_events(cfg, stmt, &mut events);
+                ends.push(events.len());
             }
             events.extend_from_slice(&block.term_events);
-            events
+            (events, ends)
         })
-        .collect()
+        .unzip()
 }
 
 /// A binding used again after it was "moved" (with no assignment between) is one
@@ -262,7 +267,7 @@ pub fn analyze(cfg: &Cfg, errors: &mut Errors) -> Liveness {
         }
     }
 
-    let raw = raw_events(cfg);
+    let (raw, stmt_ends) = raw_events(cfg);
     let mut copy_like = copy_like(n_bindings, &order, &succs, &raw);
     cfg.primitive.iter().for_each(|&b| copy_like.insert(b));
     let events = normalized(&raw, &copy_like);
@@ -352,6 +357,7 @@ pub fn analyze(cfg: &Cfg, errors: &mut Errors) -> Liveness {
         ambiguous,
         no_drop,
         events,
+        stmt_ends,
         may_borrow: Vec::new(),
     };
     let mut liveness = liveness;
@@ -457,11 +463,10 @@ impl Liveness {
         let mut maybe_init = self.maybe_init_in[block].clone();
         let mut scope: ScopeId = data.scope;
         // The block's events split where its first `count` statements' end.
-        let mut before = Vec::new();
-        for stmt in &data.stmts[..count] {
-            stmt_events(cfg, stmt, &mut before);
-        }
-        let (before, after) = self.events[block].split_at(before.len());
+        let split = count
+            .checked_sub(1)
+            .map_or(0, |last| self.stmt_ends[block][last]);
+        let (before, after) = self.events[block].split_at(split);
         for &event in before {
             forward_uninit(&mut uninit, event);
             forward_maybe_init(&mut maybe_init, event);
