@@ -293,3 +293,67 @@ fn a_receiver_waiting_again_after_a_select_took_another_arm_still_receives() {
     }));
     assert_eq!(got, [1, 2, 3, 4]);
 }
+
+/// Polls `future` once, outside any executor.
+fn poll_once<F: std::future::Future>(future: std::pin::Pin<&mut F>) -> std::task::Poll<F::Output> {
+    future.poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+}
+
+#[test]
+fn a_value_handed_to_a_wait_that_is_dropped_is_still_the_next_received() {
+    let (tx, mut rx) = channel::bounded::<u32>(1);
+    {
+        let mut waiting = std::pin::pin!(rx.recv());
+        assert!(poll_once(waiting.as_mut()).is_pending());
+        tx.try_send(1).unwrap(); // straight into the waiting receiver's hands
+        // It took no room in the queue, so the queue takes one more.
+        tx.try_send(2).unwrap();
+        assert_eq!(tx.try_send(3), Err(channel::TrySendError::Full(3)));
+    } // the wait is dropped holding 1
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(rx.try_recv(), Ok(2));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+}
+
+#[test]
+fn a_value_handed_to_a_receiver_that_goes_away_reaches_another() {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let (tx, mut rx) = channel::unbounded::<u32>();
+    let mut stream = rx.clone();
+    assert!(stream.poll_next_unpin(&mut cx).is_pending());
+    tx.try_send(7).unwrap();
+    drop(stream); // a stream polled once, handed a value, and never polled again
+    assert_eq!(rx.try_recv(), Ok(7));
+    // Handed to the first of two waiting receivers, which goes: the other gets it.
+    let mut first = rx.clone();
+    let mut first_wait = Box::pin(first.recv());
+    assert!(poll_once(first_wait.as_mut()).is_pending());
+    let mut second_wait = std::pin::pin!(rx.recv());
+    assert!(poll_once(second_wait.as_mut()).is_pending());
+    tx.try_send(8).unwrap();
+    drop(first_wait);
+    drop(first);
+    assert_eq!(
+        poll_once(second_wait.as_mut()),
+        std::task::Poll::Ready(Ok(8))
+    );
+}
+
+#[test]
+fn values_handed_to_the_last_receiver_are_dropped_once_with_it() {
+    use std::rc::Rc;
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let value = Rc::new(());
+    let (tx, mut rx) = channel::unbounded::<Rc<()>>();
+    assert!(rx.poll_next_unpin(&mut cx).is_pending());
+    tx.try_send(value.clone()).unwrap(); // in its hands
+    tx.try_send(value.clone()).unwrap(); // queued
+    assert_eq!(Rc::strong_count(&value), 3);
+    drop(rx);
+    assert!(tx.is_closed());
+    assert_eq!(
+        Rc::strong_count(&value),
+        1,
+        "both values dropped, none twice"
+    );
+}

@@ -1,10 +1,11 @@
 //! Attacks on the runtime's one `unsafe` module (tasks in one allocation, wakers that
-//! point into their scope's wake table). CI runs this file under valgrind, so what
-//! these tests check beyond their assertions is that nothing here reads freed
-//! memory, reads uninitialised memory or leaks: wakers outliving their scope and
-//! woken from other threads, wakes racing cancellation and completion, handles
-//! outliving the borrows of their task, scope futures forgotten or leaked, and
-//! destructors that panic.
+//! point into their scope's wake table, the channels' lock and hand-off slot). CI
+//! runs this file under valgrind, so what these tests check beyond their
+//! assertions is that nothing here reads freed memory, reads uninitialised memory
+//! or leaks: wakers outliving their scope and woken from other threads, wakes
+//! racing cancellation and completion, handles outliving the borrows of their
+//! task, scope futures forgotten or leaked, values handed to waits that are
+//! dropped, and destructors that panic.
 
 use std::cell::Cell;
 use std::future::{Future, poll_fn};
@@ -503,19 +504,23 @@ fn a_receiver_keeps_receiving_after_moving_to_another_thread_and_another_run() {
     assert_eq!(got.0, (0..200).collect::<Vec<_>>());
 }
 
-#[test]
-fn a_channel_shared_by_many_threads_delivers_every_value_once() {
-    // The channel's lock taken by five threads and an executor at once, a full
-    // bounded channel making every side wait in turn.
+/// Four threads send 2,000 boxed numbers through a `bounded(2)` channel, which a
+/// blocking thread and two tasks of an executor, each running `worker` on its
+/// own receiver, take out; every number must arrive exactly once.
+fn every_value_sent_from_threads_arrives_once<W, F>(worker: W)
+where
+    W: Fn(coro::channel::Receiver<Box<u64>>) -> F,
+    F: Future<Output = Vec<u64>>,
+{
     const PRODUCERS: u64 = 4;
     const PER_PRODUCER: u64 = 500;
-    let (tx, rx) = coro::channel::bounded::<u64>(2);
+    let (tx, rx) = coro::channel::bounded::<Box<u64>>(2);
     let producers: Vec<_> = (0..PRODUCERS)
         .map(|p| {
             let tx = tx.clone();
             std::thread::spawn(move || {
                 for i in 0..PER_PRODUCER {
-                    tx.send_blocking(p * PER_PRODUCER + i).unwrap();
+                    tx.send_blocking(Box::new(p * PER_PRODUCER + i)).unwrap();
                 }
             })
         })
@@ -525,23 +530,12 @@ fn a_channel_shared_by_many_threads_delivers_every_value_once() {
     let consumer = std::thread::spawn(move || {
         let mut got = Vec::new();
         while let Ok(value) = blocking_rx.recv_blocking() {
-            got.push(value);
+            got.push(*value);
         }
         got
     });
     let mut got = coro::run(coro::scope(async |s| {
-        let workers: Vec<_> = (0..2)
-            .map(|_| {
-                let mut rx = rx.clone();
-                s.spawn(async move {
-                    let mut got = Vec::new();
-                    while let Ok(value) = rx.recv().await {
-                        got.push(value);
-                    }
-                    got
-                })
-            })
-            .collect();
+        let workers: Vec<_> = (0..2).map(|_| s.spawn(worker(rx.clone()))).collect();
         drop(rx);
         let mut got = Vec::new();
         for worker in workers {
@@ -555,6 +549,41 @@ fn a_channel_shared_by_many_threads_delivers_every_value_once() {
     got.extend(consumer.join().unwrap());
     got.sort_unstable();
     assert_eq!(got, (0..PRODUCERS * PER_PRODUCER).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_channel_shared_by_many_threads_delivers_every_value_once() {
+    // The channel's lock taken by five threads and an executor at once, a full
+    // bounded channel making every side wait in turn.
+    every_value_sent_from_threads_arrives_once(async |mut rx| {
+        let mut got = Vec::new();
+        while let Ok(value) = rx.recv().await {
+            got.push(*value);
+        }
+        got
+    });
+}
+
+/// Values sent from other threads go straight into the hands of receivers that
+/// wait, and those waits are dropped again and again (a `select!` that a yield
+/// wins) while values land in them: each value is taken out of a hand once, never
+/// before it is written, and what a dropped wait held goes back to the channel.
+#[test]
+fn values_handed_across_threads_to_waits_that_are_dropped_arrive_once() {
+    every_value_sent_from_threads_arrives_once(async |mut rx| {
+        let mut got = Vec::new();
+        loop {
+            let next = coro::select! {
+                value = rx.recv() => Some(value),
+                _ = coro::yield_now() => None,
+            };
+            match next {
+                Some(Ok(value)) => got.push(*value),
+                Some(Err(_)) => return got,
+                None => {}
+            }
+        }
+    });
 }
 
 #[test]

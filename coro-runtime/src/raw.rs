@@ -1,6 +1,6 @@
 //! The only `unsafe` code in coro: a task in one allocation, wakers that are
 //! pointers into their scope's table rather than allocations of their own, and the
-//! channels' lock.
+//! channels' lock and hand-off slot.
 //!
 //! All exist for speed (a spawn used to cost three allocations, a wake two mutexes,
 //! a channel's message three `std` mutex pairs); each is built so that a reviewer
@@ -23,6 +23,9 @@
 //! - **The channels' lock** ([`lock`]): a spin-then-yield lock, one atomic
 //!   read-modify-write to take and a plain store to give back, for state that is
 //!   held for a few instructions and never across foreign code that could block.
+//! - **The hand-off slot** ([`handoff`]): a send that finds a receiver waiting
+//!   puts the value in a slot of that receiver's own, one writer and one reader,
+//!   which the receiver empties without the channel's lock.
 //! - **The probe.** `coro::debug` looks at a scope's tasks through a weak reference to
 //!   its slab (`SlabProbe`), which may outlive the borrows the tasks hold: it only
 //!   reads their headers, and only while the slab is alive.
@@ -30,6 +33,7 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
+mod handoff;
 mod lock;
 mod stored_waker;
 mod task_cell;
@@ -61,6 +65,7 @@ pub(crate) mod counted_waker {
     }
 }
 
+pub(crate) use handoff::{HandoffReader, HandoffWriter, handoff};
 pub(crate) use lock::{SpinGuard, SpinLock};
 pub(crate) use stored_waker::StoredWaker;
 pub(crate) use task_cell::{CellState, Deliver, Outcome, OwnedTask, Polling, TaskView, new_task};

@@ -11,7 +11,9 @@
 //!
 //! Every channel is one allocation behind a lock, so its ends may move to other
 //! threads when the values may, and a plain thread can feed a coroutine
-//! ([`Sender::send_blocking`]). Their futures spend the cooperative budget.
+//! ([`Sender::send_blocking`]). Their futures spend the cooperative budget. A
+//! value sent to a waiting receiver of [`bounded`] or [`unbounded`] goes into
+//! a slot of that receiver's own, which it empties without the lock.
 //!
 //! ```
 //! coro::run(coro::scope(async |s| {

@@ -11,6 +11,13 @@
 //! In a rendezvous channel a sender's value waits, as an *offer*, until a receiver
 //! takes it; only then does the send complete. A send dropped before that takes its
 //! offer back.
+//!
+//! A send that finds a receiver waiting puts the value straight into that
+//! receiver's hand-off slot (see [`crate::raw::HandoffReader`]), as Go's channels
+//! do: the receiver, once woken, takes it without the lock, and the queue stays
+//! empty whenever a receiver waits. A receiver that stops waiting with a value in
+//! its hands gives it back to the channel, to the next waiting receiver or to the
+//! front of the queue.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -19,7 +26,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use crate::raw::{SpinGuard, SpinLock};
+use crate::raw::{HandoffReader, HandoffWriter, SpinGuard, SpinLock, handoff};
 
 use super::waiters::{Waiters, wake, wake_all};
 use super::{RecvError, SendError, TryRecvError, TrySendError, block_on_thread};
@@ -35,6 +42,15 @@ struct Offer<T> {
     sender: Waker,
 }
 
+/// Where [`State::deliver`] put a value.
+struct Delivered {
+    /// The receiver to wake once the lock is let go.
+    receiver: Option<Waker>,
+    /// Whether the value took a place in the queue, rather than going straight
+    /// into a receiver's hands.
+    took_room: bool,
+}
+
 struct State<T> {
     queue: VecDeque<T>,
     /// `None`: unbounded; `Some(0)`: rendezvous.
@@ -47,6 +63,9 @@ struct State<T> {
     receivers: usize,
     waiting_senders: Waiters,
     waiting_receivers: Waiters,
+    /// The hand-off slot of each place among the waiting receivers, by its number,
+    /// while its receiver holds the place.
+    handoffs: Vec<Option<HandoffWriter<T>>>,
 }
 
 impl<T> State<T> {
@@ -61,6 +80,44 @@ impl<T> State<T> {
     fn has_values(&self) -> bool {
         !self.queue.is_empty() || !self.offers.is_empty()
     }
+
+    /// Hands `value` to the receiver that has waited longest, or queues it.
+    fn deliver(&mut self, value: T) -> Delivered {
+        let took_room = match self.hand_to_first_waiting(value) {
+            Ok(()) => false,
+            Err(value) => {
+                self.queue.push_back(value);
+                true
+            }
+        };
+        Delivered {
+            receiver: self.waiting_receivers.wake_first(),
+            took_room,
+        }
+    }
+
+    /// A value a receiver was handed and did not take: to the next waiting
+    /// receiver, or to the front of the queue, as the oldest value there is.
+    fn give_back(&mut self, value: T) -> Option<Waker> {
+        match self.hand_to_first_waiting(value) {
+            Ok(()) => {}
+            Err(value) => self.queue.push_front(value),
+        }
+        self.waiting_receivers.wake_first()
+    }
+
+    /// Puts `value` into the slot of the receiver that has waited longest, which
+    /// the caller then wakes; gives it back if no receiver waits.
+    fn hand_to_first_waiting(&mut self, value: T) -> Result<(), T> {
+        let Some(id) = self.waiting_receivers.first() else {
+            return Err(value);
+        };
+        match self.handoffs.get_mut(id as usize) {
+            // A waiting receiver's slot is empty: it registers only once it is.
+            Some(Some(slot)) => slot.put(value),
+            _ => Err(value),
+        }
+    }
 }
 
 impl<T> Chan<T> {
@@ -71,8 +128,10 @@ impl<T> Chan<T> {
 
 /// A channel holding at most `capacity` values: [`Sender::send`] waits while it is
 /// full. `bounded(0)` is a rendezvous channel, as in Go and Kotlin: a send waits until
-/// a receiver takes its value. Costs one allocation for the channel; a value in flight
-/// costs its size.
+/// a receiver takes its value. A value sent while a receiver waits goes straight
+/// into that receiver's hands, taking no room (as in Go). Costs one allocation for
+/// the channel, and one for each receiver the first time it waits; a value in
+/// flight costs its size.
 ///
 /// ```
 /// coro::run(coro::scope(async |s| {
@@ -133,14 +192,14 @@ fn make<T>(capacity: Option<usize>) -> (Sender<T>, Receiver<T>) {
             receivers: 1,
             waiting_senders: Waiters::default(),
             waiting_receivers: Waiters::default(),
+            handoffs: Vec::new(),
         }),
     });
     (
         Sender { chan: chan.clone() },
         Receiver {
             chan,
-            waiter: None,
-            resting: None,
+            place: ReceiverPlace::new(),
             terminated: false,
         },
     )
@@ -197,10 +256,9 @@ impl<T> Sender<T> {
         if !state.has_room() {
             return Err(TrySendError::Full(value));
         }
-        state.queue.push_back(value);
-        let receiver = state.waiting_receivers.wake_first();
+        let delivered = state.deliver(value);
         drop(state);
-        wake(receiver);
+        wake(delivered.receiver);
         Ok(())
     }
 
@@ -322,13 +380,19 @@ impl<T> SendFuture<'_, T> {
                     return Poll::Ready(Err(SendError(value)));
                 }
                 if state.has_room() {
-                    state.queue.push_back(value);
-                    let receiver = state.waiting_receivers.wake_first();
-                    if let Some(id) = self.waiter.take() {
-                        state.waiting_senders.remove(id);
-                    }
+                    let was_woken = self
+                        .waiter
+                        .take()
+                        .is_some_and(|id| !state.waiting_senders.remove(id));
+                    let delivered = state.deliver(value);
+                    // Woken for room in the queue and not needing it (its value went
+                    // straight to a receiver), it passes the room on.
+                    let sender = (was_woken && !delivered.took_room)
+                        .then(|| state.waiting_senders.pop())
+                        .flatten();
                     drop(state);
-                    wake(receiver);
+                    wake(delivered.receiver);
+                    wake(sender);
                     return Poll::Ready(Ok(()));
                 }
                 if state.capacity == Some(0) {
@@ -449,13 +513,90 @@ impl<T> Drop for SendFuture<'_, T> {
 /// ```
 pub struct Receiver<T> {
     chan: Arc<Chan<T>>,
+    place: ReceiverPlace<T>,
+    /// Its stream has ended.
+    terminated: bool,
+}
+
+/// What a receiver keeps of its standing among the channel's waiting receivers.
+/// Apart from the channel, so that it can be changed while the channel is locked.
+struct ReceiverPlace<T> {
     /// Its place among the waiting receivers, while it has one.
     waiter: Option<u64>,
     /// Its number while it does not wait, if the channel keeps its waker for the
     /// next wait.
     resting: Option<u64>,
-    /// Its stream has ended.
-    terminated: bool,
+    /// Its hand-off slot, once it has waited: where a send puts a value for it.
+    handed: Option<HandoffReader<T>>,
+    /// The writing side of that slot while it holds no place among the waiting
+    /// receivers (the place holds it otherwise).
+    spare_slot: Option<HandoffWriter<T>>,
+}
+
+impl<T> ReceiverPlace<T> {
+    fn new() -> Self {
+        ReceiverPlace {
+            waiter: None,
+            resting: None,
+            handed: None,
+            spare_slot: None,
+        }
+    }
+
+    /// The value a send put into its hands, if any. Taking it needs no lock: the
+    /// receiver was taken out of the waiting queue when it was handed the value,
+    /// and queues again only through [`Self::wait`], once its slot is empty, so
+    /// its place can only be resting.
+    #[inline]
+    fn take_handed(&mut self) -> Option<T> {
+        let value = self.handed.as_mut()?.take()?;
+        if let Some(id) = self.waiter.take() {
+            self.resting = Some(id);
+        }
+        Some(value)
+    }
+
+    fn holds_a_value(&self) -> bool {
+        self.handed.as_ref().is_some_and(HandoffReader::is_full)
+    }
+
+    /// It got a value from the queue: it leaves the waiting receivers, keeping
+    /// its place and waker for the next wait.
+    fn rest(&mut self, state: &mut State<T>) {
+        if let Some(id) = self.waiter.take() {
+            state.waiting_receivers.rest(id);
+            self.resting = Some(id);
+        }
+    }
+
+    /// Queues it among the waiting receivers, with its slot for a send to fill.
+    fn wait(&mut self, state: &mut State<T>, waker: &Waker) {
+        state
+            .waiting_receivers
+            .register_keeping(&mut self.waiter, &mut self.resting, waker);
+        let id = self.waiter.expect("registered") as usize;
+        if state.handoffs.len() <= id {
+            state.handoffs.resize_with(id + 1, || None);
+        }
+        if state.handoffs[id].is_none() {
+            let slot = self.spare_slot.take().unwrap_or_else(|| {
+                let (writer, reader) = handoff();
+                self.handed = Some(reader);
+                writer
+            });
+            state.handoffs[id] = Some(slot);
+        }
+    }
+
+    /// Gives place `id` back, taking its slot's writing side back with it; whether
+    /// the place was still queued.
+    fn give_up(&mut self, state: &mut State<T>, id: u64) -> bool {
+        let was_queued = state.waiting_receivers.remove(id);
+        if let Some(slot) = state.handoffs.get_mut(id as usize).and_then(Option::take) {
+            self.spare_slot = Some(slot);
+        }
+        was_queued
+    }
 }
 
 impl<T> Receiver<T> {
@@ -482,6 +623,9 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Ok(1));
     /// ```
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        if let Some(value) = self.place.take_handed() {
+            return Ok(value);
+        }
         let mut state = self.chan.lock();
         let taken = Self::take(&mut state);
         match taken {
@@ -523,13 +667,25 @@ impl<T> Receiver<T> {
         Some((offer.value, Some(offer.sender)))
     }
 
+    #[inline]
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
+        match self.place.take_handed() {
+            Some(value) => Poll::Ready(Ok(value)),
+            None => self.poll_recv_locked(cx),
+        }
+    }
+
+    /// [`Self::poll_recv`] for a receiver not handed a value: out of line, so
+    /// that a receiver taking what it was handed saves no registers for it.
+    #[inline(never)]
+    fn poll_recv_locked(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
         let mut state = self.chan.lock();
+        // A send on another thread may have handed it a value since the look above.
+        if let Some(value) = self.place.take_handed() {
+            return Poll::Ready(Ok(value));
+        }
         if let Some((value, woken)) = Self::take(&mut state) {
-            if let Some(id) = self.waiter.take() {
-                state.waiting_receivers.rest(id);
-                self.resting = Some(id);
-            }
+            self.place.rest(&mut state);
             drop(state);
             wake(woken);
             return Poll::Ready(Ok(value));
@@ -537,23 +693,33 @@ impl<T> Receiver<T> {
         if state.senders == 0 {
             return Poll::Ready(Err(RecvError));
         }
-        state
-            .waiting_receivers
-            .register_keeping(&mut self.waiter, &mut self.resting, cx.waker());
+        self.place.wait(&mut state, cx.waker());
         Poll::Pending
     }
 
-    /// Stops waiting. A receiver that was woken for a value and leaves without it
-    /// passes the wake on to the next waiting receiver.
+    /// Stops waiting. A value it was handed goes back to the channel; a receiver
+    /// that was woken for a queued value and leaves without it passes the wake on
+    /// to the next waiting receiver.
+    #[inline]
     fn leave_queue(&mut self) {
-        let Some(id) = self.waiter.take() else {
-            return;
-        };
+        if self.place.waiter.is_some() || self.place.holds_a_value() {
+            self.leave_queue_locked();
+        }
+    }
+
+    #[inline(never)]
+    fn leave_queue_locked(&mut self) {
         let mut state = self.chan.lock();
-        let was_woken = !state.waiting_receivers.remove(id);
-        let next = (was_woken && state.has_values())
-            .then(|| state.waiting_receivers.wake_first())
-            .flatten();
+        let mut next = self
+            .place
+            .take_handed()
+            .and_then(|value| state.give_back(value));
+        if let Some(id) = self.place.waiter.take() {
+            let was_woken = !self.place.give_up(&mut state, id);
+            if was_woken && next.is_none() && state.has_values() {
+                next = state.waiting_receivers.wake_first();
+            }
+        }
         drop(state);
         wake(next);
     }
@@ -564,8 +730,7 @@ impl<T> Clone for Receiver<T> {
         self.chan.lock().receivers += 1;
         Receiver {
             chan: self.chan.clone(),
-            waiter: None,
-            resting: None,
+            place: ReceiverPlace::new(),
             terminated: false,
         }
     }
@@ -575,9 +740,9 @@ impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         self.leave_queue();
         let mut state = self.chan.lock();
-        if let Some(id) = self.resting.take() {
+        if let Some(id) = self.place.resting.take() {
             // It will not wait again: its place goes back.
-            state.waiting_receivers.remove(id);
+            self.place.give_up(&mut state, id);
         }
         state.receivers -= 1;
         if state.receivers > 0 {

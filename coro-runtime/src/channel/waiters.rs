@@ -74,6 +74,11 @@ impl Waiters {
         index
     }
 
+    /// The number of the waiter that has waited longest, left in the queue.
+    pub(super) fn first(&self) -> Option<u64> {
+        self.queue.front().map(|&index| u64::from(index))
+    }
+
     /// Takes the waiter that has waited longest, for the caller to wake once it has
     /// let go of the channel's lock.
     pub(super) fn pop(&mut self) -> Option<Waker> {
