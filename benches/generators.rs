@@ -1,6 +1,7 @@
 //! Generator iteration: the sum of a filtered sequence of 10^6 items, written as a
 //! `#[coro::coroutine]` generator, a hand-written `Iterator`, `std::iter::from_fn`,
-//! and genawaiter. Run pinned: `taskset -c 0 cargo bench --bench generators`.
+//! and genawaiter; summed by `Iterator::sum`, and by a `for` loop. Run pinned:
+//! `taskset -c 0 cargo bench --bench generators`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -85,6 +86,7 @@ fn generators(c: &mut Criterion) {
     assert_eq!(Multiples { next: 0, end: N }.sum::<u64>(), expected);
     assert_eq!(from_fn_multiples(N).sum::<u64>(), expected);
     assert_eq!(genawaiter_multiples(N).sum::<u64>(), expected);
+    assert_eq!(sum_by_next(coro_multiples(N)), expected);
     let mut group = c.benchmark_group("generator");
     group.bench_function("coro", |b| {
         b.iter(|| coro_multiples(black_box(N)).sum::<u64>())
@@ -108,6 +110,30 @@ fn generators(c: &mut Criterion) {
         b.iter(|| genawaiter_multiples(black_box(N)).sum::<u64>())
     });
     group.finish();
+    // `sum` goes through `fold`; a `for` loop calls `next` once per item, and each
+    // call dispatches on the machine's state afresh.
+    let mut group = c.benchmark_group("generator_for_loop");
+    group.bench_function("coro", |b| {
+        b.iter(|| sum_by_next(coro_multiples(black_box(N))))
+    });
+    group.bench_function("hand-written", |b| {
+        b.iter(|| {
+            sum_by_next(Multiples {
+                next: 0,
+                end: black_box(N),
+            })
+        })
+    });
+    group.finish();
+}
+
+/// Sums with a `for` loop, which calls `next` once per item.
+fn sum_by_next(items: impl Iterator<Item = u64>) -> u64 {
+    let mut sum = 0;
+    for item in items {
+        sum += item;
+    }
+    sum
 }
 
 criterion_group!(benches, generators);

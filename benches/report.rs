@@ -16,6 +16,7 @@ mod future_size;
 /// Each group, what one unit of work is, and how many units one iteration does.
 const GROUPS: &[(&str, &str, f64)] = &[
     ("generator", "item", 1_000_000.0),
+    ("generator_for_loop", "item", 1_000_000.0),
     ("awaits_1k", "await", 1_000.0),
     ("parser", "byte", 1_020_000.0),
     ("spawn_join_100k", "task", 100_000.0),

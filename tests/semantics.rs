@@ -641,3 +641,49 @@ fn a_turn_holding_a_destructor_ends_after_its_last_yield() {
     assert_eq!(machine, plain);
     assert_eq!(plain[2..4], ["item 101", "drop turn 0"]);
 }
+
+/// Counts down from `from`, logging each step it takes.
+#[coro::coroutine]
+fn logged_countdown(from: u32, log: &Cell<u32>) -> impl Iterator<Item = u32> + '_ {
+    for i in (0..from).rev() {
+        log.set(log.get() + 1);
+        yield_!(i);
+    }
+}
+
+/// The same, with a signature that asks for `Debug`.
+#[coro::coroutine]
+fn described_countdown(from: u32) -> impl Iterator<Item = u32> + std::fmt::Debug {
+    for i in (0..from).rev() {
+        yield_!(i);
+    }
+}
+
+#[test]
+fn folding_a_generator_takes_what_next_would_from_wherever_it_stands() {
+    // `fold` takes its first item apart from the rest, which must not change what
+    // it sees: from the start, part way through, at the end, and with nothing.
+    let log = Cell::new(0);
+    let push = |mut seen: Vec<u32>, item| {
+        seen.push(item);
+        seen
+    };
+    assert_eq!(
+        logged_countdown(4, &log).fold(Vec::new(), push),
+        [3, 2, 1, 0]
+    );
+    assert_eq!(log.get(), 4);
+    let mut partly = logged_countdown(4, &log);
+    assert_eq!(partly.next(), Some(3));
+    assert_eq!(partly.fold(Vec::new(), push), [2, 1, 0]);
+    let mut finished = logged_countdown(1, &log);
+    assert_eq!(finished.next(), Some(0));
+    assert_eq!(finished.next(), None);
+    assert_eq!(finished.fold(Vec::new(), push), []);
+    assert_eq!(logged_countdown(0, &log).fold(Vec::new(), push), []);
+    assert_eq!(log.get(), 9, "every step ran once");
+    assert_eq!(described_countdown(3).fold(0, |sum, i| sum * 10 + i), 210);
+    let mut described = described_countdown(3);
+    described.next();
+    assert_eq!(described.sum::<u32>(), 1);
+}
