@@ -759,3 +759,52 @@ fn a_child_s_panic_re_raised_by_its_scope_is_noted_once() {
     );
     assert!(after[1].starts_with("  re-raised by scope "), "{stderr}");
 }
+
+/// Twenty `async fn`s deep, each awaiting the next: deeper than the frames a
+/// thread keeps in place, so the rest spill. Every level shows in the task's
+/// backtrace, innermost first, and in a panic's, and a shallow task polled
+/// meanwhile keeps its own.
+mod deep {
+    macro_rules! calls {
+        ($($outer:ident => $inner:ident,)*) => {$(
+            #[coro::coroutine]
+            pub async fn $outer(panic: bool) {
+                $inner(panic).await;
+            }
+        )*};
+    }
+
+    #[coro::coroutine]
+    pub async fn level0(panic: bool) {
+        coro::yield_now().await;
+        assert!(!panic, "at the bottom");
+        std::future::pending::<()>().await;
+    }
+
+    calls! {
+        level1 => level0, level2 => level1, level3 => level2, level4 => level3,
+        level5 => level4, level6 => level5, level7 => level6, level8 => level7,
+        level9 => level8, level10 => level9, level11 => level10, level12 => level11,
+        level13 => level12, level14 => level13, level15 => level14, level16 => level15,
+        level17 => level16, level18 => level17, level19 => level18, level20 => level19,
+    }
+}
+
+#[test]
+fn a_backtrace_deeper_than_the_frames_kept_in_place_is_whole() {
+    coro::run(coro::supervisor_scope(async |s| {
+        let deep = s.spawn(deep::level20(false));
+        let shallow = s.spawn(deep::level1(false));
+        coro::yield_now().await;
+        coro::yield_now().await;
+        let tree = coro::debug::dump();
+        let depths: Vec<usize> = tree.tasks().map(|task| task.suspended_at().len()).collect();
+        assert_eq!(depths, [21, 2], "{tree}");
+        let innermost = &tree.tasks().next().unwrap().suspended_at()[0];
+        assert!(innermost.contains("`level0`"), "{tree}");
+        deep.cancel();
+        shallow.cancel();
+        let error = s.spawn(deep::level20(true)).await.unwrap_err();
+        assert_eq!(error.panicked_in().len(), 20, "{error}");
+    }));
+}

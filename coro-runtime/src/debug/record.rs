@@ -7,7 +7,7 @@ use std::cell::{Cell, RefCell};
 use std::panic::Location;
 use std::rc::{Rc, Weak};
 
-use super::sites::{BACKTRACE, BASE, DEPTH, Frame, RECORDING};
+use super::sites::{Frame, STOPPED};
 use crate::children::BODY;
 use crate::raw::{OwnerSide, SlabProbe};
 
@@ -126,10 +126,10 @@ impl ScopeRecord {
     }
 
     /// Runs `poll` with task `index` marked as being polled, and keeps the sites
-    /// its futures return `Pending` at. Those gather in one thread-local vector,
-    /// above the ones of the tasks polling this one, and are copied out after the
-    /// poll; a poll that records nothing, of a task that had nothing, costs a few
-    /// flag and length checks.
+    /// its futures return `Pending` at. Those gather on one thread-local stack
+    /// (`sites::Stopped`), above the ones of the tasks polling this one, and are
+    /// copied out after the poll; a poll that records nothing, of a task that had
+    /// nothing, costs a few flag and length checks.
     #[inline]
     pub(crate) fn polling<R>(&self, index: usize, poll: impl FnOnce() -> R) -> R {
         /// Puts back what was polled before and keeps this poll's sites, on return
@@ -146,14 +146,17 @@ impl ScopeRecord {
             #[inline]
             fn drop(&mut self) {
                 self.record.polling.set(self.outer_index);
-                RECORDING.set(self.was_recording);
-                BASE.set(self.outer_base);
-                if DEPTH.get() == self.base {
+                let recorded = STOPPED.with(|stopped| {
+                    stopped.recording.set(self.was_recording);
+                    stopped.base.set(self.outer_base);
+                    stopped.depth.get() != self.base
+                });
+                if recorded {
+                    self.keep_recorded();
+                } else {
                     // Nothing recorded: the usual case for tasks that are not
                     // coroutines. Forget what an earlier poll kept, if anything.
                     self.record.forget_backtrace(self.index);
-                } else {
-                    self.keep_recorded();
                 }
             }
         }
@@ -162,69 +165,45 @@ impl ScopeRecord {
             /// pays for the check above.
             #[inline(never)]
             fn keep_recorded(&self) {
-                DEPTH.set(self.base);
                 self.record.any_backtrace.set(true);
-                BACKTRACE.with_borrow_mut(|current| {
-                    if self.base == 0 {
-                        // Nothing of an outer poll's below: the whole vector is
-                        // this poll's, and trades places with what was kept.
-                        self.record.swap_backtrace(self.index, current);
-                        current.clear();
-                        return;
-                    }
-                    let own = current.get(self.base..).unwrap_or_default();
-                    self.record.keep_backtrace(self.index, own);
-                    current.truncate(self.base);
+                self.record.keep_backtrace(self.index, |kept| {
+                    STOPPED.with(|stopped| {
+                        stopped.copy_into(self.base, kept);
+                        stopped.truncate(self.base);
+                    });
                 });
             }
         }
-        let base = DEPTH.get();
-        let _restore = Restore {
-            record: self,
-            index,
-            outer_index: self.polling.replace(index),
-            base,
-            outer_base: BASE.replace(base),
-            was_recording: RECORDING.replace(true),
-        };
+        let _restore = STOPPED.with(|stopped| {
+            let base = stopped.depth.get();
+            Restore {
+                record: self,
+                index,
+                outer_index: self.polling.replace(index),
+                base,
+                outer_base: stopped.base.replace(base),
+                was_recording: stopped.recording.replace(true),
+            }
+        });
         poll()
     }
 
-    /// Keeps `own` as where the task at `index` (or the body) stopped, and hands
-    /// back in `own` what it kept before: a swap, where a copy would cost a
-    /// `memcpy` on every `Pending`.
-    fn swap_backtrace(&self, index: usize, own: &mut Vec<Frame>) {
+    /// Keeps what `fill` writes as where the task at `index` (or the body)
+    /// stopped, in the vector it kept before: no allocation once it has one.
+    fn keep_backtrace(&self, index: usize, fill: impl FnOnce(&mut Vec<Frame>)) {
         if index == BODY {
-            std::mem::swap(&mut *self.body_backtrace.borrow_mut(), own);
+            let mut kept = self.body_backtrace.borrow_mut();
+            kept.clear();
+            fill(&mut kept);
             return;
         }
         let mut backtraces = self.backtraces.borrow_mut();
         if backtraces.len() <= index {
             backtraces.resize_with(index + 1, Vec::new);
         }
-        std::mem::swap(&mut backtraces[index], own);
-    }
-
-    /// Keeps `own` as where the task at `index` (or the body) stopped.
-    fn keep_backtrace(&self, index: usize, own: &[Frame]) {
-        if index == BODY {
-            let mut kept = self.body_backtrace.borrow_mut();
-            kept.clear();
-            kept.extend_from_slice(own);
-            return;
-        }
-        let mut backtraces = self.backtraces.borrow_mut();
-        match backtraces.get_mut(index) {
-            Some(kept) => {
-                kept.clear();
-                kept.extend_from_slice(own);
-            }
-            None if own.is_empty() => {}
-            None => {
-                backtraces.resize_with(index, Vec::new);
-                backtraces.push(own.to_vec());
-            }
-        }
+        let kept = &mut backtraces[index];
+        kept.clear();
+        fill(kept);
     }
 
     /// Clears what the task at `index` (or the body) kept: its poll recorded
