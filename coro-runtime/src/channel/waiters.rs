@@ -151,6 +151,7 @@ impl Waiters {
     }
 }
 
+#[inline]
 pub(super) fn wake(waker: Option<Waker>) {
     if let Some(waker) = waker {
         waker.wake();
