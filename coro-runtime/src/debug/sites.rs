@@ -117,9 +117,25 @@ impl Stopped {
     fn push(&self, frame: Frame) {
         let depth = self.depth.get();
         match self.frames.get(depth) {
-            Some(slot) => slot.set(Some(frame)),
-            None => spill(depth - INLINE_FRAMES, frame),
+            Some(slot) => {
+                slot.set(Some(frame));
+                self.depth.set(depth + 1);
+            }
+            // Nothing of the caller's is needed after the call, so the poll
+            // around it need not keep registers for it.
+            None => self.spill(frame),
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn spill(&self, frame: Frame) {
+        let depth = self.depth.get();
+        let _ = SPILLED.try_with(|spilled| {
+            let mut spilled = spilled.borrow_mut();
+            spilled.truncate(depth - INLINE_FRAMES);
+            spilled.push(frame);
+        });
         self.depth.set(depth + 1);
     }
 
@@ -154,15 +170,6 @@ impl Stopped {
     pub(super) fn truncate(&self, to: usize) {
         self.depth.set(to.min(self.depth.get()));
     }
-}
-
-#[cold]
-fn spill(at: usize, frame: Frame) {
-    let _ = SPILLED.try_with(|spilled| {
-        let mut spilled = spilled.borrow_mut();
-        spilled.truncate(at);
-        spilled.push(frame);
-    });
 }
 
 thread_local! {
@@ -289,6 +296,8 @@ fn at_frame<T>(frame: Frame, poll: impl FnOnce() -> std::task::Poll<T>) -> std::
     std::mem::forget(unwinding);
     if polled.is_pending() {
         stopped_at(frame);
+        // A constant, not `polled`: nothing need be kept across the call above.
+        return std::task::Poll::Pending;
     }
     polled
 }
