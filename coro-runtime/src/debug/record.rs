@@ -73,6 +73,14 @@ pub(crate) struct ScopeRecord {
     pub(super) registered_at: Cell<usize>,
 }
 
+/// Gives `backtraces` a place at `index`: once per slab index, so out of the way
+/// of the poll that keeps its sites.
+#[cold]
+#[inline(never)]
+fn grow_to(backtraces: &mut Vec<Vec<Frame>>, index: usize) {
+    backtraces.resize_with(index + 1, Vec::new);
+}
+
 /// No index: nothing of the record is being polled.
 pub(super) const NOT_POLLING: usize = usize::MAX - 1;
 
@@ -199,7 +207,7 @@ impl ScopeRecord {
         }
         let mut backtraces = self.backtraces.borrow_mut();
         if backtraces.len() <= index {
-            backtraces.resize_with(index + 1, Vec::new);
+            grow_to(&mut backtraces, index);
         }
         let kept = &mut backtraces[index];
         kept.clear();
