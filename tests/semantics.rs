@@ -687,3 +687,59 @@ fn folding_a_generator_takes_what_next_would_from_wherever_it_stands() {
     described.next();
     assert_eq!(described.sum::<u32>(), 1);
 }
+
+/// Counts its items from `start`, by a range of its parameters: made at its loop.
+#[coro::coroutine]
+fn from_to(start: u32, end: u32) -> impl Iterator<Item = u32> + std::fmt::Debug {
+    let step = 1;
+    for i in start..end {
+        yield_!(i * step);
+    }
+}
+
+/// Holds its one parameter across the loop, which ranges over literals.
+#[coro::coroutine]
+fn holding(kept: Rc<()>) -> impl Iterator<Item = usize> {
+    for _ in 0..2 {
+        yield_!(Rc::strong_count(&kept));
+    }
+}
+
+/// Calls out before its loop: that waits for the first `next`.
+#[coro::coroutine]
+fn logging_first(log: &Cell<u32>, n: u32) -> impl Iterator<Item = u32> + '_ {
+    let n = n.min(log.replace(log.get() + 1) + n);
+    for i in 0..n {
+        yield_!(i);
+    }
+}
+
+#[test]
+fn a_generator_whose_first_code_runs_nothing_of_the_users_behaves_as_a_lazy_one() {
+    // Started at its loop when made, it still yields from the start, says it has
+    // not started, and drops what it holds once, also when never resumed.
+    let counted = from_to(3, 6);
+    assert!(
+        format!("{counted:?}").contains("not started"),
+        "{counted:?}"
+    );
+    let mut by_next = Vec::new();
+    for i in counted {
+        by_next.push(i);
+    }
+    assert_eq!(by_next, [3, 4, 5]);
+    assert_eq!(from_to(5, 5).next(), None);
+    let kept = Rc::new(());
+    let unstarted = holding(kept.clone());
+    assert_eq!(Rc::strong_count(&kept), 2);
+    drop(unstarted);
+    assert_eq!(Rc::strong_count(&kept), 1, "dropped once, never resumed");
+    assert_eq!(holding(kept.clone()).collect::<Vec<_>>(), [2, 2]);
+    assert_eq!(Rc::strong_count(&kept), 1);
+    // A call before the loop runs at the first `next`, not when the generator is made.
+    let log = Cell::new(0);
+    let mut lazy = logging_first(&log, 2);
+    assert_eq!(log.get(), 0, "nothing ran yet");
+    assert_eq!(lazy.next(), Some(0));
+    assert_eq!(log.get(), 1);
+}

@@ -71,6 +71,9 @@ pub struct Param {
     /// The names the parameter binds to shared references, read from its type
     /// (`(text, sep): (&str, char)` binds `text` to one).
     pub shared_refs: Vec<String>,
+    /// Its type is written as a reference or a primitive (`u64`, `bool`, `char`):
+    /// dropping it runs no code.
+    pub drops_nothing: bool,
 }
 
 impl Param {
@@ -408,6 +411,7 @@ fn read_params(sig: &mut Signature) -> Vec<Param> {
                         mutable: receiver.mutability.is_some(),
                     },
                     shared_refs: Vec::new(),
+                    drops_nothing: receiver.reference.is_some(),
                 });
             }
             FnArg::Typed(typed) => match &mut *typed.pat {
@@ -423,6 +427,7 @@ fn read_params(sig: &mut Signature) -> Vec<Param> {
                             by_shared_ref,
                         },
                         shared_refs: Vec::new(),
+                        drops_nothing: by_ref || is_primitive(&typed.ty),
                     });
                 }
                 pat => {
@@ -442,6 +447,7 @@ fn read_params(sig: &mut Signature) -> Vec<Param> {
                         bind,
                         form: ParamForm::Pattern,
                         shared_refs,
+                        drops_nothing: false,
                     });
                 }
             },
@@ -511,4 +517,14 @@ fn rename_self_tokens(tokens: TokenStream) -> TokenStream {
         });
     }
     out.into_iter().collect()
+}
+
+/// A primitive type, written by its name alone (`u64`, `bool`, `char`).
+fn is_primitive(ty: &Type) -> bool {
+    const PRIMITIVES: [&str; 16] = [
+        "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+        "f32", "f64", "bool", "char",
+    ];
+    matches!(ty, Type::Path(path) if path.qself.is_none()
+        && path.path.get_ident().is_some_and(|name| PRIMITIVES.iter().any(|p| name == p)))
 }

@@ -335,6 +335,32 @@ snapshot!(
     }
 );
 
+// Code before the loop that runs nothing of the user's (its parameters, a literal,
+// a range of them) runs when the generator is made, which then starts at the loop's
+// head: no `Start` state for every `next` of a `for` loop to dispatch on.
+snapshot!(
+    generator_made_at_its_loop_head,
+    fn evens(from: u64, to: u64) -> impl Iterator<Item = u64> {
+        let step = 2;
+        for i in from..to {
+            if i % step == 0 {
+                yield_!(i);
+            }
+        }
+    }
+);
+
+// A call before the loop may do anything: it waits for the first `next`, in `Start`.
+snapshot!(
+    generator_whose_first_code_waits_for_next,
+    fn capped(n: u64) -> impl Iterator<Item = u64> {
+        let cap = n.min(10);
+        for i in 0..cap {
+            yield_!(i);
+        }
+    }
+);
+
 // An `if` in a loop whose branches meet again: the join is written after the `if`
 // and the loop goes round as Rust code. The counters start from literals, so they
 // are `Copy`: handing `start` to a yield on one path is no move.

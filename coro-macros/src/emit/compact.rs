@@ -101,6 +101,11 @@ struct Emitter<'a> {
     /// Not when the body has a closure or an `async` block: each copy would be a
     /// type of its own, and one binding cannot hold both.
     copies_code: bool,
+    /// The state a generator starts in when it is made (see `eager_start`): it then
+    /// has no `Start` state.
+    eager_start: Option<BlockId>,
+    /// Writing that start's code: going to a state is its value, not a transition.
+    writing_start: std::cell::Cell<bool>,
 }
 
 /// Where names stand while one state's code is written.
@@ -554,6 +559,10 @@ impl<'a> Emitter<'a> {
             .iter()
             .flatten()
             .for_each(|&b| redeclared.insert(b));
+        let stored =
+            |block: BlockId| variant[block].is_some() && (passing_ty.is_none() || !passing(block));
+        let eager_start =
+            super::eager_start::eager_start(func, cfg, !live.preds[ENTRY].is_empty(), stored);
         Emitter {
             func,
             cfg,
@@ -578,6 +587,8 @@ impl<'a> Emitter<'a> {
             arm_targets: Default::default(),
             kept: Default::default(),
             copies_code: !has_closures(cfg),
+            eager_start,
+            writing_start: Default::default(),
         }
     }
 
@@ -657,6 +668,18 @@ impl<'a> Emitter<'a> {
         let state_ty = &self.state_ty;
         let start_fields = &self.cfg.params;
         let passed = self.func.params.iter().map(|p| &p.passed);
+        if self.eager_start.is_some() {
+            // The first block's code, run now: it ends in the value of the state it
+            // goes on to.
+            let mut env = Env::default();
+            env.open(Some(ROOT_SCOPE));
+            env.push(quote!(#(let #start_fields = #passed;)*));
+            self.writing_start.set(true);
+            self.block(&mut env, ENTRY);
+            self.writing_start.set(false);
+            let code = env.finish();
+            return quote!({ #code });
+        }
         quote!(#state_ty::Start { #(#start_fields: #passed),* })
     }
 
@@ -665,9 +688,13 @@ impl<'a> Emitter<'a> {
     /// field, beside the bindings: one enum, one discriminant, as rustc lays it out.
     fn state_enum(&self) -> TokenStream {
         let state_ty = &self.state_ty;
-        let param_generics: Vec<Ident> = (0..self.cfg.params.len())
-            .map(|i| format_ident!("P{}", i))
-            .collect();
+        let start_params = if self.eager_start.is_some() {
+            0
+        } else {
+            self.cfg.params.len()
+        };
+        let param_generics: Vec<Ident> =
+            (0..start_params).map(|i| format_ident!("P{}", i)).collect();
         let kept = self.kept.borrow();
         let used_by = |passing: bool| -> Vec<Ident> {
             let used: std::collections::HashSet<BindingId> = kept
@@ -716,6 +743,7 @@ impl<'a> Emitter<'a> {
                 .map(|(p, g)| quote!(#p: #g))
                 .collect(),
         );
+        let start = self.eager_start.is_none().then(|| quote!(Start #start,));
         // `pin_project!`'s projections borrow for a lifetime that must appear in a field.
         let poisoned_fields = self.poisoned_marker().then(|| quote!({ __coro_unit: () }));
         let kept = &*kept;
@@ -745,7 +773,7 @@ impl<'a> Emitter<'a> {
         let declaration = quote! {
             #[allow(dead_code, non_camel_case_types, clippy::large_enum_variant)]
             enum #state_ty<#(#generics),*> {
-                Start #start,
+                #start
                 #(#variants,)*
                 Done,
                 Poisoned #poisoned_fields,
@@ -793,6 +821,7 @@ impl<'a> Emitter<'a> {
             .order
             .iter()
             .filter(|&&b| self.variant[b].is_some())
+            .filter(|&&b| b != ENTRY || self.eager_start.is_none())
         {
             let arm = self.state_arm(block);
             written.insert(
@@ -800,8 +829,13 @@ impl<'a> Emitter<'a> {
                 (arm, self.arm_targets.take(), self.uses_dispatch.take()),
             );
         }
-        let mut kept = std::collections::HashSet::from([ENTRY]);
-        let mut work = vec![ENTRY];
+        let start = self.start_value();
+        let mut kept = std::collections::HashSet::new();
+        let mut work = match self.eager_start {
+            Some(_) => self.arm_targets.take(),
+            None => vec![ENTRY],
+        };
+        kept.extend(work.iter().copied());
         while let Some(block) = work.pop() {
             for &target in &written[&block].1 {
                 if kept.insert(target) {
@@ -872,7 +906,6 @@ impl<'a> Emitter<'a> {
                 }
             }
         }};
-        let start = self.start_value();
         let slot = &self.resume_slot;
         let sync_machine = |wrapper: TokenStream| {
             quote! {
@@ -1393,6 +1426,10 @@ impl<'a> Emitter<'a> {
 
     /// Goes on at `target` within this resume, from the end of `from`.
     fn transition(&self, env: &Env, from: BlockId, target: BlockId) -> TokenStream {
+        if self.writing_start.get() {
+            self.arm_targets.borrow_mut().push(target);
+            return self.variant_value(env, target, None);
+        }
         if let Some(fall) = &env.falls_into
             && fall.allows(env, target)
         {

@@ -4,6 +4,7 @@
 //! which may borrow its own locals across suspension points. `choose` decides which.
 
 pub mod compact;
+mod eager_start;
 pub mod pinned;
 
 use proc_macro2::{Span, TokenStream, TokenTree};
