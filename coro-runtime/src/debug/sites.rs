@@ -87,8 +87,9 @@ const INLINE_FRAMES: usize = 16;
 /// first, above those of the tasks polling it, and what says whether anyone
 /// wants them. Nothing in it needs dropping, so a thread reaches it at an offset
 /// from its thread pointer, with no check that it was set up or is being torn
-/// down: a `RefCell<Vec<Frame>>` here cost two such checks and a borrow on every
-/// `Pending` of a coroutine in a task, about 60 instructions by callgrind.
+/// down. A `RefCell<Vec<Frame>>` here paid two such checks and a borrow on every
+/// `Pending` of a coroutine in a task: this stack took 27 instructions off each
+/// (callgrind, 10^6 pending awaits in a task: 660 against 633 per await).
 pub(super) struct Stopped {
     /// Whether a task is being polled here, and so whether frames are wanted.
     pub(super) recording: Cell<bool>,
